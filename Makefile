@@ -1,0 +1,40 @@
+# LatentLab: the two set-up commands are `make reproduce` and `make test`.
+# Both install what is missing (scripts/setup.sh) before building.
+
+SWIFT ?= swift
+RELEASE_BIN := .build/release
+
+.PHONY: all setup build build-release test reproduce bench fixtures clean
+
+all: build
+
+## setup: install missing system packages, the data set and the Python test tools
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	$(SWIFT) build
+
+build-release: setup
+	$(SWIFT) build -c release
+
+## test: the whole test suite (LATENTLAB_RECORD=1 make test rewrites golden files)
+test: setup
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+## reproduce: the main job (for now: verify the data set; later issues add the study)
+reproduce: build-release
+	$(RELEASE_BIN)/latentlab data verify
+
+## bench: the performance figures, one per line, also in .bench/latest.json
+bench: build-release
+	$(RELEASE_BIN)/latentlab-bench
+
+## fixtures: regenerate the NumPy-made fixtures and golden files (review the diff!)
+fixtures: setup
+	python3 Fixtures/generators/seeded_generator.py
+	python3 Fixtures/generators/idx_fixtures.py
+
+clean:
+	rm -rf .build .bench

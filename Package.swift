@@ -1,0 +1,63 @@
+// swift-tools-version:6.0
+// LatentLab: reproducible research on small neural networks.
+import PackageDescription
+
+let package = Package(
+  name: "LatentLab",
+  products: [
+    .executable(name: "latentlab", targets: ["LatentLabCLI"]),
+    .executable(name: "latentlab-bench", targets: ["LatentLabBench"]),
+    .library(name: "TensorCore", targets: ["TensorCore"]),
+    .library(name: "Datasets", targets: ["Datasets"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+  ],
+  targets: [
+    // MARK: - System libraries (Debian -dev packages)
+
+    // OpenBLAS's CBLAS interface (libopenblas-dev).
+    .systemLibrary(
+      name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev"])]),
+    // The few LAPACK routines we call, declared against OpenBLAS's bundled LAPACK.
+    .systemLibrary(
+      name: "CLAPACK", path: "Sources/CLAPACK", pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev"])]),
+    // libhdf5 (serial) plus a shim exposing its macros as functions.
+    .systemLibrary(
+      name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
+      providers: [.apt(["libhdf5-dev"])]),
+    // zlib, for gzip-compressed IDX files and PNG.
+    .systemLibrary(
+      name: "CZlib", path: "Sources/CZlib",
+      providers: [.apt(["zlib1g-dev"])]),
+
+    // MARK: - Library modules, bottom up
+
+    .target(name: "TensorCore", dependencies: ["CBLAS"]),
+    .target(name: "Datasets", dependencies: ["TensorCore", "CZlib"]),
+
+    // MARK: - Executables
+
+    .executableTarget(
+      name: "LatentLabCLI",
+      dependencies: [
+        "TensorCore", "Datasets",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .executableTarget(
+      name: "LatentLabBench",
+      dependencies: ["TensorCore", "Datasets"],
+      path: "Sources/latentlab-bench"),
+
+    // MARK: - Tests
+
+    .target(name: "TestSupport", dependencies: ["TensorCore"]),
+    .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+    .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
+    .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
+    .testTarget(name: "LatentLabCLITests", dependencies: ["LatentLabCLI", "TestSupport"]),
+  ],
+  swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,82 @@
+import Dispatch
+
+/// A parallel-for whose results do not depend on the number of threads.
+///
+/// Work over `0..<count` is cut into a fixed number of contiguous chunks, chosen by the caller
+/// from the problem alone (never from the thread count). Threads take whole chunks; each
+/// chunk is computed by exactly one thread with the same code, so a chunk's result is the
+/// same whichever thread ran it. Callers that reduce (sum weight gradients, say) keep one
+/// partial per chunk and add the partials in chunk order afterwards: the same bits with 1
+/// thread or 16.
+public struct DeterministicParallel: Sendable {
+  /// The number of worker threads (at least 1).
+  public let threadCount: Int
+
+  /// A parallel-for running on `threads` threads.
+  /// - Precondition: `threads >= 1`.
+  public init(threads: Int) {
+    precondition(threads >= 1, "DeterministicParallel: threads must be at least 1, got \(threads)")
+    threadCount = threads
+  }
+
+  /// The contiguous ranges that `count` items fall into when cut into `chunks` chunks:
+  /// the first `count % chunks` chunks hold one item more. Empty chunks are kept, so the
+  /// chunk index always means the same range.
+  public static func chunkRanges(count: Int, chunks: Int) -> [Range<Int>] {
+    precondition(count >= 0 && chunks >= 1, "DeterministicParallel: bad count \(count) or chunks \(chunks)")
+    let base = count / chunks
+    let extra = count % chunks
+    var ranges: [Range<Int>] = []
+    ranges.reserveCapacity(chunks)
+    var start = 0
+    for c in 0..<chunks {
+      let size = base + (c < extra ? 1 : 0)
+      ranges.append(start..<(start + size))
+      start += size
+    }
+    return ranges
+  }
+
+  /// Runs `body(chunkIndex, range)` for every chunk of `0..<count`, on up to `threadCount`
+  /// threads. Returns when all chunks are done. Thread `t` runs chunks `t, t + T, t + 2T, …`
+  /// (a static schedule, so which thread runs a chunk is also fixed).
+  ///
+  /// `body` must write only to memory owned by its chunk (or use per-chunk partials).
+  public func forEachChunk(
+    count: Int, chunks: Int, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void
+  ) {
+    let ranges = DeterministicParallel.chunkRanges(count: count, chunks: chunks)
+    let workers = min(threadCount, chunks)
+    if workers <= 1 {
+      for (c, r) in ranges.enumerated() { body(c, r) }
+      return
+    }
+    withoutActuallyEscaping(body) { body in
+      DispatchQueue.concurrentPerform(iterations: workers) { t in
+        var c = t
+        while c < ranges.count {
+          body(c, ranges[c])
+          c += workers
+        }
+      }
+    }
+  }
+
+  /// Maps each chunk of `0..<count` to a value in parallel, and returns the values in chunk
+  /// order (ready for an ordered reduction).
+  public func mapChunks<T>(
+    count: Int, chunks: Int, _ transform: (_ chunk: Int, _ range: Range<Int>) -> T
+  ) -> [T] {
+    let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: chunks)
+    results.initialize(repeating: nil)
+    defer {
+      results.deinitialize()
+      results.deallocate()
+    }
+    let base = results.baseAddress!
+    forEachChunk(count: count, chunks: chunks) { c, r in
+      base[c] = transform(c, r)
+    }
+    return results.map { $0! }
+  }
+}

@@ -1,0 +1,44 @@
+import TensorCore
+import XCTest
+
+/// Asserts that `actual` matches its golden file within `atol + rtol · |expected|`, or
+/// records it in record mode (`LATENTLAB_RECORD=1`).
+public func assertMatchesGolden(
+  _ actual: NumPyArray, _ golden: GoldenFile, atol: Double, rtol: Double,
+  file: StaticString = #filePath, line: UInt = #line
+) {
+  switch golden.check(actual, atol: atol, rtol: rtol) {
+  case .matched: break
+  case .recorded(let path): print("recorded golden file \(path)")
+  case .mismatched(let message): XCTFail(message, file: file, line: line)
+  }
+}
+
+/// Asserts that `actual` matches its golden file (see the `NumPyArray` overload).
+public func assertMatchesGolden(
+  _ actual: Tensor, _ golden: GoldenFile, atol: Double, rtol: Double,
+  file: StaticString = #filePath, line: UInt = #line
+) {
+  assertMatchesGolden(NumPyArray(actual), golden, atol: atol, rtol: rtol, file: file, line: line)
+}
+
+/// Asserts that two arrays agree elementwise within `atol + rtol · |expected|`.
+public func assertClose(
+  _ actual: [Double], _ expected: [Double], atol: Double, rtol: Double,
+  _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line
+) {
+  guard actual.count == expected.count else {
+    XCTFail("counts differ: \(actual.count) vs \(expected.count). \(message())", file: file, line: line)
+    return
+  }
+  let report = ComparisonReport.compare(actual, expected, atol: atol, rtol: rtol)
+  if !report.passed { XCTFail("\(report). \(message())", file: file, line: line) }
+}
+
+/// Asserts that two float arrays agree elementwise within `atol + rtol · |expected|`.
+public func assertClose(
+  _ actual: [Float], _ expected: [Float], atol: Double, rtol: Double,
+  _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line
+) {
+  assertClose(actual.map(Double.init), expected.map(Double.init), atol: atol, rtol: rtol, message(), file: file, line: line)
+}

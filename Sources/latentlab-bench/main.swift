@@ -1,0 +1,230 @@
+// latentlab-bench: the figures `make bench` prints.
+//
+// Each benchmark case runs in a fresh child process (this same executable with `--case NAME`),
+// so that its peak resident memory is its own. A child prints one JSON object per figure on
+// standard output; the parent prints `name: value unit` lines and writes them all to
+// `.bench/latest.json`.
+
+import Datasets
+import Foundation
+import TensorCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// One measured figure.
+struct Figure: Codable {
+  var name: String
+  var value: Double
+  var unit: String
+  /// What we aim for, in words (empty when the figure is for information).
+  var goal: String = ""
+  /// What was measured, when the name does not say it all.
+  var note: String = ""
+}
+
+/// A benchmark case: a name and the work that measures it.
+struct BenchCase {
+  var name: String
+  var run: () throws -> [Figure]
+}
+
+/// Peak resident memory of this process so far, in MiB (Linux reports ru_maxrss in KiB).
+func peakResidentMiB() -> Double {
+  var usage = rusage()
+  getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+  return Double(usage.ru_maxrss) / 1024
+}
+
+func median(_ xs: [Double]) -> Double {
+  let s = xs.sorted()
+  return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+func now() -> Double { ProgressReporter.monotonicSeconds() }
+
+// MARK: - Cases
+
+/// Load and decode the 60,000 training images and labels (gzip inflate, SHA-256 check,
+/// scaling to [0, 1]).
+func dataLoadTrain() throws -> [Figure] {
+  let directory = FashionMNIST.directory(explicit: nil)
+  var times: [Double] = []
+  for _ in 0..<3 {
+    let start = now()
+    let set = try FashionMNIST.load(.train, directory: directory)
+    times.append(now() - start)
+    precondition(set.count == 60_000)
+  }
+  return [
+    Figure(name: "data.load_train.seconds", value: median(times), unit: "s", goal: "< 0.5 s"),
+    Figure(name: "data.load_train.peak_memory", value: peakResidentMiB(), unit: "MiB", goal: "< 250 MB"),
+  ]
+}
+
+/// Where the load's time goes: reading (inflate, overlapped with hashing), SHA-256 alone,
+/// allocating and touching the 188 MB tensor, and converting bytes to floats.
+func dataParts() throws -> [Figure] {
+  let directory = FashionMNIST.directory(explicit: nil)
+  let path = try FashionMNIST.locate(FashionMNIST.Split.train.imagesFile, in: directory)
+  var payload: [UInt8] = []
+  var start = now()
+  try IDXReader.stream(path: path, begin: { payload.reserveCapacity($0.payloadByteCount) }) { chunk, _ in
+    payload.append(contentsOf: chunk)
+  }
+  let readSeconds = now() - start
+  start = now()
+  var hasher = SHA256()
+  payload.withUnsafeBytes { hasher.update($0) }
+  _ = hasher.hexDigest()
+  let hashSeconds = now() - start
+  let mb = Double(payload.count) / 1e6
+  start = now()
+  var t = Tensor.zeros([60000, 1, 28, 28])
+  t.withUnsafeMutableBufferPointer { p in for i in stride(from: 0, to: p.count, by: 1024) { p[i] = 1 } }
+  let allocSeconds = now() - start
+  start = now()
+  let scale = (0..<256).map { Float($0) / 255 }
+  t.withUnsafeMutableBufferPointer { dst in
+    payload.withUnsafeBufferPointer { src in
+      for i in 0..<src.count { dst[i] = scale[Int(src[i])] }
+    }
+  }
+  let convertSeconds = now() - start
+  return [
+    Figure(name: "data.alloc_tensor.seconds", value: allocSeconds, unit: "s"),
+    Figure(name: "data.convert.seconds", value: convertSeconds, unit: "s"),
+    Figure(name: "data.sha256.rate", value: mb / hashSeconds, unit: "MB/s"),
+    Figure(name: "data.read_train_images.seconds", value: readSeconds, unit: "s"),
+  ]
+}
+
+/// sgemm GFLOP/s (single-threaded OpenBLAS, as LatentLab runs it) for the matrix shapes of
+/// the seed autoencoder's layers at batch 250, and a square 1024 product as the machine's peak.
+func gemmRates() throws -> [Figure] {
+  // (name, M, N, K): C[M×N] = A[M×K] · B[K×N]
+  let shapes: [(String, Int, Int, Int)] = [
+    ("conv1.forward", 8, 250 * 14 * 14, 9),
+    ("conv2.forward", 17, 250 * 7 * 7, 72),
+    ("conv3.forward", 32, 250 * 4 * 4, 153),
+    ("conv2.weight_grad", 17, 72, 250 * 7 * 7),
+    ("conv3.weight_grad", 32, 153, 250 * 4 * 4),
+    ("linear1.forward", 250, 69, 512),
+    ("square1024", 1024, 1024, 1024),
+  ]
+  var figures: [Figure] = []
+  var rng = SeededGenerator(seed: 1, streamName: "bench/gemm")
+  for (name, m, n, k) in shapes {
+    let a = (0..<(m * k)).map { _ in rng.nextFloat() }
+    let b = (0..<(k * n)).map { _ in rng.nextFloat() }
+    var c = [Float](repeating: 0, count: m * n)
+    let flops = 2.0 * Double(m) * Double(n) * Double(k)
+    // Repeat until ~0.2 s of work per sample; median of 5 samples.
+    let reps = max(1, Int(0.2e9 * 50 / flops / 50))
+    var rates: [Double] = []
+    a.withUnsafeBufferPointer { pa in
+      b.withUnsafeBufferPointer { pb in
+        c.withUnsafeMutableBufferPointer { pcBuffer in
+          let pc = pcBuffer
+          let run = {
+            BLAS.sgemm(
+              transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1,
+              a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: n, beta: 0,
+              c: pc.baseAddress!, ldc: n)
+          }
+          run()
+          for _ in 0..<5 {
+            let start = now()
+            for _ in 0..<reps { run() }
+            rates.append(flops * Double(reps) / (now() - start) / 1e9)
+          }
+        }
+      }
+    }
+    figures.append(
+      Figure(name: "gemm.\(name).threads1", value: median(rates), unit: "GFLOP/s", note: "M=\(m) N=\(n) K=\(k)"))
+  }
+  return figures
+}
+
+let cases: [BenchCase] = [
+  BenchCase(name: "data.load", run: dataLoadTrain),
+  BenchCase(name: "data.parts", run: dataParts),
+  BenchCase(name: "gemm", run: gemmRates),
+]
+
+// MARK: - Driver
+
+func runChild(_ name: String) -> Int32 {
+  guard let c = cases.first(where: { $0.name == name }) else {
+    FileHandle.standardError.write("latentlab-bench: unknown case '\(name)'; known: \(cases.map(\.name).joined(separator: ", "))\n".data(using: .utf8)!)
+    return 2
+  }
+  do {
+    let encoder = JSONEncoder()
+    for figure in try c.run() {
+      print(String(decoding: try encoder.encode(figure), as: UTF8.self))
+    }
+    return 0
+  } catch {
+    FileHandle.standardError.write("latentlab-bench: \(name): \(error)\n".data(using: .utf8)!)
+    return 1
+  }
+}
+
+func runAll(only: [String]) -> Int32 {
+  let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+  var all: [Figure] = []
+  var failed = false
+  for c in cases where only.isEmpty || only.contains(c.name) {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = ["--case", c.name]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    do {
+      try process.run()
+    } catch {
+      FileHandle.standardError.write("latentlab-bench: cannot start case \(c.name): \(error)\n".data(using: .utf8)!)
+      return 1
+    }
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    if process.terminationStatus != 0 {
+      failed = true
+      continue
+    }
+    for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
+      guard let figure = try? JSONDecoder().decode(Figure.self, from: Data(line.utf8)) else { continue }
+      all.append(figure)
+      let value = figure.value >= 100 ? String(format: "%.0f", figure.value) : String(format: "%.3g", figure.value)
+      let comments = [figure.goal.isEmpty ? "" : "goal \(figure.goal)", figure.note].filter { !$0.isEmpty }
+      print("\(figure.name): \(value) \(figure.unit)" + (comments.isEmpty ? "" : "   # " + comments.joined(separator: "; ")))
+      fflush(stdout)
+    }
+  }
+  do {
+    try FileManager.default.createDirectory(atPath: ".bench", withIntermediateDirectories: true)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    struct Report: Codable { var version: String; var figures: [Figure] }
+    try encoder.encode(Report(version: LatentLabVersion.current, figures: all))
+      .write(to: URL(fileURLWithPath: ".bench/latest.json"), options: .atomic)
+    FileHandle.standardError.write("wrote .bench/latest.json (\(all.count) figures)\n".data(using: .utf8)!)
+  } catch {
+    FileHandle.standardError.write("latentlab-bench: cannot write .bench/latest.json: \(error)\n".data(using: .utf8)!)
+    return 1
+  }
+  return failed ? 1 : 0
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "--case", arguments.count == 2 {
+  exit(runChild(arguments[1]))
+} else if arguments.first == "--help" || arguments.first == "-h" {
+  print("usage: latentlab-bench [CASE ...]   (cases: \(cases.map(\.name).joined(separator: ", ")))")
+  exit(0)
+} else {
+  exit(runAll(only: arguments))
+}

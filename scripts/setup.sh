@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what LatentLab needs and is missing: Debian's -dev packages and the data set
+# (apt), and NumPy + h5py for the interoperability tests (pip). Does nothing when all is there.
+set -euo pipefail
+
+APT_PACKAGES=(libopenblas-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! python3 -c 'import numpy, h5py' 2>/dev/null; then
+  echo "setup: installing numpy and h5py"
+  python3 -m pip install --quiet --disable-pip-version-check numpy h5py
+fi
