@@ -21,7 +21,7 @@ build-release: setup
 ## test: the whole test suite (LATENTLAB_RECORD=1 make test rewrites golden files)
 test: setup
 	$(SWIFT) build --build-tests
-	$(SWIFT) test
+	$(SWIFT) test --disable-swift-testing
 
 ## reproduce: the main job (for now: verify the data set; later issues add the study)
 reproduce: build-release

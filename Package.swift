@@ -9,6 +9,7 @@ let package = Package(
     .executable(name: "latentlab-bench", targets: ["LatentLabBench"]),
     .library(name: "TensorCore", targets: ["TensorCore"]),
     .library(name: "Datasets", targets: ["Datasets"]),
+    .library(name: "NN", targets: ["NN"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -37,6 +38,7 @@ let package = Package(
 
     .target(name: "TensorCore", dependencies: ["CBLAS"]),
     .target(name: "Datasets", dependencies: ["TensorCore", "CZlib"]),
+    .target(name: "NN", dependencies: ["TensorCore"]),
 
     // MARK: - Executables
 
@@ -48,7 +50,7 @@ let package = Package(
       ]),
     .executableTarget(
       name: "LatentLabBench",
-      dependencies: ["TensorCore", "Datasets"],
+      dependencies: ["TensorCore", "Datasets", "NN"],
       path: "Sources/latentlab-bench"),
 
     // MARK: - Tests
@@ -56,6 +58,7 @@ let package = Package(
     .target(name: "TestSupport", dependencies: ["TensorCore"]),
     .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
+    .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
     .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
     .testTarget(name: "LatentLabCLITests", dependencies: ["LatentLabCLI", "TestSupport"]),
   ],

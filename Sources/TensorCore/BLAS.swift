@@ -58,3 +58,54 @@ public enum BLAS {
     return Int(openblas_get_num_threads())
   }
 }
+
+/// A scalar type with a BLAS matrix product: `Float` (sgemm) and `Double` (dgemm).
+///
+/// Layers are written once over `BLASScalar`; models run them in `Float`, gradient checks in
+/// `Double`.
+public protocol BLASScalar: BinaryFloatingPoint, Sendable, Codable {
+  /// `C ← alpha · op(A) · op(B) + beta · C`, row-major (see `BLAS.sgemm`).
+  static func gemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Self, a: UnsafePointer<Self>, lda: Int,
+    b: UnsafePointer<Self>, ldb: Int,
+    beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+  /// e^x.
+  static func exp(_ x: Self) -> Self
+  /// The natural logarithm.
+  static func log(_ x: Self) -> Self
+}
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+extension Float: BLASScalar {
+  @inlinable
+  public static func gemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    BLAS.sgemm(
+      transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+      a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+  }
+  @inlinable public static func exp(_ x: Float) -> Float { expf(x) }
+  @inlinable public static func log(_ x: Float) -> Float { logf(x) }
+}
+
+extension Double: BLASScalar {
+  @inlinable
+  public static func gemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+    beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+  ) {
+    BLAS.dgemm(
+      transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+      a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+  }
+  @inlinable public static func exp(_ x: Double) -> Double { Glibc.exp(x) }
+  @inlinable public static func log(_ x: Double) -> Double { Glibc.log(x) }
+}

@@ -81,6 +81,9 @@ public struct NumPyArray: Equatable, Sendable {
   /// A float32 array holding a tensor.
   public init(_ tensor: Tensor) { self.init(shape: tensor.shape, floats: tensor.scalars) }
 
+  /// A float64 array holding a double-precision tensor.
+  public init(_ tensor: TensorOf<Double>) { self.init(shape: tensor.shape, doubles: tensor.scalars) }
+
   /// The number of elements.
   public var count: Int { shape.reduce(1, *) }
 
@@ -122,6 +125,9 @@ public struct NumPyArray: Equatable, Sendable {
 
   /// The array as a float32 tensor of the same shape.
   public func tensor() -> Tensor { Tensor(shape: shape, scalars: floats()) }
+
+  /// The array as a float64 tensor of the same shape.
+  public func doubleTensor() -> TensorOf<Double> { TensorOf<Double>(shape: shape, scalars: doubles()) }
 
   private static func littleEndianBytes(_ words: [UInt32]) -> [UInt8] {
     var out = [UInt8]()

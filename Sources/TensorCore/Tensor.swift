@@ -1,26 +1,31 @@
-/// A dense, row-major array of `Float` with a shape: the one numeric value type of LatentLab.
+/// LatentLab's numeric value type: `Float32` tensors, the precision models train in.
+public typealias Tensor = TensorOf<Float>
+
+/// A dense, row-major array of scalars with a shape.
 ///
 /// Images are laid out NCHW (`[batch, channels, height, width]`), matrices `[rows, columns]`.
-/// `Tensor` has value semantics: copies share storage until one of them is written
-/// (copy-on-write through `Array`), so passing a tensor never aliases it.
-public struct Tensor: Equatable, Sendable {
+/// A tensor has value semantics: copies share storage until one of them is written
+/// (copy-on-write through `Array`), so passing a tensor never aliases it. Models use
+/// `Tensor` (`Float`); `TensorOf<Double>` exists so that the same layer code can be checked
+/// against finite differences in double precision.
+public struct TensorOf<Scalar: BLASScalar>: Equatable, Sendable {
   /// The extent of each dimension, outermost first.
   public private(set) var shape: [Int]
   /// The elements in row-major order. Invariant: `scalars.count` is the product of `shape`;
   /// write elements in place, never change the count (no observer checks it, so that
   /// in-place writes stay in place rather than copying the array).
-  public var scalars: [Float]
+  public var scalars: [Scalar]
 
   /// A tensor of `shape` filled with `value`.
-  public init(shape: [Int], repeating value: Float = 0) {
+  public init(shape: [Int], repeating value: Scalar = 0) {
     precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in \(shape)")
     self.shape = shape
-    self.scalars = [Float](repeating: value, count: shape.reduce(1, *))
+    self.scalars = [Scalar](repeating: value, count: shape.reduce(1, *))
   }
 
   /// A tensor of `shape` holding `scalars` (row-major).
   /// - Precondition: `scalars.count` equals the product of `shape`.
-  public init(shape: [Int], scalars: [Float]) {
+  public init(shape: [Int], scalars: [Scalar]) {
     precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in \(shape)")
     precondition(
       scalars.count == shape.reduce(1, *),
@@ -33,19 +38,19 @@ public struct Tensor: Equatable, Sendable {
   /// (for large tensors about to be overwritten, such as a decoded data set).
   /// - Precondition: `initializer` writes every element; it receives the full buffer.
   public init(
-    shape: [Int], unsafeUninitializedWith initializer: (UnsafeMutableBufferPointer<Float>) throws -> Void
+    shape: [Int], unsafeUninitializedWith initializer: (UnsafeMutableBufferPointer<Scalar>) throws -> Void
   ) rethrows {
     precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in \(shape)")
     let count = shape.reduce(1, *)
     self.shape = shape
-    self.scalars = try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+    self.scalars = try [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
       try initializer(buffer)
       initialized = count
     }
   }
 
   /// A tensor of zeros.
-  public static func zeros(_ shape: [Int]) -> Tensor { Tensor(shape: shape, repeating: 0) }
+  public static func zeros(_ shape: [Int]) -> TensorOf { TensorOf(shape: shape, repeating: 0) }
 
   /// The number of elements.
   public var count: Int { scalars.count }
@@ -65,7 +70,7 @@ public struct Tensor: Equatable, Sendable {
   }
 
   /// The same elements under another shape with the same element count.
-  public func reshaped(_ newShape: [Int]) -> Tensor {
+  public func reshaped(_ newShape: [Int]) -> TensorOf {
     precondition(
       newShape.reduce(1, *) == count,
       "Tensor: cannot reshape \(shape) (\(count) elements) to \(newShape)")
@@ -95,14 +100,14 @@ public struct Tensor: Equatable, Sendable {
   }
 
   /// The element at a multi-index.
-  public subscript(_ index: Int...) -> Float {
+  public subscript(_ index: Int...) -> Scalar {
     get { scalars[offset(index)] }
     set { scalars[offset(index)] = newValue }
   }
 
   /// Read access to the contiguous elements.
   @inlinable
-  public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R)
+  public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Scalar>) throws -> R)
     rethrows -> R
   {
     try scalars.withUnsafeBufferPointer(body)
@@ -111,31 +116,36 @@ public struct Tensor: Equatable, Sendable {
   /// Write access to the contiguous elements (the shape cannot change).
   @inlinable
   public mutating func withUnsafeMutableBufferPointer<R>(
-    _ body: (inout UnsafeMutableBufferPointer<Float>) throws -> R
+    _ body: (inout UnsafeMutableBufferPointer<Scalar>) throws -> R
   ) rethrows -> R {
     try scalars.withUnsafeMutableBufferPointer(body)
   }
 
   /// Sets every element to `value` without reallocating.
-  public mutating func fill(_ value: Float) {
+  public mutating func fill(_ value: Scalar) {
     scalars.withUnsafeMutableBufferPointer { p in
       for i in p.indices { p[i] = value }
     }
   }
 
   /// The rows `range` of the outermost dimension (for example a slice of a batch).
-  public func slice(outer range: Range<Int>) -> Tensor {
+  public func slice(outer range: Range<Int>) -> TensorOf {
     precondition(rank >= 1 && range.lowerBound >= 0 && range.upperBound <= shape[0],
       "Tensor: slice \(range) out of bounds for shape \(shape)")
     let inner = shape.dropFirst().reduce(1, *)
     let part = Array(scalars[(range.lowerBound * inner)..<(range.upperBound * inner)])
-    return Tensor(shape: [range.count] + shape.dropFirst(), scalars: part)
+    return TensorOf(shape: [range.count] + shape.dropFirst(), scalars: part)
+  }
+
+  /// The same values in another precision (rounded to nearest).
+  public func converted<Other: BLASScalar>(to: Other.Type = Other.self) -> TensorOf<Other> {
+    TensorOf<Other>(shape: shape, scalars: scalars.map { Other($0) })
   }
 
   /// The largest absolute difference to another tensor of the same shape.
-  public func maxAbsDifference(_ other: Tensor) -> Float {
+  public func maxAbsDifference(_ other: TensorOf) -> Scalar {
     precondition(shape == other.shape, "Tensor: shapes \(shape) and \(other.shape) differ")
-    var m: Float = 0
+    var m: Scalar = 0
     for i in 0..<count { m = Swift.max(m, abs(scalars[i] - other.scalars[i])) }
     return m
   }
@@ -153,16 +163,16 @@ public struct Tensor: Equatable, Sendable {
 
 // MARK: - Elementwise arithmetic
 
-extension Tensor {
+extension TensorOf {
   /// Elementwise sum. - Precondition: equal shapes.
-  public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
+  public static func + (lhs: TensorOf, rhs: TensorOf) -> TensorOf {
     var out = lhs
     out += rhs
     return out
   }
 
   /// Elementwise difference. - Precondition: equal shapes.
-  public static func - (lhs: Tensor, rhs: Tensor) -> Tensor {
+  public static func - (lhs: TensorOf, rhs: TensorOf) -> TensorOf {
     precondition(lhs.shape == rhs.shape, "Tensor: shapes \(lhs.shape) and \(rhs.shape) differ")
     var out = lhs
     out.withUnsafeMutableBufferPointer { o in
@@ -172,7 +182,7 @@ extension Tensor {
   }
 
   /// Adds `rhs` elementwise in place. - Precondition: equal shapes.
-  public static func += (lhs: inout Tensor, rhs: Tensor) {
+  public static func += (lhs: inout TensorOf, rhs: TensorOf) {
     precondition(lhs.shape == rhs.shape, "Tensor: shapes \(lhs.shape) and \(rhs.shape) differ")
     lhs.withUnsafeMutableBufferPointer { o in
       rhs.withUnsafeBufferPointer { r in for i in o.indices { o[i] += r[i] } }
@@ -180,22 +190,22 @@ extension Tensor {
   }
 
   /// Every element times a scalar.
-  public static func * (lhs: Tensor, rhs: Float) -> Tensor {
+  public static func * (lhs: TensorOf, rhs: Scalar) -> TensorOf {
     var out = lhs
     out.withUnsafeMutableBufferPointer { o in for i in o.indices { o[i] *= rhs } }
     return out
   }
 
-  /// Matrix product `self · other` of `[m, k]` and `[k, n]`, through BLAS `sgemm`.
-  public func matmul(_ other: Tensor) -> Tensor {
+  /// Matrix product `self · other` of `[m, k]` and `[k, n]`, through BLAS (`sgemm`/`dgemm`).
+  public func matmul(_ other: TensorOf) -> TensorOf {
     let (m, k) = shape2
     let (k2, n) = other.shape2
     precondition(k == k2, "Tensor.matmul: inner dimensions differ, \(shape) · \(other.shape)")
-    var out = Tensor.zeros([m, n])
+    var out = TensorOf.zeros([m, n])
     withUnsafeBufferPointer { a in
       other.withUnsafeBufferPointer { b in
         out.withUnsafeMutableBufferPointer { c in
-          BLAS.sgemm(
+          Scalar.gemm(
             transposeA: false, transposeB: false, m: m, n: n, k: k,
             alpha: 1, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n,
             beta: 0, c: c.baseAddress!, ldc: n)

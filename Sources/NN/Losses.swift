@@ -1,0 +1,167 @@
+import TensorCore
+
+/// How a loss reduces its per-element terms.
+public enum LossReduction: String, Codable, Sendable {
+  /// The mean over every element (PyTorch's `reduction='mean'`).
+  case mean
+  /// The sum over every element (PyTorch's `reduction='sum'`; the seed report writes this).
+  case sum
+  /// The sum over each item's elements, averaged over the batch (per-image loss).
+  case batchMean
+}
+
+/// A problem with a loss's inputs.
+public enum LossError: Error, CustomStringConvertible, Equatable {
+  case shapeMismatch(loss: String, expected: String, given: [Int])
+  case labelOutOfRange(loss: String, label: Int, classes: Int)
+
+  public var description: String {
+    switch self {
+    case .labelOutOfRange(let loss, let label, let classes):
+      return "\(loss): label \(label) is outside 0..<\(classes)"
+    case .shapeMismatch(let loss, let expected, let given):
+      return "\(loss): expected \(expected), given \(given)"
+    }
+  }
+}
+
+/// The divisor of a reduction over `shape` (`[N, ...]`).
+@inlinable
+func reductionScale(_ reduction: LossReduction, shape: [Int]) -> Double {
+  switch reduction {
+  case .mean: return 1 / Double(max(1, shape.reduce(1, *)))
+  case .sum: return 1
+  case .batchMean: return 1 / Double(max(1, shape.first ?? 1))
+  }
+}
+
+/// Mean squared error, as PyTorch's `nn.MSELoss`: `L = scale · Σ (ŷ − y)²` with `scale` =
+/// 1/elements (`mean`), 1 (`sum`) or 1/N (`batchMean`); `∂L/∂ŷ = 2 · scale · (ŷ − y)`.
+/// The loss is accumulated in `Double`.
+public struct MSELoss: Sendable {
+  public var reduction: LossReduction
+
+  public init(reduction: LossReduction = .mean) { self.reduction = reduction }
+
+  /// The loss, and its gradient with respect to `prediction` written into `gradient`
+  /// (resized only when its shape differs).
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
+  public func callAsFunction<T: BLASScalar>(
+    _ prediction: TensorOf<T>, _ target: TensorOf<T>, gradient: inout TensorOf<T>
+  ) throws -> Double {
+    guard prediction.shape == target.shape else {
+      throw LossError.shapeMismatch(loss: "MSELoss", expected: "a target of shape \(prediction.shape)", given: target.shape)
+    }
+    ensureShape(&gradient, prediction.shape)
+    let scale = reductionScale(reduction, shape: prediction.shape)
+    let g = T(2 * scale)
+    var total = 0.0
+    prediction.withUnsafeBufferPointer { p in
+      target.withUnsafeBufferPointer { t in
+        gradient.withUnsafeMutableBufferPointer { d in
+          for i in 0..<p.count {
+            let e = p[i] - t[i]
+            total += Double(e) * Double(e)
+            d[i] = g * e
+          }
+        }
+      }
+    }
+    return total * scale
+  }
+}
+
+/// Cross-entropy over logits, as PyTorch's `nn.CrossEntropyLoss` (mean over the batch):
+/// `L = −(1/N) Σ_n log softmax(z_n)[y_n]`, with the log-softmax computed stably as
+/// `z − max z − log Σ exp(z − max z)`; `∂L/∂z = (softmax(z) − onehot(y)) / N`.
+public struct CrossEntropyLoss: Sendable {
+  public init() {}
+
+  /// The loss for logits `[N, C]` and labels in `0..<C`, with the gradient written into
+  /// `gradient`.
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
+  public func callAsFunction<T: BLASScalar>(
+    _ logits: TensorOf<T>, _ labels: [Int32], gradient: inout TensorOf<T>
+  ) throws -> Double {
+    guard logits.rank == 2, logits.shape[0] == labels.count else {
+      throw LossError.shapeMismatch(
+        loss: "CrossEntropyLoss", expected: "logits [N, C] with N = \(labels.count) labels", given: logits.shape)
+    }
+    let (n, c) = (logits.shape[0], logits.shape[1])
+    if let bad = labels.first(where: { $0 < 0 || Int($0) >= c }) {
+      throw LossError.labelOutOfRange(loss: "CrossEntropyLoss", label: Int(bad), classes: c)
+    }
+    return compute(logits, labels, n: n, c: c, gradient: &gradient)
+  }
+
+  private func compute<T: BLASScalar>(_ logits: TensorOf<T>, _ labels: [Int32], n: Int, c: Int, gradient: inout TensorOf<T>) -> Double {
+    ensureShape(&gradient, logits.shape)
+    var total = 0.0
+    let invN = 1 / Double(n)
+    logits.withUnsafeBufferPointer { z in
+      gradient.withUnsafeMutableBufferPointer { d in
+        for row in 0..<n {
+          let zr = z.baseAddress! + row * c
+          let dr = d.baseAddress! + row * c
+          var m = Double(zr[0])
+          for j in 1..<max(c, 1) { m = max(m, Double(zr[j])) }
+          var sum = 0.0
+          for j in 0..<c { sum += Double.exp(Double(zr[j]) - m) }
+          let logSum = Double.log(sum)
+          let label = Int(labels[row])
+          total -= Double(zr[label]) - m - logSum
+          for j in 0..<c {
+            let softmax = Double.exp(Double(zr[j]) - m - logSum)
+            dr[j] = T((softmax - (j == label ? 1 : 0)) * invN)
+          }
+        }
+      }
+    }
+    return total * invN
+  }
+}
+
+/// The KL divergence of N(μ, σ²) from the standard normal N(0, 1), per latent coordinate
+/// `−½ (1 + log σ² − μ² − σ²)` (Kingma and Welling, "Auto-Encoding Variational Bayes", 2014,
+/// Appendix B), from `mu` and `logVariance` of shape `[N, L]`, reduced by `reduction`
+/// (`batchMean`: summed over the latent, averaged over the batch, the usual per-image KL).
+/// Gradients: `∂/∂μ = scale · μ`, `∂/∂ log σ² = scale · ½ (σ² − 1)`.
+public struct GaussianKLDivergence: Sendable {
+  public var reduction: LossReduction
+
+  public init(reduction: LossReduction = .batchMean) { self.reduction = reduction }
+
+  /// The divergence, with its gradients written into `dMu` and `dLogVariance`.
+  @_specialize(where T == Float)
+  @_specialize(where T == Double)
+  public func callAsFunction<T: BLASScalar>(
+    mu: TensorOf<T>, logVariance: TensorOf<T>, dMu: inout TensorOf<T>, dLogVariance: inout TensorOf<T>
+  ) throws -> Double {
+    guard mu.shape == logVariance.shape else {
+      throw LossError.shapeMismatch(
+        loss: "GaussianKLDivergence", expected: "log-variance of the shape of mu, \(mu.shape)", given: logVariance.shape)
+    }
+    ensureShape(&dMu, mu.shape)
+    ensureShape(&dLogVariance, mu.shape)
+    let scale = reductionScale(reduction, shape: mu.shape)
+    var total = 0.0
+    mu.withUnsafeBufferPointer { m in
+      logVariance.withUnsafeBufferPointer { lv in
+        dMu.withUnsafeMutableBufferPointer { dm in
+          dLogVariance.withUnsafeMutableBufferPointer { dlv in
+            for i in 0..<m.count {
+              let (mi, li) = (Double(m[i]), Double(lv[i]))
+              let variance = Double.exp(li)
+              total += -0.5 * (1 + li - mi * mi - variance)
+              dm[i] = T(scale * mi)
+              dlv[i] = T(scale * 0.5 * (variance - 1))
+            }
+          }
+        }
+      }
+    }
+    return total * scale
+  }
+}
