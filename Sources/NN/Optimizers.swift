@@ -107,6 +107,18 @@ public class BufferedOptimizer {
     steps = newSteps
   }
 
+  /// Lends buffers `0` and `1` of parameter `i` to `body` as separate `inout` tensors (moved
+  /// out and back, so there is no copy and no overlapping access to `buffers`).
+  func withBuffers(_ i: Int, _ body: (inout Tensor, inout Tensor) -> Void) {
+    var first = Tensor.zeros([0])
+    var second = Tensor.zeros([0])
+    swap(&first, &buffers[i][0])
+    swap(&second, &buffers[i][1])
+    body(&first, &second)
+    swap(&first, &buffers[i][0])
+    swap(&second, &buffers[i][1])
+  }
+
   static func check(_ optimizer: String, _ name: String, _ value: Double, _ ok: Bool, _ expected: String) throws {
     guard ok, value.isFinite else {
       throw OptimizerError.invalidHyperparameter(optimizer: optimizer, name: name, value: value, expected: expected)
@@ -199,14 +211,16 @@ public final class Adam: BufferedOptimizer, Optimizer {
       let (b1, b2, eps, wd) = (beta1, beta2, epsilon, weightDecay)
       p.gradient.withUnsafeBufferPointer { g in
         p.value.withUnsafeMutableBufferPointer { theta in
-          buffers[i][0].withUnsafeMutableBufferPointer { m in
-            buffers[i][1].withUnsafeMutableBufferPointer { v in
-              for j in 0..<g.count {
-                let grad = g[j] + wd * theta[j]
-                m[j] = b1 * m[j] + (1 - b1) * grad
-                v[j] = b2 * v[j] + (1 - b2) * grad * grad
-                let denominator = v[j].squareRoot() / correction2Root + eps
-                theta[j] -= stepSize * m[j] / denominator
+          withBuffers(i) { expAvg, expAvgSq in
+            expAvg.withUnsafeMutableBufferPointer { m in
+              expAvgSq.withUnsafeMutableBufferPointer { v in
+                for j in 0..<g.count {
+                  let grad = g[j] + wd * theta[j]
+                  m[j] = b1 * m[j] + (1 - b1) * grad
+                  v[j] = b2 * v[j] + (1 - b2) * grad * grad
+                  let denominator = v[j].squareRoot() / correction2Root + eps
+                  theta[j] -= stepSize * m[j] / denominator
+                }
               }
             }
           }
@@ -252,17 +266,21 @@ public final class RMSprop: BufferedOptimizer, Optimizer {
       let (lr, a, eps, mu, wd) = (learningRate, alpha, epsilon, momentum, weightDecay)
       p.gradient.withUnsafeBufferPointer { g in
         p.value.withUnsafeMutableBufferPointer { theta in
-          buffers[i][0].withUnsafeMutableBufferPointer { s in
-            if mu > 0 {
-              buffers[i][1].withUnsafeMutableBufferPointer { b in
-                for j in 0..<g.count {
-                  let grad = g[j] + wd * theta[j]
-                  s[j] = a * s[j] + (1 - a) * grad * grad
-                  b[j] = mu * b[j] + grad / (s[j].squareRoot() + eps)
-                  theta[j] -= lr * b[j]
+          if mu > 0 {
+            withBuffers(i) { squareAvg, momentumBuffer in
+              squareAvg.withUnsafeMutableBufferPointer { s in
+                momentumBuffer.withUnsafeMutableBufferPointer { b in
+                  for j in 0..<g.count {
+                    let grad = g[j] + wd * theta[j]
+                    s[j] = a * s[j] + (1 - a) * grad * grad
+                    b[j] = mu * b[j] + grad / (s[j].squareRoot() + eps)
+                    theta[j] -= lr * b[j]
+                  }
                 }
               }
-            } else {
+            }
+          } else {
+            buffers[i][0].withUnsafeMutableBufferPointer { s in
               for j in 0..<g.count {
                 let grad = g[j] + wd * theta[j]
                 s[j] = a * s[j] + (1 - a) * grad * grad
