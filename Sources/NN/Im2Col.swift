@@ -38,6 +38,19 @@ public struct ConvGeometry: Equatable, Sendable {
   /// Scalars per image.
   public var imageSize: Int { channels * height * width }
 
+  /// The output columns `first..<end` whose input column `ow·stride − padding + offset`
+  /// lies inside the image (the others read padding).
+  @inlinable
+  func validRange(offset: Int) -> (first: Int, end: Int) {
+    // ow·s − p + offset >= 0  ⇔  ow >= ceil((p − offset) / s)
+    let shift = padding - offset
+    let first = shift <= 0 ? 0 : (shift + stride - 1) / stride
+    // ow·s − p + offset <= width − 1  ⇔  ow <= floor((width − 1 + p − offset) / s)
+    let limit = width - 1 + shift
+    let end = limit < 0 ? 0 : min(outWidth, limit / stride + 1)
+    return (min(first, end), end)
+  }
+
   /// Writes the columns of one image into `cols`, a matrix with row stride `ld`, starting at
   /// column `columnOffset`; out-of-image (padding) entries are zero.
   @inlinable
@@ -49,6 +62,7 @@ public struct ConvGeometry: Equatable, Sendable {
       for ki in 0..<kernelHeight {
         for kj in 0..<kernelWidth {
           let row = cols + ((c * kernelHeight + ki) * kernelWidth + kj) * ld + columnOffset
+          let (first, end) = validRange(offset: kj)
           for oh in 0..<outHeight {
             let ih = oh * stride - padding + ki
             let out = row + oh * outWidth
@@ -56,12 +70,12 @@ public struct ConvGeometry: Equatable, Sendable {
               out.update(repeating: 0, count: outWidth)
               continue
             }
-            let src = plane + ih * width
-            var iw = -padding + kj
-            for ow in 0..<outWidth {
-              out[ow] = iw >= 0 && iw < width ? src[iw] : 0
-              iw += stride
-            }
+            // Padding columns at either end, then a branch-free strided copy.
+            for ow in 0..<first { out[ow] = 0 }
+            for ow in end..<outWidth { out[ow] = 0 }
+            let src = plane + ih * width - padding + kj
+            // Constant strides let the compiler unroll and vectorise the common cases.
+            for ow in first..<end { out[ow] = src[ow * stride] }
           }
         }
       }
@@ -79,16 +93,13 @@ public struct ConvGeometry: Equatable, Sendable {
       for ki in 0..<kernelHeight {
         for kj in 0..<kernelWidth {
           let row = cols + ((c * kernelHeight + ki) * kernelWidth + kj) * ld + columnOffset
+          let (first, end) = validRange(offset: kj)
           for oh in 0..<outHeight {
             let ih = oh * stride - padding + ki
             if ih < 0 || ih >= height { continue }
-            let dst = plane + ih * width
+            let dst = plane + ih * width - padding + kj
             let src = row + oh * outWidth
-            var iw = -padding + kj
-            for ow in 0..<outWidth {
-              if iw >= 0 && iw < width { dst[iw] += src[ow] }
-              iw += stride
-            }
+            for ow in first..<end { dst[ow * stride] += src[ow] }
           }
         }
       }

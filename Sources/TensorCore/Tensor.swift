@@ -17,10 +17,12 @@ public struct TensorOf<Scalar: BLASScalar>: Equatable, Sendable {
   public var scalars: [Scalar]
 
   /// A tensor of `shape` filled with `value`.
+  // Inlinable (delegating to the designated initialiser) so that callers in other modules get
+  // the array fill specialised for their scalar type rather than a per-element generic copy.
+  @inlinable
   public init(shape: [Int], repeating value: Scalar = 0) {
     precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in \(shape)")
-    self.shape = shape
-    self.scalars = [Scalar](repeating: value, count: shape.reduce(1, *))
+    self.init(shape: shape, scalars: [Scalar](repeating: value, count: shape.reduce(1, *)))
   }
 
   /// A tensor of `shape` holding `scalars` (row-major).
@@ -50,6 +52,7 @@ public struct TensorOf<Scalar: BLASScalar>: Equatable, Sendable {
   }
 
   /// A tensor of zeros.
+  @inlinable
   public static func zeros(_ shape: [Int]) -> TensorOf { TensorOf(shape: shape, repeating: 0) }
 
   /// The number of elements.
@@ -122,9 +125,11 @@ public struct TensorOf<Scalar: BLASScalar>: Equatable, Sendable {
   }
 
   /// Sets every element to `value` without reallocating.
+  @inlinable
   public mutating func fill(_ value: Scalar) {
     scalars.withUnsafeMutableBufferPointer { p in
-      for i in p.indices { p[i] = value }
+      guard let base = p.baseAddress else { return }
+      base.update(repeating: value, count: p.count)
     }
   }
 

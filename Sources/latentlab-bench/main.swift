@@ -7,6 +7,7 @@
 
 import Datasets
 import Foundation
+import NN
 import TensorCore
 
 #if canImport(Glibc)
@@ -148,10 +149,171 @@ func gemmRates() throws -> [Figure] {
   return figures
 }
 
+// MARK: - The seed autoencoder's training step
+
+/// The seed study's best autoencoder (conv 1→8→17→32, kernel 3, stride 2, padding 1; dense
+/// 512→69→4; mirrored decoder with transposed convolutions and a sigmoid), as a Sequential.
+/// (The Models module will own this architecture; the benchmark builds it by hand until then.)
+func seedAutoencoder(_ g: inout SeededGenerator) throws -> Sequential {
+  let first = try Conv2d(inputChannels: 1, outputChannels: 8, kernelSize: 3, stride: 2, padding: 1, generator: &g)
+  first.computesInputGradient = false  // nothing upstream of the images
+  return try Sequential([
+    first, ReLU(),
+    try Conv2d(inputChannels: 8, outputChannels: 17, kernelSize: 3, stride: 2, padding: 1, generator: &g), ReLU(),
+    try Conv2d(inputChannels: 17, outputChannels: 32, kernelSize: 3, stride: 2, padding: 1, generator: &g), ReLU(),
+    Flatten(),
+    try Linear(inputFeatures: 512, outputFeatures: 69, generator: &g), ReLU(),
+    try Linear(inputFeatures: 69, outputFeatures: 4, generator: &g),
+    try Linear(inputFeatures: 4, outputFeatures: 69, generator: &g), ReLU(),
+    try Linear(inputFeatures: 69, outputFeatures: 512, generator: &g), ReLU(),
+    try Unflatten(itemShape: [32, 4, 4]),
+    try ConvTranspose2d(inputChannels: 32, outputChannels: 17, kernelSize: 3, stride: 2, padding: 1, generator: &g), ReLU(),
+    try ConvTranspose2d(
+      inputChannels: 17, outputChannels: 8, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1, generator: &g), ReLU(),
+    try ConvTranspose2d(
+      inputChannels: 8, outputChannels: 1, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1, generator: &g),
+    Sigmoid(),
+  ])
+}
+
+/// Forward multiply-add FLOPs per image of a layer, for an input of `shape` (one image).
+func forwardFLOPs(_ layer: any Layer<Float>, input shape: [Int]) throws -> Double {
+  let out = try layer.outputShape(for: shape)
+  switch layer {
+  case let c as Conv2d:
+    return 2 * Double(c.outputChannels * c.inputChannels * c.kernelSize * c.kernelSize * out[2] * out[3])
+  case let c as ConvTranspose2d:
+    return 2 * Double(c.inputChannels * c.outputChannels * c.kernelSize * c.kernelSize * shape[2] * shape[3])
+  case let l as Linear:
+    return 2 * Double(l.inputFeatures * l.outputFeatures)
+  default:
+    return 0
+  }
+}
+
+let benchBatch = 250
+
+/// A batch of 250 real test images (or uniform noise when the data set is missing).
+func benchImages() -> Tensor {
+  if let test = try? FashionMNIST.load(.test, directory: FashionMNIST.directory(explicit: nil)) {
+    return test.subset(Array(0..<benchBatch)).images
+  }
+  var g = SeededGenerator(seed: 1, streamName: "bench/images")
+  return Tensor(shape: [benchBatch, 1, 28, 28], scalars: (0..<(benchBatch * 784)).map { _ in g.nextFloat() })
+}
+
+/// Training step (forward, MSE, backward, Adam lr 3e-3 with L2 1e-4) at batch 250, with the
+/// time split by layer.
+func trainingRate(threads: Int) throws -> [Figure] {
+  var g = SeededGenerator(seed: 0, stream: .initialization)
+  let net = try seedAutoencoder(&g)
+  net.parallel = DeterministicParallel(threads: threads)
+  let adam = try Adam(parameters: net.namedParameters, learningRate: 3e-3, weightDecay: 1e-4)
+  let x = benchImages()
+  var grad = Tensor.zeros([0])
+  let mse = MSELoss()
+  let layers = net.layers
+  var forwardTime = [Double](repeating: 0, count: layers.count)
+  var backwardTime = [Double](repeating: 0, count: layers.count)
+  var lossTime = 0.0, optimizerTime = 0.0
+  func step(record: Bool) throws {
+    adam.zeroGradients()
+    var h = x
+    for (i, layer) in layers.enumerated() {
+      let t0 = now()
+      h = try layer.forward(h)
+      if record { forwardTime[i] += now() - t0 }
+    }
+    var t0 = now()
+    _ = try mse(h, x, gradient: &grad)
+    if record { lossTime += now() - t0 }
+    var d = grad
+    for (i, layer) in layers.enumerated().reversed() {
+      t0 = now()
+      d = try layer.backward(d)
+      if record { backwardTime[i] += now() - t0 }
+    }
+    t0 = now()
+    adam.step()
+    if record { optimizerTime += now() - t0 }
+  }
+  for _ in 0..<5 { try step(record: false) }
+  var stepTimes: [Double] = []
+  let steps = 40
+  for _ in 0..<steps {
+    let t0 = now()
+    try step(record: true)
+    stepTimes.append(now() - t0)
+  }
+  let perStep = median(stepTimes)
+  var figures = [
+    Figure(
+      name: "autoencoder.train.threads\(threads)", value: Double(benchBatch) / perStep, unit: "img/s",
+      goal: threads == 1 ? ">= 20000 (PyTorch 9,900-10,100)" : ">= 34000 (PyTorch 12,000-17,000)",
+      note: "median of \(steps) steps, batch \(benchBatch)"),
+    Figure(name: "autoencoder.train.threads\(threads).peak_memory", value: peakResidentMiB(), unit: "MiB", goal: "< 300 MB"),
+  ]
+  // Where the time goes (1 thread only: with 2 the chunks overlap).
+  if threads == 1 {
+    var shape = [1, 1, 28, 28]
+    var totalFLOPs = 0.0
+    let total = stepTimes.reduce(0, +)
+    for (i, layer) in layers.enumerated() {
+      let flops = try forwardFLOPs(layer, input: shape)
+      let backwardFLOPs = (i == 0 ? 1 : 2) * flops  // the first conv computes no input gradient
+      totalFLOPs += flops + backwardFLOPs
+      shape = try layer.outputShape(for: shape)
+      let seconds = (forwardTime[i] + backwardTime[i]) / Double(steps)
+      let share = 100 * (forwardTime[i] + backwardTime[i]) / total
+      let name = "\(type(of: layer))".replacingOccurrences(of: "Of<Float>", with: "")
+      if flops > 0 {
+        let rate = (flops + backwardFLOPs) * Double(benchBatch) / seconds / 1e9
+        figures.append(Figure(
+          name: "autoencoder.train.layer\(i).gflops", value: rate, unit: "GFLOP/s",
+          note: "\(name), \(String(format: "%.1f", share))% of the step"))
+      } else {
+        figures.append(Figure(
+          name: "autoencoder.train.layer\(i).ms", value: seconds * 1e3, unit: "ms",
+          note: "\(name), \(String(format: "%.1f", share))% of the step"))
+      }
+    }
+    figures.append(Figure(name: "autoencoder.train.loss.ms", value: lossTime / Double(steps) * 1e3, unit: "ms"))
+    figures.append(Figure(name: "autoencoder.train.adam.ms", value: optimizerTime / Double(steps) * 1e3, unit: "ms"))
+    figures.append(Figure(name: "autoencoder.train.flops_per_image", value: totalFLOPs / 1e6, unit: "MFLOP"))
+    // The floor: at the measured sgemm peak (1024³, ~80-100 GFLOP/s) nothing could beat this.
+    figures.append(Figure(
+      name: "autoencoder.train.threads1.ceiling_at_100gflops", value: 100e9 / totalFLOPs, unit: "img/s",
+      note: "the rate if every FLOP ran at 100 GFLOP/s"))
+  }
+  return figures
+}
+
+/// Inference (encode + decode) at batch 250.
+func inferenceRate(threads: Int) throws -> [Figure] {
+  var g = SeededGenerator(seed: 0, stream: .initialization)
+  let net = try seedAutoencoder(&g)
+  net.parallel = DeterministicParallel(threads: threads)
+  let x = benchImages()
+  for _ in 0..<5 { _ = try net.forward(x) }
+  var times: [Double] = []
+  for _ in 0..<60 {
+    let t0 = now()
+    _ = try net.forward(x)
+    times.append(now() - t0)
+  }
+  return [Figure(
+    name: "autoencoder.infer.threads\(threads)", value: Double(benchBatch) / median(times), unit: "img/s",
+    goal: threads == 1 ? ">= 46000 (PyTorch 22,400-22,900)" : ">= 82000 (PyTorch 26,000-41,000)")]
+}
+
 let cases: [BenchCase] = [
   BenchCase(name: "data.load", run: dataLoadTrain),
   BenchCase(name: "data.parts", run: dataParts),
   BenchCase(name: "gemm", run: gemmRates),
+  BenchCase(name: "train.threads1", run: { try trainingRate(threads: 1) }),
+  BenchCase(name: "train.threads2", run: { try trainingRate(threads: 2) }),
+  BenchCase(name: "infer.threads1", run: { try inferenceRate(threads: 1) }),
+  BenchCase(name: "infer.threads2", run: { try inferenceRate(threads: 2) }),
 ]
 
 // MARK: - Driver
