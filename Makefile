@@ -20,12 +20,18 @@ build-release: setup
 
 ## test: the whole test suite (LATENTLAB_RECORD=1 make test rewrites golden files)
 test: setup
-	$(SWIFT) build --build-tests
-	$(SWIFT) test --disable-swift-testing
+	$(SWIFT) build -c release --build-tests
+	$(SWIFT) test -c release --disable-swift-testing
 
-## reproduce: the main job (for now: verify the data set; later issues add the study)
+## reproduce: the main job: verify the data, then train the seed study's three models into
+## runs/seed/ (the search, the figures and the report are still to come)
+SEED ?= 0
 reproduce: build-release
 	$(RELEASE_BIN)/latentlab data verify
+	$(RELEASE_BIN)/latentlab train autoencoder --seed $(SEED) --out runs/seed/autoencoder
+	$(RELEASE_BIN)/latentlab train classifier --seed $(SEED) --out runs/seed/classifier
+	$(RELEASE_BIN)/latentlab train vae --seed $(SEED) --out runs/seed/vae
+	@echo "results: runs/seed/*/metrics.json, per-epoch curves: runs/seed/*/history.jsonl"
 
 ## bench: the performance figures, one per line, also in .bench/latest.json
 bench: build-release

@@ -10,6 +10,7 @@ let package = Package(
     .library(name: "TensorCore", targets: ["TensorCore"]),
     .library(name: "Datasets", targets: ["Datasets"]),
     .library(name: "NN", targets: ["NN"]),
+    .library(name: "Models", targets: ["Models"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -39,13 +40,14 @@ let package = Package(
     .target(name: "TensorCore", dependencies: ["CBLAS"]),
     .target(name: "Datasets", dependencies: ["TensorCore", "CZlib"]),
     .target(name: "NN", dependencies: ["TensorCore"]),
+    .target(name: "Models", dependencies: ["NN", "Datasets"]),
 
     // MARK: - Executables
 
     .executableTarget(
       name: "LatentLabCLI",
       dependencies: [
-        "TensorCore", "Datasets",
+        "TensorCore", "Datasets", "NN", "Models",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
@@ -59,6 +61,7 @@ let package = Package(
     .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
     .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
+    .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
     .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
     .testTarget(name: "LatentLabCLITests", dependencies: ["LatentLabCLI", "TestSupport"]),
   ],

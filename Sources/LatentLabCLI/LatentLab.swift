@@ -15,8 +15,10 @@ struct LatentLab: ParsableCommand {
       Examples:
         latentlab data verify
         latentlab data verify --data ~/fashion-mnist
+        latentlab train autoencoder --epochs 5 --out runs/ae
+        latentlab train classifier --subset 6000
       """,
     version: LatentLabVersion.current,
-    subcommands: [DataCommand.self]
+    subcommands: [DataCommand.self, TrainCommand.self]
   )
 }

@@ -17,7 +17,7 @@ public final class ReLUOf<Scalar: BLASScalar>: Layer {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func forward(_ x: TensorOf<Scalar>) throws -> TensorOf<Scalar> {
-    ensureShape(&output, x.shape)
+    output.ensureShape(x.shape)
     x.withUnsafeBufferPointer { xb in
       output.withUnsafeMutableBufferPointer { yb in
         for i in 0..<xb.count { yb[i] = xb[i] > 0 ? xb[i] : 0 }
@@ -31,7 +31,7 @@ public final class ReLUOf<Scalar: BLASScalar>: Layer {
   @_specialize(where Scalar == Double)
   public func backward(_ dy: TensorOf<Scalar>) throws -> TensorOf<Scalar> {
     guard hasForward, dy.shape == output.shape else { throw LayerError.backwardBeforeForward(layer: description) }
-    ensureShape(&inputGradient, dy.shape)
+    inputGradient.ensureShape(dy.shape)
     dy.withUnsafeBufferPointer { dyb in
       output.withUnsafeBufferPointer { yb in
         inputGradient.withUnsafeMutableBufferPointer { dxb in
@@ -61,7 +61,7 @@ public final class SigmoidOf<Scalar: BLASScalar>: Layer {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func forward(_ x: TensorOf<Scalar>) throws -> TensorOf<Scalar> {
-    ensureShape(&output, x.shape)
+    output.ensureShape(x.shape)
     x.withUnsafeBufferPointer { xb in
       output.withUnsafeMutableBufferPointer { yb in
         for i in 0..<xb.count {
@@ -83,7 +83,7 @@ public final class SigmoidOf<Scalar: BLASScalar>: Layer {
   @_specialize(where Scalar == Double)
   public func backward(_ dy: TensorOf<Scalar>) throws -> TensorOf<Scalar> {
     guard hasForward, dy.shape == output.shape else { throw LayerError.backwardBeforeForward(layer: description) }
-    ensureShape(&inputGradient, dy.shape)
+    inputGradient.ensureShape(dy.shape)
     dy.withUnsafeBufferPointer { dyb in
       output.withUnsafeBufferPointer { yb in
         inputGradient.withUnsafeMutableBufferPointer { dxb in

@@ -92,9 +92,9 @@ public final class Conv2dOf<Scalar: BLASScalar>: Layer {
     geometry = g
     batch = n
     let (k, p, cout) = (g.rows, g.columns, outputChannels)
-    ensureShape(&columns, [n * k * p])
-    ensureShape(&channelMajor, [n * cout * p])
-    ensureShape(&output, outShape)
+    columns.ensureShape([n * k * p])
+    channelMajor.ensureShape([n * cout * p])
+    output.ensureShape(outShape)
     let chunks = BatchChunking.chunkCount(n)
     x.withUnsafeBufferPointer { xb in
       weight.value.withUnsafeBufferPointer { wb in
@@ -136,10 +136,10 @@ public final class Conv2dOf<Scalar: BLASScalar>: Layer {
     let (k, p, cout) = (g.rows, g.columns, outputChannels)
     let chunks = BatchChunking.chunkCount(n)
     let needsParameterGradients = !weight.isFrozen || !(bias?.isFrozen ?? true)
-    ensureShape(&weightPartials, [chunks, cout * k])
-    ensureShape(&biasPartials, [chunks, cout])
+    weightPartials.ensureShape([chunks, cout * k])
+    biasPartials.ensureShape([chunks, cout])
     // Sized even when not computed: it is then returned as zeros, never written.
-    ensureShape(&inputGradient, [n, inputChannels, g.height, g.width])
+    inputGradient.ensureShape([n, inputChannels, g.height, g.width])
     if computesInputGradient { inputGradient.fill(0) }
     let wantInput = computesInputGradient
     dy.withUnsafeBufferPointer { dyb in

@@ -104,9 +104,9 @@ public final class ConvTranspose2dOf<Scalar: BLASScalar>: Layer {
     geometry = g
     batch = n
     let (k, cin, cout) = (g.rows, inputChannels, outputChannels)
-    ensureShape(&inputChannelMajor, [n * cin * p])
-    ensureShape(&columns, [n * k * p])
-    ensureShape(&output, outShape)
+    inputChannelMajor.ensureShape([n * cin * p])
+    columns.ensureShape([n * k * p])
+    output.ensureShape(outShape)
     let chunks = BatchChunking.chunkCount(n)
     let outPlane = outShape[2] * outShape[3]
     x.withUnsafeBufferPointer { xb in
@@ -154,10 +154,10 @@ public final class ConvTranspose2dOf<Scalar: BLASScalar>: Layer {
     let (k, p, cin, cout) = (g.rows, g.columns, inputChannels, outputChannels)
     let chunks = BatchChunking.chunkCount(n)
     let needsParameterGradients = !weight.isFrozen || !(bias?.isFrozen ?? true)
-    ensureShape(&weightPartials, [chunks, cin * k])
-    ensureShape(&biasPartials, [chunks, cout])
-    ensureShape(&inputGradient, [n, cin, g.outHeight, g.outWidth])
-    ensureShape(&inputGradientChannelMajor, [n * cin * p])
+    weightPartials.ensureShape([chunks, cin * k])
+    biasPartials.ensureShape([chunks, cout])
+    inputGradient.ensureShape([n, cin, g.outHeight, g.outWidth])
+    inputGradientChannelMajor.ensureShape([n * cin * p])
     let wantInput = computesInputGradient
     let outPlane = g.height * g.width
     dy.withUnsafeBufferPointer { dyb in

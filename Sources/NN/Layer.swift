@@ -69,9 +69,3 @@ public enum BatchChunking {
   /// The number of chunks for a batch of `n` items.
   public static func chunkCount(_ n: Int) -> Int { max(1, (n + itemsPerChunk - 1) / itemsPerChunk) }
 }
-
-/// Makes sure `buffer` has `shape`, reallocating only when the shape changes.
-@inlinable
-func ensureShape<T>(_ buffer: inout TensorOf<T>, _ shape: [Int]) {
-  if buffer.shape != shape { buffer = TensorOf(shape: shape, repeating: 0) }
-}

@@ -58,8 +58,8 @@ public final class LinearOf<Scalar: BLASScalar>: Layer {
     let outShape = try outputShape(for: x.shape)
     let n = x.shape[0]
     let (fin, fout) = (inputFeatures, outputFeatures)
-    ensureShape(&input, x.shape)
-    ensureShape(&output, outShape)
+    input.ensureShape(x.shape)
+    output.ensureShape(outShape)
     let chunks = BatchChunking.chunkCount(n)
     x.withUnsafeBufferPointer { xb in
       input.withUnsafeMutableBufferPointer { ib in
@@ -96,9 +96,9 @@ public final class LinearOf<Scalar: BLASScalar>: Layer {
     let (fin, fout) = (inputFeatures, outputFeatures)
     let chunks = BatchChunking.chunkCount(n)
     let needsParameterGradients = !weight.isFrozen || !(bias?.isFrozen ?? true)
-    ensureShape(&weightPartials, [chunks, fout * fin])
-    ensureShape(&biasPartials, [chunks, fout])
-    ensureShape(&inputGradient, input.shape)
+    weightPartials.ensureShape([chunks, fout * fin])
+    biasPartials.ensureShape([chunks, fout])
+    inputGradient.ensureShape(input.shape)
     let wantInput = computesInputGradient
     dy.withUnsafeBufferPointer { dyb in
       input.withUnsafeBufferPointer { xb in

@@ -53,7 +53,7 @@ public struct MSELoss: Sendable {
     guard prediction.shape == target.shape else {
       throw LossError.shapeMismatch(loss: "MSELoss", expected: "a target of shape \(prediction.shape)", given: target.shape)
     }
-    ensureShape(&gradient, prediction.shape)
+    gradient.ensureShape(prediction.shape)
     let scale = reductionScale(reduction, shape: prediction.shape)
     let g = T(2 * scale)
     var total = 0.0
@@ -97,7 +97,7 @@ public struct CrossEntropyLoss: Sendable {
   }
 
   private func compute<T: BLASScalar>(_ logits: TensorOf<T>, _ labels: [Int32], n: Int, c: Int, gradient: inout TensorOf<T>) -> Double {
-    ensureShape(&gradient, logits.shape)
+    gradient.ensureShape(logits.shape)
     var total = 0.0
     let invN = 1 / Double(n)
     logits.withUnsafeBufferPointer { z in
@@ -143,8 +143,8 @@ public struct GaussianKLDivergence: Sendable {
       throw LossError.shapeMismatch(
         loss: "GaussianKLDivergence", expected: "log-variance of the shape of mu, \(mu.shape)", given: logVariance.shape)
     }
-    ensureShape(&dMu, mu.shape)
-    ensureShape(&dLogVariance, mu.shape)
+    dMu.ensureShape(mu.shape)
+    dLogVariance.ensureShape(mu.shape)
     let scale = reductionScale(reduction, shape: mu.shape)
     var total = 0.0
     mu.withUnsafeBufferPointer { m in

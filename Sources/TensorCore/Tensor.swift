@@ -124,6 +124,13 @@ public struct TensorOf<Scalar: BLASScalar>: Equatable, Sendable {
     try scalars.withUnsafeMutableBufferPointer(body)
   }
 
+  /// Gives the tensor `shape`: kept as it is when it already has it (a workspace reused from
+  /// step to step), else replaced by zeros of that shape.
+  @inlinable
+  public mutating func ensureShape(_ shape: [Int]) {
+    if self.shape != shape { self = TensorOf(shape: shape, repeating: 0) }
+  }
+
   /// Sets every element to `value` without reallocating.
   @inlinable
   public mutating func fill(_ value: Scalar) {

@@ -4,36 +4,8 @@ import XCTest
 
 /// End-to-end tests of the built `latentlab` binary.
 final class DataVerifyCommandTests: XCTestCase {
-  struct Result {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-  }
-
-  /// Runs the `latentlab` executable built beside this test bundle.
-  func latentlab(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-    let binary = Bundle.main.bundleURL.appendingPathComponent("latentlab")
-    guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-      XCTFail("no latentlab binary at \(binary.path); build the package first")
-      return Result(status: -1, stdout: "", stderr: "")
-    }
-    let process = Process()
-    process.executableURL = binary
-    process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    env.removeValue(forKey: "LATENTLAB_DATA")
-    for (k, v) in environment { env[k] = v }
-    process.environment = env
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Result(
-      status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+  func latentlab(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+    try runLatentLab(arguments, environment: environment)
   }
 
   func testHelpNamesTheCommands() throws {
