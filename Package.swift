@@ -35,10 +35,15 @@ let package = Package(
       name: "CZlib", path: "Sources/CZlib",
       providers: [.apt(["zlib1g-dev"])]),
 
+    // MARK: - C kernels
+
+    // SHA-256 with the x86 SHA extensions, for checking the data files quickly.
+    .target(name: "CSHA256", path: "Sources/CSHA256"),
+
     // MARK: - Library modules, bottom up
 
     .target(name: "TensorCore", dependencies: ["CBLAS"]),
-    .target(name: "Datasets", dependencies: ["TensorCore", "CZlib"]),
+    .target(name: "Datasets", dependencies: ["TensorCore", "CZlib", "CSHA256"]),
     .target(name: "NN", dependencies: ["TensorCore"]),
     .target(name: "Models", dependencies: ["NN", "Datasets"]),
 

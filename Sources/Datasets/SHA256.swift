@@ -1,8 +1,18 @@
+import CSHA256
+
 /// SHA-256 (FIPS 180-4), fed incrementally: the integrity check of data files.
 ///
 /// Written here rather than taken from a crypto package because the data layer needs only
-/// this one digest; `SHA256Tests` checks it against the FIPS 180-4 / NIST example vectors.
+/// this one digest. Blocks are compressed by the CPU's SHA extensions where it has them
+/// (`CSHA256`, about 1.5 GB/s here), else by the portable Swift code below (about 180 MB/s);
+/// `SHA256Tests` checks both against the FIPS 180-4 / NIST vectors and against each other.
 public struct SHA256: Sendable {
+  /// Whether this CPU has the SHA extensions.
+  public static let hardwareAvailable = latentlab_sha256_hardware_available() == 1
+
+  /// Whether this hasher uses them.
+  public let usesHardware: Bool
+
   private var h: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
     0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a,
     0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19
@@ -10,8 +20,11 @@ public struct SHA256: Sendable {
   private var pending: [UInt8] = []
   private var length: UInt64 = 0
 
-  /// An empty hasher.
-  public init() { pending.reserveCapacity(64) }
+  /// An empty hasher; `portable` forces the Swift implementation (for tests and comparisons).
+  public init(portable: Bool = false) {
+    usesHardware = !portable && SHA256.hardwareAvailable
+    pending.reserveCapacity(64)
+  }
 
   private static let k: [UInt32] = [
     0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
@@ -86,6 +99,13 @@ public struct SHA256: Sendable {
   @inline(__always) private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
 
   private mutating func compress(blocks: UnsafeRawPointer, count: Int) {
+    if usesHardware {
+      withUnsafeMutableBytes(of: &h) { state in
+        latentlab_sha256_hardware_blocks(
+          state.baseAddress!.assumingMemoryBound(to: UInt32.self), blocks.assumingMemoryBound(to: UInt8.self), count)
+      }
+      return
+    }
     // The message schedule lives in a fixed stack tuple: no allocation per block.
     var schedule = (
       (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0)),
