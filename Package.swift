@@ -46,6 +46,7 @@ let package = Package(
     .target(name: "Datasets", dependencies: ["TensorCore", "CZlib", "CSHA256"]),
     .target(name: "NN", dependencies: ["TensorCore"]),
     .target(name: "Models", dependencies: ["NN", "Datasets"]),
+    .target(name: "HDF5", dependencies: ["CHDF5"]),
 
     // MARK: - Executables
 
@@ -67,6 +68,7 @@ let package = Package(
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
     .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
+    .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
     .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
     .testTarget(name: "LatentLabCLITests", dependencies: ["LatentLabCLI", "TestSupport"]),
   ],

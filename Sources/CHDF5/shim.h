@@ -3,6 +3,7 @@
 // casts Swift cannot import (H5P_DEFAULT, H5S_ALL); these static inline
 // functions give them to Swift as calls.
 #include <hdf5.h>
+#include <stdio.h>
 
 static inline hid_t latentlab_H5P_DEFAULT(void) { return H5P_DEFAULT; }
 static inline hid_t latentlab_H5S_ALL(void) { return H5S_ALL; }
@@ -20,3 +21,36 @@ static inline unsigned latentlab_H5F_ACC_TRUNC(void) { return H5F_ACC_TRUNC; }
 static inline unsigned latentlab_H5F_ACC_EXCL(void) { return H5F_ACC_EXCL; }
 static inline unsigned latentlab_H5F_ACC_RDONLY(void) { return H5F_ACC_RDONLY; }
 static inline unsigned latentlab_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
+
+static inline hid_t latentlab_H5E_DEFAULT(void) { return H5E_DEFAULT; }
+static inline hid_t latentlab_H5T_NATIVE_UINT64(void) { return H5T_NATIVE_UINT64; }
+static inline size_t latentlab_H5T_VARIABLE(void) { return H5T_VARIABLE; }
+static inline unsigned latentlab_H5F_OBJ_ALL(void) { return H5F_OBJ_ALL; }
+
+/// Turns off libhdf5's printing of its error stack: LatentLab reports errors itself.
+static inline herr_t latentlab_h5_silence_errors(void) {
+  return H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static herr_t latentlab_h5_error_walker(unsigned n, const H5E_error2_t *err, void *data) {
+  char *buffer = (char *)data;
+  if (buffer[0] == '\0' && err && err->desc) {
+    snprintf(buffer, 512, "%s (in %s)", err->desc, err->func_name ? err->func_name : "?");
+  }
+  (void)n;
+  return 0;
+}
+
+/// Copies the innermost description on libhdf5's error stack into `buffer` (512 bytes)
+/// and clears the stack.
+static inline void latentlab_h5_take_error(char buffer[512]) {
+  buffer[0] = '\0';
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, latentlab_h5_error_walker, buffer);
+  H5Eclear2(H5E_DEFAULT);
+}
+
+/// H5Literate under its 1.10 name and its later one.
+static inline herr_t latentlab_H5Literate(hid_t group, H5L_iterate_t op, void *data) {
+  hsize_t index = 0;
+  return H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &index, op, data);
+}

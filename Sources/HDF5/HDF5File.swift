@@ -1,0 +1,516 @@
+import CHDF5
+import Foundation
+
+/// A failure in an HDF5 operation, naming the file and object it concerns.
+public enum HDF5Error: Error, CustomStringConvertible, Equatable {
+  /// A libhdf5 call failed; `detail` is libhdf5's own innermost message.
+  case callFailed(file: String, object: String, operation: String, detail: String)
+  /// The object does not exist.
+  case notFound(file: String, object: String)
+  /// The object holds another type than the one asked for.
+  case typeMismatch(file: String, object: String, expected: String, found: String)
+  /// The data does not fit the shape.
+  case shapeMismatch(file: String, object: String, expected: String, found: String)
+
+  public var description: String {
+    switch self {
+    case .callFailed(let file, let object, let operation, let detail):
+      return "\(file): \(object): \(operation) failed" + (detail.isEmpty ? "" : ": \(detail)")
+    case .notFound(let file, let object):
+      return "\(file): no object \(object)"
+    case .typeMismatch(let file, let object, let expected, let found):
+      return "\(file): \(object): expected \(expected), found \(found)"
+    case .shapeMismatch(let file, let object, let expected, let found):
+      return "\(file): \(object): expected \(expected), found \(found)"
+    }
+  }
+}
+
+/// Serialises every libhdf5 call: the serial library is not thread-safe.
+public enum HDF5Library {
+  static let lock = NSRecursiveLock()
+  private static let initialized: Void = {
+    H5open()
+    _ = latentlab_h5_silence_errors()
+  }()
+
+  /// Runs `body` holding the library lock, after one-time initialisation.
+  static func locked<R>(_ body: () throws -> R) rethrows -> R {
+    lock.lock()
+    defer { lock.unlock() }
+    _ = initialized
+    return try body()
+  }
+
+  /// libhdf5's innermost error message, clearing its error stack.
+  static func takeError() -> String {
+    var buffer = [CChar](repeating: 0, count: 512)
+    latentlab_h5_take_error(&buffer)
+    return String(cString: buffer)
+  }
+
+  /// The number of HDF5 objects (files, groups, datasets, attributes, types, spaces) open in
+  /// the process: 0 when nothing leaks.
+  public static var openObjectCount: Int {
+    locked { Int(H5Fget_obj_count(hid_t(latentlab_H5F_OBJ_ALL()), latentlab_H5F_OBJ_ALL())) }
+  }
+}
+
+/// The scalar types LatentLab stores, with their HDF5 native types.
+public protocol HDF5Scalar {
+  /// The HDF5 memory type.
+  static var nativeType: hid_t { get }
+  /// A name for messages (`float32`, …).
+  static var typeName: String { get }
+  /// The HDF5 class and size that a stored dataset must have to read as this type exactly.
+  static var storedClass: H5T_class_t { get }
+  static var storedSize: Int { get }
+}
+
+extension Float: HDF5Scalar {
+  public static var nativeType: hid_t { latentlab_H5T_NATIVE_FLOAT() }
+  public static var typeName: String { "float32" }
+  public static var storedClass: H5T_class_t { H5T_FLOAT }
+  public static var storedSize: Int { 4 }
+}
+
+extension Double: HDF5Scalar {
+  public static var nativeType: hid_t { latentlab_H5T_NATIVE_DOUBLE() }
+  public static var typeName: String { "float64" }
+  public static var storedClass: H5T_class_t { H5T_FLOAT }
+  public static var storedSize: Int { 8 }
+}
+
+extension Int64: HDF5Scalar {
+  public static var nativeType: hid_t { latentlab_H5T_NATIVE_INT64() }
+  public static var typeName: String { "int64" }
+  public static var storedClass: H5T_class_t { H5T_INTEGER }
+  public static var storedSize: Int { 8 }
+}
+
+extension UInt64: HDF5Scalar {
+  public static var nativeType: hid_t { latentlab_H5T_NATIVE_UINT64() }
+  public static var typeName: String { "uint64" }
+  public static var storedClass: H5T_class_t { H5T_INTEGER }
+  public static var storedSize: Int { 8 }
+}
+
+extension UInt8: HDF5Scalar {
+  public static var nativeType: hid_t { latentlab_H5T_NATIVE_UINT8() }
+  public static var typeName: String { "uint8" }
+  public static var storedClass: H5T_class_t { H5T_INTEGER }
+  public static var storedSize: Int { 1 }
+}
+
+/// An attribute's value as LatentLab reads it.
+public enum HDF5AttributeValue: Equatable, CustomStringConvertible {
+  case string(String)
+  case int(Int64)
+  case double(Double)
+  /// Another type (shown by its class and shape; not interpreted).
+  case other(String)
+
+  public var description: String {
+    switch self {
+    case .string(let s): return s
+    case .int(let i): return String(i)
+    case .double(let d): return String(d)
+    case .other(let s): return "<\(s)>"
+    }
+  }
+}
+
+/// What a path in a file names.
+public enum HDF5ObjectKind: String, Equatable {
+  case group, dataset, other
+}
+
+/// An open HDF5 file: datasets and attributes addressed by absolute paths (`/state_dict/w`).
+///
+/// Every call's status is checked and turned into an `HDF5Error` naming the file, the object
+/// and libhdf5's own message; libhdf5's error printing is off. Handles are opened and closed
+/// within each call, and the file itself is closed by `close()` or on deinit, so nothing
+/// leaks. Objects are created without timestamps (`H5Pset_obj_track_times(false)`), so the
+/// same content gives the same bytes.
+public final class HDF5File {
+  /// The file's path, as given.
+  public let path: String
+  private var id: hid_t
+  /// Whether the file accepts writes.
+  public let isWritable: Bool
+
+  private init(path: String, id: hid_t, writable: Bool) {
+    self.path = path
+    self.id = id
+    isWritable = writable
+  }
+
+  deinit { try? close() }
+
+  /// Creates a file, replacing any file at `path`.
+  public static func create(path: String) throws -> HDF5File {
+    try HDF5Library.locked {
+      let id = H5Fcreate(path, latentlab_H5F_ACC_TRUNC(), latentlab_H5P_DEFAULT(), latentlab_H5P_DEFAULT())
+      guard id >= 0 else {
+        throw HDF5Error.callFailed(file: path, object: "/", operation: "create file", detail: HDF5Library.takeError())
+      }
+      return HDF5File(path: path, id: id, writable: true)
+    }
+  }
+
+  /// Opens an existing file (read-only unless `writable`).
+  public static func open(path: String, writable: Bool = false) throws -> HDF5File {
+    try HDF5Library.locked {
+      guard FileManager.default.fileExists(atPath: path) else {
+        throw HDF5Error.notFound(file: path, object: "(the file itself)")
+      }
+      guard H5Fis_hdf5(path) > 0 else {
+        _ = HDF5Library.takeError()
+        throw HDF5Error.typeMismatch(file: path, object: "/", expected: "an HDF5 file", found: "another kind of file")
+      }
+      let id = H5Fopen(path, writable ? latentlab_H5F_ACC_RDWR() : latentlab_H5F_ACC_RDONLY(), latentlab_H5P_DEFAULT())
+      guard id >= 0 else {
+        throw HDF5Error.callFailed(file: path, object: "/", operation: "open file", detail: HDF5Library.takeError())
+      }
+      return HDF5File(path: path, id: id, writable: writable)
+    }
+  }
+
+  /// Writes buffered data to the file.
+  public func flush() throws {
+    try HDF5Library.locked {
+      try check(H5Fflush(id, H5F_SCOPE_GLOBAL), "/", "flush")
+    }
+  }
+
+  /// Closes the file (idempotent).
+  public func close() throws {
+    try HDF5Library.locked {
+      guard id >= 0 else { return }
+      let status = H5Fclose(id)
+      id = -1
+      try check(status, "/", "close file")
+    }
+  }
+
+  // MARK: - Helpers
+
+  private func check(_ status: herr_t, _ object: String, _ operation: String) throws {
+    if status < 0 {
+      throw HDF5Error.callFailed(file: path, object: object, operation: operation, detail: HDF5Library.takeError())
+    }
+  }
+
+  private func check(_ handle: hid_t, _ object: String, _ operation: String) throws -> hid_t {
+    if handle < 0 {
+      throw HDF5Error.callFailed(file: path, object: object, operation: operation, detail: HDF5Library.takeError())
+    }
+    return handle
+  }
+
+  private func openFile() throws -> hid_t {
+    guard id >= 0 else { throw HDF5Error.callFailed(file: path, object: "/", operation: "use", detail: "the file is closed") }
+    return id
+  }
+
+  /// An object-creation property list with time tracking off.
+  private func creationList(_ cls: hid_t) throws -> hid_t {
+    let plist = try check(H5Pcreate(cls), "/", "create property list")
+    if H5Pset_obj_track_times(plist, false) < 0 {
+      H5Pclose(plist)
+      try check(herr_t(-1), "/", "turn off time tracking")
+    }
+    return plist
+  }
+
+  // MARK: - Structure
+
+  /// Whether `path` (absolute) names an object; every component is checked.
+  public func exists(_ objectPath: String) throws -> Bool {
+    try HDF5Library.locked {
+      let file = try openFile()
+      if objectPath == "/" { return true }
+      var prefix = ""
+      for part in objectPath.split(separator: "/") {
+        prefix += "/" + part
+        let status = H5Lexists(file, prefix, latentlab_H5P_DEFAULT())
+        if status < 0 { _ = HDF5Library.takeError() }
+        if status <= 0 { return false }
+      }
+      return true
+    }
+  }
+
+  /// What `objectPath` is.
+  public func kind(of objectPath: String) throws -> HDF5ObjectKind {
+    try HDF5Library.locked {
+      guard try exists(objectPath) else { throw HDF5Error.notFound(file: path, object: objectPath) }
+      let object = try check(H5Oopen(try openFile(), objectPath, latentlab_H5P_DEFAULT()), objectPath, "open")
+      defer { H5Oclose(object) }
+      switch H5Iget_type(object) {
+      case H5I_GROUP: return .group
+      case H5I_DATASET: return .dataset
+      default: return .other
+      }
+    }
+  }
+
+  /// Creates a group (its parent must exist).
+  public func createGroup(_ groupPath: String) throws {
+    try HDF5Library.locked {
+      let plist = try creationList(latentlab_H5P_GROUP_CREATE())
+      defer { H5Pclose(plist) }
+      let group = try check(
+        H5Gcreate2(try openFile(), groupPath, latentlab_H5P_DEFAULT(), plist, latentlab_H5P_DEFAULT()), groupPath,
+        "create group")
+      H5Gclose(group)
+    }
+  }
+
+  /// The names of a group's members, in name order, with their kinds.
+  public func children(of groupPath: String) throws -> [(name: String, kind: HDF5ObjectKind)] {
+    try HDF5Library.locked {
+      let group = try check(H5Gopen2(try openFile(), groupPath, latentlab_H5P_DEFAULT()), groupPath, "open group")
+      defer { H5Gclose(group) }
+      final class Names { var list: [String] = [] }
+      let names = Names()
+      let status = withExtendedLifetime(names) {
+        latentlab_H5Literate(
+          group,
+          { _, name, _, data in
+            Unmanaged<Names>.fromOpaque(data!).takeUnretainedValue().list.append(String(cString: name!))
+            return 0
+          }, Unmanaged.passUnretained(names).toOpaque())
+      }
+      try check(status, groupPath, "list members")
+      let prefix = groupPath.hasSuffix("/") ? groupPath : groupPath + "/"
+      return try names.list.map { ($0, try kind(of: prefix + $0)) }
+    }
+  }
+
+  // MARK: - Datasets
+
+  /// Writes a dataset of `shape` (row-major values). With `fletcher32`, the data is stored in
+  /// one chunk with the Fletcher-32 checksum filter, which libhdf5 verifies on every read.
+  public func write<T: HDF5Scalar>(_ datasetPath: String, _ values: [T], shape: [Int], fletcher32: Bool = false) throws {
+    guard values.count == shape.reduce(1, *) else {
+      throw HDF5Error.shapeMismatch(
+        file: path, object: datasetPath, expected: "\(shape.reduce(1, *)) values for shape \(shape)",
+        found: "\(values.count) values")
+    }
+    try HDF5Library.locked {
+      let dims = shape.map { hsize_t($0) }
+      let space = try check(
+        shape.isEmpty ? H5Screate(H5S_SCALAR) : H5Screate_simple(Int32(shape.count), dims, nil), datasetPath, "create dataspace")
+      defer { H5Sclose(space) }
+      let plist = try creationList(latentlab_H5P_DATASET_CREATE())
+      defer { H5Pclose(plist) }
+      if fletcher32 && !shape.isEmpty && !shape.contains(0) {
+        try check(H5Pset_chunk(plist, Int32(shape.count), dims), datasetPath, "set chunking")
+        try check(H5Pset_fletcher32(plist), datasetPath, "set the Fletcher-32 filter")
+      }
+      let dataset = try check(
+        H5Dcreate2(try openFile(), datasetPath, T.nativeType, space, latentlab_H5P_DEFAULT(), plist, latentlab_H5P_DEFAULT()),
+        datasetPath, "create dataset")
+      defer { H5Dclose(dataset) }
+      try values.withUnsafeBytes { raw in
+        try check(
+          H5Dwrite(dataset, T.nativeType, latentlab_H5S_ALL(), latentlab_H5S_ALL(), latentlab_H5P_DEFAULT(), raw.baseAddress),
+          datasetPath, "write")
+      }
+    }
+  }
+
+  /// A dataset's shape.
+  public func shape(of datasetPath: String) throws -> [Int] {
+    try HDF5Library.locked {
+      guard try exists(datasetPath) else { throw HDF5Error.notFound(file: path, object: datasetPath) }
+      let dataset = try check(H5Dopen2(try openFile(), datasetPath, latentlab_H5P_DEFAULT()), datasetPath, "open dataset")
+      defer { H5Dclose(dataset) }
+      return try shape(ofDataset: dataset, datasetPath)
+    }
+  }
+
+  private func shape(ofDataset dataset: hid_t, _ object: String) throws -> [Int] {
+    let space = try check(H5Dget_space(dataset), object, "get dataspace")
+    defer { H5Sclose(space) }
+    let rank = H5Sget_simple_extent_ndims(space)
+    guard rank >= 0 else { throw HDF5Error.callFailed(file: path, object: object, operation: "get rank", detail: HDF5Library.takeError()) }
+    var dims = [hsize_t](repeating: 0, count: Int(rank))
+    if rank > 0 { try check(H5Sget_simple_extent_dims(space, &dims, nil), object, "get dimensions") }
+    return dims.map { Int($0) }
+  }
+
+  /// A description of a stored type (`float32`, `int64`, `string`, …).
+  private func typeName(_ type: hid_t) -> String {
+    let size = H5Tget_size(type)
+    switch H5Tget_class(type) {
+    case H5T_FLOAT: return "float\(size * 8)"
+    case H5T_INTEGER: return (H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + "\(size * 8)"
+    case H5T_STRING: return "string"
+    default: return "another type (class \(H5Tget_class(type).rawValue))"
+    }
+  }
+
+  /// The stored element type of a dataset, as a name (`float32`, `int64`, …).
+  public func typeName(of datasetPath: String) throws -> String {
+    try HDF5Library.locked {
+      let dataset = try check(H5Dopen2(try openFile(), datasetPath, latentlab_H5P_DEFAULT()), datasetPath, "open dataset")
+      defer { H5Dclose(dataset) }
+      let type = try check(H5Dget_type(dataset), datasetPath, "get type")
+      defer { H5Tclose(type) }
+      return typeName(type)
+    }
+  }
+
+  /// Reads a dataset whose stored type is exactly `T` (no silent conversion).
+  /// - Throws: `HDF5Error.typeMismatch` naming both types otherwise.
+  public func read<T: HDF5Scalar>(_ datasetPath: String, as: T.Type = T.self) throws -> (values: [T], shape: [Int]) {
+    try HDF5Library.locked {
+      guard try exists(datasetPath) else { throw HDF5Error.notFound(file: path, object: datasetPath) }
+      let dataset = try check(H5Dopen2(try openFile(), datasetPath, latentlab_H5P_DEFAULT()), datasetPath, "open dataset")
+      defer { H5Dclose(dataset) }
+      let type = try check(H5Dget_type(dataset), datasetPath, "get type")
+      defer { H5Tclose(type) }
+      let found = typeName(type)
+      guard H5Tget_class(type) == T.storedClass, H5Tget_size(type) == T.storedSize, found == T.typeName else {
+        throw HDF5Error.typeMismatch(file: path, object: datasetPath, expected: T.typeName, found: found)
+      }
+      let shape = try shape(ofDataset: dataset, datasetPath)
+      var values = [T](unsafeUninitializedCapacity: shape.reduce(1, *)) { buffer, count in
+        count = buffer.count
+      }
+      try values.withUnsafeMutableBytes { raw in
+        try check(
+          H5Dread(dataset, T.nativeType, latentlab_H5S_ALL(), latentlab_H5S_ALL(), latentlab_H5P_DEFAULT(), raw.baseAddress),
+          datasetPath, "read (a Fletcher-32 failure means the stored data is damaged)")
+      }
+      return (values, shape)
+    }
+  }
+
+  // MARK: - Attributes
+
+  private func withNewAttribute(
+    _ name: String, on objectPath: String, type: hid_t, _ body: (hid_t) throws -> herr_t
+  ) throws {
+    let file = try openFile()
+    let object = "\(objectPath) attribute \(name)"
+    if H5Aexists_by_name(file, objectPath, name, latentlab_H5P_DEFAULT()) > 0 {
+      try check(H5Adelete_by_name(file, objectPath, name, latentlab_H5P_DEFAULT()), object, "replace attribute")
+    }
+    _ = HDF5Library.takeError()
+    let space = try check(H5Screate(H5S_SCALAR), object, "create dataspace")
+    defer { H5Sclose(space) }
+    let attribute = try check(
+      H5Acreate_by_name(file, objectPath, name, type, space, latentlab_H5P_DEFAULT(), latentlab_H5P_DEFAULT(), latentlab_H5P_DEFAULT()),
+      object, "create attribute")
+    defer { H5Aclose(attribute) }
+    try check(try body(attribute), object, "write attribute")
+  }
+
+  /// Sets a UTF-8 string attribute (variable length: h5py reads it as `str`).
+  public func setAttribute(_ name: String, _ value: String, on objectPath: String = "/") throws {
+    try HDF5Library.locked {
+      let type = try check(H5Tcopy(latentlab_H5T_C_S1()), objectPath, "copy string type")
+      defer { H5Tclose(type) }
+      H5Tset_size(type, latentlab_H5T_VARIABLE())
+      H5Tset_cset(type, H5T_CSET_UTF8)
+      try withNewAttribute(name, on: objectPath, type: type) { attribute in
+        try value.withCString { cString in
+          var pointer: UnsafePointer<CChar>? = cString
+          return H5Awrite(attribute, type, &pointer)
+        }
+      }
+    }
+  }
+
+  /// Sets a 64-bit integer attribute.
+  public func setAttribute(_ name: String, _ value: Int64, on objectPath: String = "/") throws {
+    try HDF5Library.locked {
+      try withNewAttribute(name, on: objectPath, type: latentlab_H5T_NATIVE_INT64()) { attribute in
+        var v = value
+        return H5Awrite(attribute, latentlab_H5T_NATIVE_INT64(), &v)
+      }
+    }
+  }
+
+  /// Sets a 64-bit float attribute.
+  public func setAttribute(_ name: String, _ value: Double, on objectPath: String = "/") throws {
+    try HDF5Library.locked {
+      try withNewAttribute(name, on: objectPath, type: latentlab_H5T_NATIVE_DOUBLE()) { attribute in
+        var v = value
+        return H5Awrite(attribute, latentlab_H5T_NATIVE_DOUBLE(), &v)
+      }
+    }
+  }
+
+  /// The names of an object's attributes, in name order.
+  public func attributeNames(on objectPath: String = "/") throws -> [String] {
+    try HDF5Library.locked {
+      let object = try check(H5Oopen(try openFile(), objectPath, latentlab_H5P_DEFAULT()), objectPath, "open")
+      defer { H5Oclose(object) }
+      final class Names { var list: [String] = [] }
+      let names = Names()
+      var index: hsize_t = 0
+      let status = withExtendedLifetime(names) {
+        H5Aiterate2(
+          object, H5_INDEX_NAME, H5_ITER_INC, &index,
+          { _, name, _, data in
+            Unmanaged<Names>.fromOpaque(data!).takeUnretainedValue().list.append(String(cString: name!))
+            return 0
+          }, Unmanaged.passUnretained(names).toOpaque())
+      }
+      try check(status, objectPath, "list attributes")
+      return names.list
+    }
+  }
+
+  /// An attribute's value (strings, scalar integers and floats; other types described).
+  public func attribute(_ name: String, on objectPath: String = "/") throws -> HDF5AttributeValue {
+    try HDF5Library.locked {
+      let file = try openFile()
+      let object = "\(objectPath) attribute \(name)"
+      guard H5Aexists_by_name(file, objectPath, name, latentlab_H5P_DEFAULT()) > 0 else {
+        _ = HDF5Library.takeError()
+        throw HDF5Error.notFound(file: path, object: object)
+      }
+      let attribute = try check(
+        H5Aopen_by_name(file, objectPath, name, latentlab_H5P_DEFAULT(), latentlab_H5P_DEFAULT()), object, "open attribute")
+      defer { H5Aclose(attribute) }
+      let type = try check(H5Aget_type(attribute), object, "get type")
+      defer { H5Tclose(type) }
+      let space = try check(H5Aget_space(attribute), object, "get dataspace")
+      defer { H5Sclose(space) }
+      let elements = H5Sget_simple_extent_npoints(space)
+      let cls = H5Tget_class(type)
+      if cls == H5T_STRING && elements == 1 {
+        if H5Tis_variable_str(type) > 0 {
+          let memory = try check(H5Tcopy(latentlab_H5T_C_S1()), object, "copy string type")
+          defer { H5Tclose(memory) }
+          H5Tset_size(memory, latentlab_H5T_VARIABLE())
+          H5Tset_cset(memory, H5Tget_cset(type))
+          var pointer: UnsafeMutablePointer<CChar>? = nil
+          try check(H5Aread(attribute, memory, &pointer), object, "read attribute")
+          defer { if let pointer { H5free_memory(pointer) } }
+          return .string(pointer.map { String(cString: $0) } ?? "")
+        }
+        let size = H5Tget_size(type)
+        var buffer = [CChar](repeating: 0, count: size + 1)
+        try check(H5Aread(attribute, type, &buffer), object, "read attribute")
+        return .string(String(cString: buffer))
+      }
+      if cls == H5T_INTEGER && elements == 1 {
+        var v: Int64 = 0
+        try check(H5Aread(attribute, latentlab_H5T_NATIVE_INT64(), &v), object, "read attribute")
+        return .int(v)
+      }
+      if cls == H5T_FLOAT && elements == 1 {
+        var v: Double = 0
+        try check(H5Aread(attribute, latentlab_H5T_NATIVE_DOUBLE(), &v), object, "read attribute")
+        return .double(v)
+      }
+      return .other("\(typeName(type)) x \(elements)")
+    }
+  }
+}
