@@ -47,13 +47,14 @@ let package = Package(
     .target(name: "NN", dependencies: ["TensorCore"]),
     .target(name: "Models", dependencies: ["NN", "Datasets"]),
     .target(name: "HDF5", dependencies: ["CHDF5"]),
+    .target(name: "Checkpointing", dependencies: ["HDF5", "Models"]),
 
     // MARK: - Executables
 
     .executableTarget(
       name: "LatentLabCLI",
       dependencies: [
-        "TensorCore", "Datasets", "NN", "Models",
+        "TensorCore", "Datasets", "NN", "Models", "HDF5", "Checkpointing",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
@@ -69,6 +70,7 @@ let package = Package(
     .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
     .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
+    .testTarget(name: "CheckpointingTests", dependencies: ["Checkpointing", "TestSupport"]),
     .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
     .testTarget(name: "LatentLabCLITests", dependencies: ["LatentLabCLI", "TestSupport"]),
   ],

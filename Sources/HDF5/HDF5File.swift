@@ -389,6 +389,31 @@ public final class HDF5File {
     }
   }
 
+  /// Reads any integer or float dataset converted to `Double` (for comparisons and display;
+  /// 64-bit integers above 2^53 lose their lowest bits).
+  public func readNumeric(_ datasetPath: String) throws -> (values: [Double], shape: [Int]) {
+    try HDF5Library.locked {
+      guard try exists(datasetPath) else { throw HDF5Error.notFound(file: path, object: datasetPath) }
+      let dataset = try check(H5Dopen2(try openFile(), datasetPath, latentlab_H5P_DEFAULT()), datasetPath, "open dataset")
+      defer { H5Dclose(dataset) }
+      let type = try check(H5Dget_type(dataset), datasetPath, "get type")
+      defer { H5Tclose(type) }
+      let cls = H5Tget_class(type)
+      guard cls == H5T_FLOAT || cls == H5T_INTEGER else {
+        throw HDF5Error.typeMismatch(file: path, object: datasetPath, expected: "a number type", found: typeName(type))
+      }
+      let shape = try shape(ofDataset: dataset, datasetPath)
+      var values = [Double](repeating: 0, count: shape.reduce(1, *))
+      try values.withUnsafeMutableBytes { raw in
+        try check(
+          H5Dread(
+            dataset, latentlab_H5T_NATIVE_DOUBLE(), latentlab_H5S_ALL(), latentlab_H5S_ALL(), latentlab_H5P_DEFAULT(),
+            raw.baseAddress), datasetPath, "read")
+      }
+      return (values, shape)
+    }
+  }
+
   // MARK: - Attributes
 
   private func withNewAttribute(

@@ -16,9 +16,12 @@ struct LatentLab: ParsableCommand {
         latentlab data verify
         latentlab data verify --data ~/fashion-mnist
         latentlab train autoencoder --epochs 5 --out runs/ae
-        latentlab train classifier --subset 6000
+        latentlab train classifier --encoder runs/ae/checkpoint.h5
+        latentlab evaluate runs/ae/checkpoint.h5
+        latentlab inspect runs/ae/checkpoint.h5
+        latentlab diff runs/ae/checkpoint.h5 golden.h5 --atol 1e-6
       """,
     version: LatentLabVersion.current,
-    subcommands: [DataCommand.self, TrainCommand.self]
+    subcommands: [DataCommand.self, TrainCommand.self, EvaluateCommand.self, InspectCommand.self, DiffCommand.self]
   )
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checkpointing
 import Datasets
 import Foundation
 import Models
@@ -125,16 +126,235 @@ func prepareRunFolder(_ path: String) throws {
 
 func format(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }
 
-/// Trains the autoencoder of `arch` on `data`; returns the model and its history.
-func trainAutoencoder(
-  arch: AutoencoderConfig, options: TrainingOptions, data: RunData, threads: Int, historyPath: String?, label: String
-) throws -> (Autoencoder, [EpochRecord]) {
-  var initialization = SeededGenerator(seed: options.seed, stream: .initialization)
-  let model = try Autoencoder(config: arch, generator: &initialization)
-  model.parallel = DeterministicParallel(threads: threads)
-  let trainer = Trainer(options: options, historyPath: historyPath, label: label)
-  let history = try trainer.fit(model, train: data.train, validation: data.validation)
-  return (model, history)
+/// What a checkpoint's `training` attribute records: every setting needed to resume.
+struct TrainingRecord: Codable {
+  var epochs: Int
+  var batchSize: Int
+  var optimizer: OptimizerSettings
+  var validationFraction: Double
+  var subset: Int?
+  var loss: String
+  var vae: VAELossSettings?
+  var encoderCheckpoint: String?
+  var encoderTraining: TrainingOptions?
+
+  enum CodingKeys: String, CodingKey {
+    case epochs, optimizer, subset, loss, vae
+    case batchSize = "batch_size"
+    case validationFraction = "validation_fraction"
+    case encoderCheckpoint = "encoder_checkpoint"
+    case encoderTraining = "encoder_training"
+  }
+}
+
+/// One training run: builds or restores the model, trains it with a checkpoint after every
+/// epoch (`checkpoint.h5` in the run folder, replaced atomically), evaluates it on the test set
+/// and writes the run folder's files.
+struct TrainingRun {
+  var kind: ModelKind
+  var config: AutoencoderConfig
+  var record: TrainingRecord
+  var seed: UInt64
+  var threads: Int
+  var data: String?
+  var out: String
+
+  var checkpointPath: String { out + "/checkpoint.h5" }
+
+  var options: TrainingOptions {
+    TrainingOptions(epochs: record.epochs, batchSize: record.batchSize, optimizer: record.optimizer, seed: seed)
+  }
+
+  /// Checks every setting before any data is read or anything written.
+  func validate() throws {
+    try config.validate(model: kind.rawValue)
+    try options.validate()
+    _ = try record.optimizer.make([])
+    guard seed <= UInt64(Int64.max) else { throw ValidationError("--seed must be at most \(Int64.max), got \(seed)") }
+  }
+
+  func loadData() throws -> RunData {
+    var common = try RunOptions.parse([])
+    common.data = data
+    common.seed = seed
+    common.subset = record.subset
+    common.validationFraction = record.validationFraction
+    return try RunData.load(common)
+  }
+
+  /// The model, freshly initialised from the run's seed (the classifier's encoder comes from
+  /// `record.encoderCheckpoint` or is trained here first, unless `restoring`: then the
+  /// checkpoint about to be restored holds it).
+  func makeModel(data: RunData, restoring: Bool) throws -> any TrainableModel {
+    var initialization = SeededGenerator(seed: seed, stream: .initialization)
+    switch kind {
+    case .autoencoder:
+      return try Autoencoder(config: config, generator: &initialization)
+    case .vae:
+      return try VariationalAutoencoder(
+        config: config, loss: record.vae ?? VAELossSettings(), generator: &initialization,
+        noise: SeededGenerator(seed: seed, stream: .noise))
+    case .classifier:
+      let autoencoder = try Autoencoder(config: config, generator: &initialization)
+      if restoring {
+        // The classifier's checkpoint carries the encoder's parameters.
+      } else if let encoderPath = record.encoderCheckpoint {
+        let saved = try CheckpointReader.read(encoderPath)
+        guard saved.model == .autoencoder, saved.config == config else {
+          throw ValidationError(
+            "\(encoderPath): expected an autoencoder checkpoint with config \(try CheckpointWriter.json(config))")
+        }
+        try saved.restore(into: autoencoder, path: encoderPath)
+      } else if let encoderOptions = record.encoderTraining {
+        autoencoder.parallel = DeterministicParallel(threads: threads)
+        _ = try Trainer(options: encoderOptions, historyPath: out + "/encoder-history.jsonl", label: "encoder")
+          .fit(autoencoder, train: data.train, validation: data.validation)
+      }
+      var head = SeededGenerator(seed: seed, streamName: "init/classifier")
+      return try LatentClassifier(encoder: autoencoder.encoder, generator: &head)
+    }
+  }
+
+  /// The training inputs for the model: images, or for the classifier the frozen codes.
+  func inputs(for model: any TrainableModel, _ set: LabeledTensor) throws -> LabeledTensor {
+    guard let classifier = model as? LatentClassifier else { return set }
+    return LabeledTensor(inputs: try classifier.codes(of: set.inputs), labels: set.labels)
+  }
+
+  func checkpoint(of model: any TrainableModel, data: RunData, end: EpochEnd?) throws -> Checkpoint {
+    var rng: [String: [UInt64]] = [:]
+    if let end {
+      let s = end.shuffle.state
+      rng["shuffle"] = [s.0, s.1, s.2, s.3]
+    }
+    if let vae = model as? VariationalAutoencoder {
+      let s = vae.noise.state
+      rng["noise"] = [s.0, s.1, s.2, s.3]
+    }
+    return Checkpoint(
+      model: kind, config: config, training: try CheckpointWriter.json(record), seed: seed,
+      datasetSHA256: data.checksums, stateDict: model.stateDictTensors(),
+      optimizer: end.map { OptimizerCheckpoint(settings: record.optimizer, state: $0.optimizerState) }, rng: rng,
+      epoch: end?.epoch ?? 0, step: end?.step ?? 0, history: end?.history ?? [])
+  }
+
+  /// Trains (or, given `resume`, continues) and reports; returns the test metrics' summary line.
+  func run(resume: Checkpoint? = nil) throws {
+    try validate()
+    let data = try loadData()
+    try prepareRunFolder(out)
+    if resume == nil {
+      try writeJSON(
+        RunRecord(
+          model: kind.rawValue, config: config, training: options, extra: ["loss": record.loss], seed: seed,
+          threads: threads, trainImages: data.train.count, validationImages: data.validation?.count ?? 0,
+          datasetSHA256: data.checksums, software: LatentLabVersion.current),
+        to: out + "/config.json")
+    }
+    let model = try makeModel(data: data, restoring: resume != nil)
+    model.parallel = DeterministicParallel(threads: threads)
+    var resumePoint: ResumePoint?
+    if let resume {
+      try resume.restore(into: model, path: checkpointPath)
+      guard let optimizer = resume.optimizer, let shuffle = resume.rng["shuffle"] else {
+        throw ValidationError("\(checkpointPath): holds no optimizer or shuffle state to resume from")
+      }
+      if let vae = model as? VariationalAutoencoder, let noise = resume.rng["noise"] {
+        vae.noise = SeededGenerator(state: (noise[0], noise[1], noise[2], noise[3]))
+      }
+      resumePoint = ResumePoint(
+        epoch: resume.epoch, step: resume.step, optimizerState: optimizer.state,
+        shuffle: SeededGenerator(state: (shuffle[0], shuffle[1], shuffle[2], shuffle[3])), history: resume.history)
+      print("resuming \(kind.rawValue) from epoch \(resume.epoch) of \(record.epochs) (\(checkpointPath))")
+    }
+    let train = try inputs(for: model, data.train)
+    let validation = try data.validation.map { try inputs(for: model, $0) }
+    var trainer = Trainer(options: options, historyPath: out + "/history.jsonl", label: kind.rawValue)
+    trainer.onEpochEnd = { end in
+      try CheckpointWriter.write(try checkpoint(of: model, data: data, end: end), to: checkpointPath)
+    }
+    _ = try trainer.fit(model, train: train, validation: validation, resumingFrom: resumePoint)
+    try report(model, data: data)
+  }
+
+  /// Test metrics: printed, and written to `metrics.json`.
+  func report(_ model: any TrainableModel, data: RunData) throws {
+    let metrics = try TestMetrics.measure(model, on: data.test)
+    try writeJSON(metrics, to: out + "/metrics.json")
+    print(metrics.summary(kind: kind) + "; run folder \(out)")
+    if let matrix = metrics.confusionMatrix { print(TestMetrics.table(matrix)) }
+  }
+}
+
+/// A model's figures on the test set.
+struct TestMetrics: Codable {
+  var testMSE: Double?
+  var testAccuracy: Double?
+  var confusionMatrix: [[Int]]?
+  var classNames: [String]?
+
+  enum CodingKeys: String, CodingKey {
+    case testMSE = "test_mse"
+    case testAccuracy = "test_accuracy"
+    case confusionMatrix = "confusion_matrix"
+    case classNames = "class_names"
+  }
+
+  static func measure(_ model: any TrainableModel, on test: LabeledTensor) throws -> TestMetrics {
+    if let classifier = model as? LatentClassifier {
+      let codes = try classifier.codes(of: test.inputs)
+      let confusion = ConfusionCounts(classes: 10, truth: test.labels, predicted: try classifier.predict(codes: codes))
+      return TestMetrics(
+        testAccuracy: confusion.accuracy, confusionMatrix: confusion.counts, classNames: FashionMNIST.classNames)
+    }
+    return TestMetrics(testMSE: try Evaluation.run(model, on: test).loss)
+  }
+
+  func summary(kind: ModelKind) -> String {
+    switch kind {
+    case .autoencoder: return "autoencoder: test MSE \(format(testMSE ?? .nan)) (seed report: about 0.02)"
+    case .vae: return "vae: test MSE of the decoded mean \(format(testMSE ?? .nan)) (seed report: about 0.02)"
+    case .classifier: return "classifier: test accuracy \(format((testAccuracy ?? .nan) * 100, 1))% (seed report: 75%)"
+    }
+  }
+
+  static func table(_ matrix: [[Int]]) -> String {
+    var lines = ["confusion matrix (rows: true class, columns: predicted):"]
+    for (i, row) in matrix.enumerated() {
+      lines.append("  " + FashionMNIST.classNames[i].padding(toLength: 12, withPad: " ", startingAt: 0)
+        + row.map { String($0).leftPadded(5) }.joined())
+    }
+    return lines.joined(separator: "\n")
+  }
+}
+
+/// Options for continuing a run.
+struct ResumeOptions: ParsableArguments {
+  @Option(help: ArgumentHelp(
+    "Continue the run in this folder from its checkpoint.h5 (settings come from the checkpoint; --epochs may raise the target).",
+    valueName: "run"))
+  var resume: String?
+}
+
+/// Runs `run`, or resumes the run folder named by `resume` with the checkpoint's settings.
+func trainOrResume(_ run: TrainingRun, resume folder: String?, epochs: Int?) throws {
+  guard let folder else { return try run.run() }
+  let path = folder + "/checkpoint.h5"
+  let saved = try CheckpointReader.read(path)
+  guard saved.model == run.kind else {
+    throw ValidationError("\(path): holds a \(saved.model.rawValue), not a \(run.kind.rawValue)")
+  }
+  var record: TrainingRecord
+  do {
+    record = try JSONDecoder().decode(TrainingRecord.self, from: Data(saved.training.utf8))
+  } catch {
+    throw ValidationError("\(path): training attribute is not a LatentLab training record: \(error)")
+  }
+  if let epochs { record.epochs = epochs }
+  let resumed = TrainingRun(
+    kind: saved.model, config: saved.config, record: record, seed: saved.seed, threads: run.threads, data: run.data,
+    out: folder)
+  try resumed.run(resume: saved)
 }
 
 /// `latentlab train`: train one of the seed study's models.
@@ -143,9 +363,10 @@ struct TrainCommand: ParsableCommand {
     commandName: "train",
     abstract: "Train the autoencoder, the VAE, or the classifier on the frozen encoder.",
     discussion: """
-      Defaults are the seed study's settings. Each run writes history.jsonl (one line per \
-      epoch), config.json (model, hyperparameters, seed, data checksums) and metrics.json \
-      (test metrics) into its run folder (--out, default runs/<model>-seed<seed>).
+      Defaults are the seed study's settings. Each run writes into its run folder (--out, \
+      default runs/<model>-seed<seed>): checkpoint.h5 after every epoch (HDF5, see \
+      docs/checkpoint-format.md), history.jsonl (one line per epoch), config.json and \
+      metrics.json (test metrics). --resume RUN continues an interrupted run bit-identically.
       """,
     subcommands: [TrainAutoencoder.self, TrainVAE.self, TrainClassifier.self]
   )
@@ -157,35 +378,23 @@ struct TrainAutoencoder: ParsableCommand {
 
   @OptionGroup var common: RunOptions
   @OptionGroup var architecture: ArchitectureOptions
+  @OptionGroup var resuming: ResumeOptions
   @Option(help: "Optimizer: adam, sgd or rmsprop.") var optimizer: String = "adam"
   @Option(help: "Learning rate.") var lr: Double = 0.003
   @Option(help: "L2 weight decay (added to the gradient, as PyTorch).") var weightDecay: Double = 1e-4
   @Option(help: "Momentum (sgd, rmsprop).") var momentum: Double = 0
   @Option(help: "Mini-batch size.") var batchSize: Int = 250
-  @Option(help: "Epochs.") var epochs: Int = 5
+  @Option(help: "Epochs (default 5).") var epochs: Int?
 
   func run() throws {
-    let arch = try architecture.config()
-    let options = TrainingOptions(
-      epochs: epochs, batchSize: batchSize,
+    let record = TrainingRecord(
+      epochs: epochs ?? 5, batchSize: batchSize,
       optimizer: OptimizerSettings(kind: optimizer, learningRate: lr, weightDecay: weightDecay, momentum: momentum),
-      seed: common.seed)
-    try options.validate()
-    _ = try options.optimizer.make([])
-    let out = common.out ?? "runs/autoencoder-seed\(common.seed)"
-    let data = try RunData.load(common)
-    try prepareRunFolder(out)
-    try writeJSON(
-      RunRecord(
-        model: "autoencoder", config: arch, training: options, extra: [:], seed: common.seed, threads: common.threads,
-        trainImages: data.train.count, validationImages: data.validation?.count ?? 0, datasetSHA256: data.checksums,
-        software: LatentLabVersion.current),
-      to: out + "/config.json")
-    let (model, history) = try trainAutoencoder(
-      arch: arch, options: options, data: data, threads: common.threads, historyPath: out + "/history.jsonl", label: "autoencoder")
-    let test = try Evaluation.run(model, on: data.test)
-    try writeJSON(["test_mse": test.loss, "final_train_loss": history.last!.trainLoss], to: out + "/metrics.json")
-    print("autoencoder: test MSE \(format(test.loss)) (seed report: about 0.02); run folder \(out)")
+      validationFraction: common.validationFraction, subset: common.subset, loss: "MSE, mean over pixels")
+    let run = TrainingRun(
+      kind: .autoencoder, config: try architecture.config(), record: record, seed: common.seed, threads: common.threads,
+      data: common.data, out: common.out ?? "runs/autoencoder-seed\(common.seed)")
+    try trainOrResume(run, resume: resuming.resume, epochs: epochs)
   }
 }
 
@@ -196,58 +405,44 @@ struct TrainVAE: ParsableCommand {
 
   @OptionGroup var common: RunOptions
   @OptionGroup var architecture: ArchitectureOptions
+  @OptionGroup var resuming: ResumeOptions
   @Option(help: "Weight of the KL term.") var beta: Double = 1
   @Option(help: "Optimizer: adam, sgd or rmsprop.") var optimizer: String = "adam"
   @Option(help: "Learning rate.") var lr: Double = 0.001
   @Option(help: "L2 weight decay.") var weightDecay: Double = 0
   @Option(help: "Momentum (sgd, rmsprop).") var momentum: Double = 0
   @Option(help: "Mini-batch size.") var batchSize: Int = 2000
-  @Option(help: "Epochs.") var epochs: Int = 20
+  @Option(help: "Epochs (default 20).") var epochs: Int?
 
   func run() throws {
-    let arch = try architecture.config()
-    let options = TrainingOptions(
-      epochs: epochs, batchSize: batchSize,
-      optimizer: OptimizerSettings(kind: optimizer, learningRate: lr, weightDecay: weightDecay, momentum: momentum),
-      seed: common.seed)
-    try options.validate()
-    _ = try options.optimizer.make([])
     guard beta >= 0, beta.isFinite else { throw ValidationError("--beta must be a non-negative number, got \(beta)") }
     let settings = VAELossSettings(beta: beta)
-    let out = common.out ?? "runs/vae-seed\(common.seed)"
-    let data = try RunData.load(common)
-    try prepareRunFolder(out)
-    try writeJSON(
-      RunRecord(
-        model: "vae", config: arch, training: options, extra: ["loss": settings.normalisation], seed: common.seed,
-        threads: common.threads, trainImages: data.train.count, validationImages: data.validation?.count ?? 0,
-        datasetSHA256: data.checksums, software: LatentLabVersion.current),
-      to: out + "/config.json")
-    var initialization = SeededGenerator(seed: common.seed, stream: .initialization)
-    let model = try VariationalAutoencoder(
-      config: arch, loss: settings, generator: &initialization, noise: SeededGenerator(seed: common.seed, stream: .noise))
-    model.parallel = DeterministicParallel(threads: common.threads)
-    let trainer = Trainer(options: options, historyPath: out + "/history.jsonl", label: "vae")
-    // Validation reports the reconstruction MSE of the mean, like the test figure.
-    let history = try trainer.fit(model, train: data.train, validation: data.validation)
-    let test = try Evaluation.run(model, on: data.test)
-    try writeJSON(["test_mse": test.loss, "final_train_loss": history.last!.trainLoss], to: out + "/metrics.json")
-    print("vae: test MSE of the decoded mean \(format(test.loss)) (seed report: about 0.02); run folder \(out)")
+    let record = TrainingRecord(
+      epochs: epochs ?? 20, batchSize: batchSize,
+      optimizer: OptimizerSettings(kind: optimizer, learningRate: lr, weightDecay: weightDecay, momentum: momentum),
+      validationFraction: common.validationFraction, subset: common.subset, loss: settings.normalisation, vae: settings)
+    let run = TrainingRun(
+      kind: .vae, config: try architecture.config(), record: record, seed: common.seed, threads: common.threads,
+      data: common.data, out: common.out ?? "runs/vae-seed\(common.seed)")
+    try trainOrResume(run, resume: resuming.resume, epochs: epochs)
   }
 }
 
 struct TrainClassifier: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "classifier",
-    abstract: "Train an autoencoder, then a dense classifier (L→30→60→10) on its frozen encoder.",
+    abstract: "Train a dense classifier (L→30→60→10) on a frozen autoencoder's encoder.",
     discussion: """
-      Until checkpoints can be loaded, the encoder is trained within this command first, with \
-      the autoencoder's seed settings (--ae-* flags).
+      The encoder comes from --encoder CHECKPOINT (an autoencoder's checkpoint.h5), or is \
+      trained first within this command with the autoencoder's seed settings (--ae-* flags).
       """)
 
   @OptionGroup var common: RunOptions
   @OptionGroup var architecture: ArchitectureOptions
-  @Option(help: "Autoencoder epochs.") var aeEpochs: Int = 5
+  @OptionGroup var resuming: ResumeOptions
+  @Option(help: ArgumentHelp("An autoencoder checkpoint whose encoder to use.", valueName: "checkpoint"))
+  var encoder: String?
+  @Option(help: "Autoencoder epochs (when training the encoder here).") var aeEpochs: Int = 5
   @Option(help: "Autoencoder learning rate (Adam).") var aeLr: Double = 0.003
   @Option(help: "Autoencoder L2 weight decay.") var aeWeightDecay: Double = 1e-4
   @Option(help: "Optimizer of the classifier: adam, sgd or rmsprop.") var optimizer: String = "adam"
@@ -255,57 +450,28 @@ struct TrainClassifier: ParsableCommand {
   @Option(help: "L2 weight decay.") var weightDecay: Double = 1e-5
   @Option(help: "Momentum (sgd, rmsprop).") var momentum: Double = 0
   @Option(help: "Mini-batch size.") var batchSize: Int = 250
-  @Option(help: "Epochs.") var epochs: Int = 20
+  @Option(help: "Epochs (default 20).") var epochs: Int?
 
   func run() throws {
-    let arch = try architecture.config()
-    let aeOptions = TrainingOptions(
-      epochs: aeEpochs, batchSize: 250,
-      optimizer: OptimizerSettings(kind: "adam", learningRate: aeLr, weightDecay: aeWeightDecay), seed: common.seed)
-    let options = TrainingOptions(
-      epochs: epochs, batchSize: batchSize,
+    var config = try architecture.config()
+    if let encoder {
+      // The encoder's checkpoint decides the architecture.
+      config = try CheckpointReader.read(encoder).config
+    }
+    let encoderTraining = encoder == nil
+      ? TrainingOptions(
+        epochs: aeEpochs, batchSize: 250,
+        optimizer: OptimizerSettings(kind: "adam", learningRate: aeLr, weightDecay: aeWeightDecay), seed: common.seed)
+      : nil
+    try encoderTraining?.validate()
+    let record = TrainingRecord(
+      epochs: epochs ?? 20, batchSize: batchSize,
       optimizer: OptimizerSettings(kind: optimizer, learningRate: lr, weightDecay: weightDecay, momentum: momentum),
-      seed: common.seed)
-    try aeOptions.validate()
-    try options.validate()
-    _ = try options.optimizer.make([])
-    let out = common.out ?? "runs/classifier-seed\(common.seed)"
-    let data = try RunData.load(common)
-    try prepareRunFolder(out)
-    try writeJSON(
-      RunRecord(
-        model: "classifier", config: arch, training: options,
-        extra: ["encoder_training": "adam lr \(aeLr), weight decay \(aeWeightDecay), \(aeEpochs) epochs, batch 250"],
-        seed: common.seed, threads: common.threads, trainImages: data.train.count,
-        validationImages: data.validation?.count ?? 0, datasetSHA256: data.checksums, software: LatentLabVersion.current),
-      to: out + "/config.json")
-    let (autoencoder, _) = try trainAutoencoder(
-      arch: arch, options: aeOptions, data: data, threads: common.threads, historyPath: out + "/encoder-history.jsonl",
-      label: "encoder")
-    var initialization = SeededGenerator(seed: common.seed, streamName: "init/classifier")
-    let classifier = try LatentClassifier(encoder: autoencoder.encoder, generator: &initialization)
-    classifier.parallel = DeterministicParallel(threads: common.threads)
-    let codes = { (set: LabeledTensor) in LabeledTensor(inputs: try classifier.codes(of: set.inputs), labels: set.labels) }
-    let trainCodes = try codes(data.train)
-    let validationCodes = try data.validation.map(codes)
-    let testCodes = try codes(data.test)
-    let trainer = Trainer(options: options, historyPath: out + "/history.jsonl", label: "classifier")
-    _ = try trainer.fit(classifier, train: trainCodes, validation: validationCodes)
-    let predicted = try classifier.predict(codes: testCodes.inputs)
-    let confusion = ConfusionCounts(classes: 10, truth: testCodes.labels, predicted: predicted)
-    struct Metrics: Encodable {
-      var test_accuracy: Double
-      var confusion_matrix: [[Int]]
-      var class_names: [String]
-    }
-    try writeJSON(
-      Metrics(test_accuracy: confusion.accuracy, confusion_matrix: confusion.counts, class_names: FashionMNIST.classNames),
-      to: out + "/metrics.json")
-    print("classifier: test accuracy \(format(confusion.accuracy * 100, 1))% (seed report: 75%); run folder \(out)")
-    print("confusion matrix (rows: true class, columns: predicted):")
-    for (i, row) in confusion.counts.enumerated() {
-      print("  " + FashionMNIST.classNames[i].padding(toLength: 12, withPad: " ", startingAt: 0)
-        + row.map { String($0).leftPadded(5) }.joined())
-    }
+      validationFraction: common.validationFraction, subset: common.subset, loss: "cross-entropy, mean over the batch",
+      encoderCheckpoint: encoder, encoderTraining: encoderTraining)
+    let run = TrainingRun(
+      kind: .classifier, config: config, record: record, seed: common.seed, threads: common.threads,
+      data: common.data, out: common.out ?? "runs/classifier-seed\(common.seed)")
+    try trainOrResume(run, resume: resuming.resume, epochs: epochs)
   }
 }

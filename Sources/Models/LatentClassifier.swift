@@ -35,6 +35,12 @@ public final class LatentClassifier: TrainableModel {
     head.namedParameters.map { NamedParameter(name: "head.\($0.name)", parameter: $0.parameter) }
   }
 
+  /// The encoder's parameters (under `encoder.`, frozen) and the head's: a classifier
+  /// checkpoint is complete on its own.
+  public var stateDict: [NamedParameter<Float>] {
+    encoder.namedParameters.map { NamedParameter(name: "encoder.\($0.name)", parameter: $0.parameter) } + namedParameters
+  }
+
   public var parallel: DeterministicParallel {
     get { head.parallel }
     set {

@@ -28,6 +28,12 @@ public protocol TrainableModel: AnyObject {
   func trainingStep(inputs: Tensor, labels: [Int32]) throws -> BatchResult
   /// Forward and loss only (evaluation; the VAE decodes the mean).
   func evaluationStep(inputs: Tensor, labels: [Int32]) throws -> BatchResult
+  /// Every parameter a checkpoint stores, trainable or frozen (by default the trainable ones).
+  var stateDict: [NamedParameter<Float>] { get }
+}
+
+extension TrainableModel {
+  public var stateDict: [NamedParameter<Float>] { namedParameters }
 }
 
 /// Inputs (any shape `[N, ...]`) with their labels: what the trainer iterates over.
@@ -90,6 +96,12 @@ public struct OptimizerSettings: Codable, Equatable, Sendable {
   /// SGD and RMSprop momentum.
   public var momentum: Double
 
+  enum CodingKeys: String, CodingKey {
+    case kind, momentum
+    case learningRate = "lr"
+    case weightDecay = "weight_decay"
+  }
+
   public init(kind: String, learningRate: Double, weightDecay: Double = 0, momentum: Double = 0) {
     self.kind = kind
     self.learningRate = learningRate
@@ -120,6 +132,11 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
   public var optimizer: OptimizerSettings
   public var seed: UInt64
 
+  enum CodingKeys: String, CodingKey {
+    case epochs, optimizer, seed
+    case batchSize = "batch_size"
+  }
+
   public init(epochs: Int, batchSize: Int, optimizer: OptimizerSettings, seed: UInt64) {
     self.epochs = epochs
     self.batchSize = batchSize
@@ -146,6 +163,18 @@ public struct EpochRecord: Codable, Equatable, Sendable {
   public var trainAccuracy: Double?
   public var validationAccuracy: Double?
   public var seconds: Double
+
+  public init(
+    epoch: Int, trainLoss: Double, validationLoss: Double? = nil, trainAccuracy: Double? = nil,
+    validationAccuracy: Double? = nil, seconds: Double = 0
+  ) {
+    self.epoch = epoch
+    self.trainLoss = trainLoss
+    self.validationLoss = validationLoss
+    self.trainAccuracy = trainAccuracy
+    self.validationAccuracy = validationAccuracy
+    self.seconds = seconds
+  }
 
   enum CodingKeys: String, CodingKey {
     case epoch, seconds
@@ -179,16 +208,19 @@ public final class JSONLinesWriter {
   public let path: String
   private let handle: FileHandle
 
-  /// Creates (or truncates) the file.
-  public init(path: String) throws {
+  /// Creates (or truncates) the file, or with `append` adds to what it holds.
+  public init(path: String, append: Bool = false) throws {
     self.path = path
     let url = URL(fileURLWithPath: path)
     do {
       try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-      guard FileManager.default.createFile(atPath: path, contents: nil) else {
-        throw TrainingError.cannotWrite(path: path, reason: "cannot create the file")
+      if !append || !FileManager.default.fileExists(atPath: path) {
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+          throw TrainingError.cannotWrite(path: path, reason: "cannot create the file")
+        }
       }
       handle = try FileHandle(forWritingTo: url)
+      try handle.seekToEnd()
     } catch let error as TrainingError {
       throw error
     } catch {
@@ -213,6 +245,35 @@ public final class JSONLinesWriter {
   }
 }
 
+/// What the trainer hands over at the end of each epoch: enough to checkpoint and resume.
+public struct EpochEnd {
+  /// Epochs completed (1-based count).
+  public var epoch: Int
+  /// Optimizer steps taken in all.
+  public var step: Int
+  public var optimizerState: OptimizerState
+  /// The `shuffle` stream, positioned for the next epoch.
+  public var shuffle: SeededGenerator
+  public var history: [EpochRecord]
+}
+
+/// Where an interrupted run continues from (as saved at an epoch's end).
+public struct ResumePoint {
+  public var epoch: Int
+  public var step: Int
+  public var optimizerState: OptimizerState
+  public var shuffle: SeededGenerator
+  public var history: [EpochRecord]
+
+  public init(epoch: Int, step: Int, optimizerState: OptimizerState, shuffle: SeededGenerator, history: [EpochRecord]) {
+    self.epoch = epoch
+    self.step = step
+    self.optimizerState = optimizerState
+    self.shuffle = shuffle
+    self.history = history
+  }
+}
+
 /// Trains a model: epochs over seeded shuffles in mini-batches, an optional validation set,
 /// per-epoch history, a progress bar, and a stop on a non-finite loss.
 ///
@@ -226,6 +287,8 @@ public struct Trainer {
   public var showsProgress: Bool
   /// A name for the progress bar.
   public var label: String
+  /// Called after each epoch (to write a checkpoint); an error stops training.
+  public var onEpochEnd: ((EpochEnd) throws -> Void)?
 
   public init(options: TrainingOptions, historyPath: String? = nil, showsProgress: Bool = true, label: String = "train") {
     self.options = options
@@ -235,18 +298,31 @@ public struct Trainer {
   }
 
   /// Trains `model` on `train`, validating on `validation` after each epoch; returns the
-  /// history.
-  public func fit(_ model: any TrainableModel, train: LabeledTensor, validation: LabeledTensor?) throws -> [EpochRecord] {
+  /// history. With `resumingFrom`, continues a run saved at an epoch's end (the model's
+  /// parameters already restored): the same batches, the same optimizer state, the same bits
+  /// as if it had never stopped.
+  public func fit(
+    _ model: any TrainableModel, train: LabeledTensor, validation: LabeledTensor?, resumingFrom resume: ResumePoint? = nil
+  ) throws -> [EpochRecord] {
     try options.validate()
     guard train.count > 0 else { throw TrainingError.emptyDataset("the training set is empty") }
     let optimizer = try options.optimizer.make(model.namedParameters)
     var shuffle = SeededGenerator(seed: options.seed, stream: .shuffle)
-    let writer = try historyPath.map { try JSONLinesWriter(path: $0) }
     var history: [EpochRecord] = []
+    var steps = 0
+    if let resume {
+      try optimizer.restore(resume.optimizerState)
+      shuffle = resume.shuffle
+      history = resume.history
+      steps = resume.step
+    }
+    let firstEpoch = (resume?.epoch ?? 0) + 1
+    guard firstEpoch <= options.epochs else { return history }
+    let writer = try historyPath.map { try JSONLinesWriter(path: $0, append: resume != nil) }
     var batch = Tensor.zeros([0])
     var batchLabels: [Int32] = []
     let all = Array(0..<train.count)
-    for epoch in 1...options.epochs {
+    for epoch in firstEpoch...options.epochs {
       let start = ProgressReporter.monotonicSeconds()
       let order = EpochOrder.shuffled(all, generator: &shuffle)
       let batches = MiniBatches(order: order, batchSize: options.batchSize)
@@ -264,6 +340,7 @@ public struct Trainer {
           throw TrainingError.diverged(epoch: epoch, step: step + 1, loss: result.loss)
         }
         optimizer.step()
+        steps += 1
         lossSum += result.loss * Double(result.count)
         seen += result.count
         if let c = result.correct {
@@ -284,6 +361,8 @@ public struct Trainer {
       record.seconds = ProgressReporter.monotonicSeconds() - start
       try writer?.append(record)
       history.append(record)
+      try onEpochEnd?(
+        EpochEnd(epoch: epoch, step: steps, optimizerState: optimizer.state, shuffle: shuffle, history: history))
     }
     return history
   }
