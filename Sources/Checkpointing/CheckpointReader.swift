@@ -66,10 +66,14 @@ public enum CheckpointReader {
     var software = try string("software")
     if software.hasPrefix("latentlab ") { software.removeFirst("latentlab ".count) }
 
-    // Parameters: exactly the expected names, each of the expected shape, float32.
-    guard try file.exists("/state_dict") else {
-      throw CheckpointError.invalidField(path: path, field: "/state_dict", reason: "missing")
+    // Every group of the format; /progress is written last, so its absence marks a file
+    // whose writing did not finish.
+    for group in ["/progress", "/state_dict", "/rng", "/history"] where !(try file.exists(group)) {
+      throw CheckpointError.invalidField(
+        path: path, field: group, reason: group == "/progress" ? "missing (the file is incomplete)" : "missing")
     }
+
+    // Parameters: exactly the expected names, each of the expected shape, float32.
     let expected = try Checkpoint.expectedParameters(kind: kind, config: config)
     let stored = Set(try file.children(of: "/state_dict").map(\.name))
     if let extra = stored.subtracting(expected.map(\.name)).sorted().first {
@@ -106,7 +110,7 @@ public enum CheckpointReader {
     }
 
     var rng: [String: [UInt64]] = [:]
-    if try file.exists("/rng") {
+    do {
       for (stream, _) in try file.children(of: "/rng") {
         let words = try file.read("/rng/\(stream)", as: UInt64.self).values
         guard words.count == 4, words.contains(where: { $0 != 0 }) else {
@@ -116,8 +120,8 @@ public enum CheckpointReader {
       }
     }
 
-    let epoch = try file.exists("/progress") ? Int(try integer("epoch", on: "/progress")) : 0
-    let step = try file.exists("/progress") ? Int(try integer("step", on: "/progress")) : 0
+    let epoch = Int(try integer("epoch", on: "/progress"))
+    let step = Int(try integer("step", on: "/progress"))
 
     var history: [EpochRecord] = []
     if try file.exists("/history/epoch") {

@@ -95,10 +95,6 @@ public enum CheckpointWriter {
       try file.write("/rng/\(stream)", words, shape: [words.count])
     }
 
-    try file.createGroup("/progress")
-    try file.setAttribute("epoch", Int64(c.epoch), on: "/progress")
-    try file.setAttribute("step", Int64(c.step), on: "/progress")
-
     // Per-epoch curves; NaN where a value does not apply. Wall times are left out on
     // purpose: they would make the same run's files differ.
     try file.createGroup("/history")
@@ -110,5 +106,10 @@ public enum CheckpointWriter {
       try file.write("/history/train_accuracy", c.history.map { $0.trainAccuracy ?? .nan }, shape: [n])
       try file.write("/history/validation_accuracy", c.history.map { $0.validationAccuracy ?? .nan }, shape: [n])
     }
+
+    // Written last: a file without /progress is incomplete, and readers refuse it.
+    try file.createGroup("/progress")
+    try file.setAttribute("epoch", Int64(c.epoch), on: "/progress")
+    try file.setAttribute("step", Int64(c.step), on: "/progress")
   }
 }

@@ -342,7 +342,7 @@ func trainOrResume(_ run: TrainingRun, resume folder: String?, epochs: Int?) thr
   let path = folder + "/checkpoint.h5"
   let saved = try CheckpointReader.read(path)
   guard saved.model == run.kind else {
-    throw ValidationError("\(path): holds a \(saved.model.rawValue), not a \(run.kind.rawValue)")
+    throw ValidationError("\(path): holds a model of kind \(saved.model.rawValue), not \(run.kind.rawValue)")
   }
   var record: TrainingRecord
   do {
