@@ -47,6 +47,7 @@ let package = Package(
     .target(name: "NN", dependencies: ["TensorCore"]),
     .target(name: "Models", dependencies: ["NN", "Datasets"]),
     .target(name: "HDF5", dependencies: ["CHDF5"]),
+    .target(name: "Analysis", dependencies: ["TensorCore", "CLAPACK"]),
     .target(name: "Checkpointing", dependencies: ["HDF5", "Models"]),
 
     // MARK: - Executables
@@ -70,6 +71,7 @@ let package = Package(
     .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
     .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
+    .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TestSupport"]),
     .testTarget(name: "CheckpointingTests", dependencies: ["Checkpointing", "TestSupport"]),
     .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
     .testTarget(name: "LatentLabCLITests", dependencies: ["LatentLabCLI", "TestSupport"]),
