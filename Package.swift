@@ -48,6 +48,7 @@ let package = Package(
     .target(name: "Models", dependencies: ["NN", "Datasets"]),
     .target(name: "HDF5", dependencies: ["CHDF5"]),
     .target(name: "Analysis", dependencies: ["TensorCore", "CLAPACK"]),
+    .target(name: "Figures", dependencies: ["TensorCore", "CZlib"]),
     .target(name: "Checkpointing", dependencies: ["HDF5", "Models"]),
 
     // MARK: - Executables
@@ -55,7 +56,7 @@ let package = Package(
     .executableTarget(
       name: "LatentLabCLI",
       dependencies: [
-        "TensorCore", "Datasets", "NN", "Models", "HDF5", "Checkpointing",
+        "TensorCore", "Datasets", "NN", "Models", "HDF5", "Checkpointing", "Analysis", "Figures",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
@@ -72,6 +73,7 @@ let package = Package(
     .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
     .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
     .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TestSupport"]),
+    .testTarget(name: "FiguresTests", dependencies: ["Figures", "TestSupport", "CZlib"]),
     .testTarget(name: "CheckpointingTests", dependencies: ["Checkpointing", "TestSupport"]),
     .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
     .testTarget(name: "LatentLabCLITests", dependencies: ["LatentLabCLI", "TestSupport"]),

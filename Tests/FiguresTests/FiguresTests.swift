@@ -1,0 +1,107 @@
+import CZlib
+import Figures
+import Foundation
+import TestSupport
+import XCTest
+
+#if canImport(FoundationXML)
+  import FoundationXML
+#endif
+
+/// An independent PNG reader for the tests: checks the signature, every chunk's CRC-32, the
+/// header, inflates the image data with zlib and undoes filter type 0.
+func decodePNG(_ bytes: [UInt8]) throws -> (width: Int, height: Int, channels: Int, pixels: [UInt8]) {
+  struct Bad: Error { var reason: String }
+  guard bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) else { throw Bad(reason: "signature") }
+  func u32(_ i: Int) -> Int { Int(bytes[i]) << 24 | Int(bytes[i + 1]) << 16 | Int(bytes[i + 2]) << 8 | Int(bytes[i + 3]) }
+  var i = 8
+  var width = 0, height = 0, channels = 0
+  var idat = [UInt8]()
+  var sawEnd = false
+  while i < bytes.count {
+    let length = u32(i)
+    let type = String(decoding: bytes[(i + 4)..<(i + 8)], as: UTF8.self)
+    let body = Array(bytes[(i + 4)..<(i + 8 + length)])
+    let crc = body.withUnsafeBufferPointer { crc32(0, $0.baseAddress, uInt($0.count)) }
+    guard UInt32(crc) == UInt32(u32(i + 8 + length)) else { throw Bad(reason: "CRC of \(type)") }
+    let data = Array(body.dropFirst(4))
+    switch type {
+    case "IHDR":
+      width = Int(data[0]) << 24 | Int(data[1]) << 16 | Int(data[2]) << 8 | Int(data[3])
+      height = Int(data[4]) << 24 | Int(data[5]) << 16 | Int(data[6]) << 8 | Int(data[7])
+      guard data[8] == 8 else { throw Bad(reason: "bit depth") }
+      channels = data[9] == 0 ? 1 : data[9] == 2 ? 3 : 0
+    case "IDAT": idat += data
+    case "IEND": sawEnd = true
+    default: break
+    }
+    i += 12 + length
+  }
+  guard sawEnd, channels > 0 else { throw Bad(reason: "no IEND or unknown colour type") }
+  var size = uLongf(height * (1 + width * channels))
+  var raw = [UInt8](repeating: 0, count: Int(size))
+  guard uncompress(&raw, &size, idat, uLong(idat.count)) == Z_OK, Int(size) == raw.count else { throw Bad(reason: "inflate") }
+  var pixels = [UInt8]()
+  for y in 0..<height {
+    let row = y * (1 + width * channels)
+    guard raw[row] == 0 else { throw Bad(reason: "filter type \(raw[row])") }
+    pixels += raw[(row + 1)..<(row + 1 + width * channels)]
+  }
+  return (width, height, channels, pixels)
+}
+
+final class FiguresTests: XCTestCase {
+  func testPNGEncodingDecodesToTheSamePixels() throws {
+    var grey = try PNGImage(width: 7, height: 5, channels: 1, fill: 0)
+    for y in 0..<5 { for x in 0..<7 { grey.set(x: x, y: y, [UInt8(x * 30 + y)]) } }
+    let g = try decodePNG(try grey.encoded())
+    XCTAssertEqual(g.width, 7)
+    XCTAssertEqual(g.height, 5)
+    XCTAssertEqual(g.channels, 1)
+    XCTAssertEqual(g.pixels, grey.pixels)
+    var rgb = try PNGImage(width: 3, height: 2, channels: 3)
+    rgb.set(x: 1, y: 1, [255, 0, 10])
+    let c = try decodePNG(try rgb.encoded())
+    XCTAssertEqual(c.channels, 3)
+    XCTAssertEqual(Array(c.pixels[12..<15]), [255, 0, 10])
+    XCTAssertThrowsError(try PNGImage(width: 0, height: 2, channels: 1))
+  }
+
+  func testImageGridPlacesEveryTile() throws {
+    let images: [[Float]] = (0..<5).map { i in [Float](repeating: Float(i) / 4, count: 4) }
+    let png = try ImageGrid.render(images, side: 2, columns: 3, scale: 2, gap: 1)
+    XCTAssertEqual(png.width, 3 * 4 + 4)
+    XCTAssertEqual(png.height, 2 * 4 + 3)
+    let decoded = try decodePNG(try png.encoded())
+    // Tile 4 (second row, second column) is white; the gap is mid-grey.
+    XCTAssertEqual(decoded.pixels[(1 + 4 + 1 + 1) * png.width + (1 + 4 + 1 + 1)], 255)
+    XCTAssertEqual(decoded.pixels[0], 128)
+    XCTAssertEqual(decoded.pixels[1 * png.width + 1], 0)  // tile 0 is black
+  }
+
+  func wellFormed(_ svg: String) -> Bool {
+    XMLParser(data: Data(svg.utf8)).parse()
+  }
+
+  func testSVGPlotsAreWellFormedWithRealText() {
+    let points = (0..<30).map { (Double($0), Double($0 % 7)) }
+    let labels = (0..<30).map { $0 % 3 }
+    let scatter = SVGPlot.scatter(
+      points: points, labels: labels, classNames: ["T-shirt/top", "Trouser", "A & B"], title: "t-SNE <test>",
+      xLabel: "dim 1", yLabel: "dim 2")
+    XCTAssertTrue(wellFormed(scatter))
+    XCTAssertEqual(scatter.components(separatedBy: "<circle").count - 1, 30)
+    XCTAssertTrue(scatter.contains(">T-shirt/top</text>") && scatter.contains(">A &amp; B</text>"))
+    XCTAssertTrue(scatter.contains("t-SNE &lt;test&gt;"))
+    let lines = SVGPlot.lines(
+      series: [("train", [1, 2, 3], [0.5, 0.3, 0.2]), ("validation", [1, 2, 3], [0.6, .nan, 0.25])],
+      title: "loss", xLabel: "epoch", yLabel: "MSE")
+    XCTAssertTrue(wellFormed(lines))
+    XCTAssertEqual(lines.components(separatedBy: "<polyline").count - 1, 2)
+    let heat = SVGPlot.heatmap(
+      values: [[0.9, 0.1], [0.2, 0.8]], cellText: [["90", "10"], ["20", "80"]], rowLabels: ["a", "b"],
+      columnLabels: ["a", "b"], title: "confusion", xLabel: "predicted", yLabel: "true")
+    XCTAssertTrue(wellFormed(heat))
+    XCTAssertTrue(heat.contains(">80</text>"))
+  }
+}
