@@ -122,7 +122,7 @@ public enum SVGPlot {
   ) -> String {
     let rows = values.count, cols = values.first?.count ?? 0
     let cell = 46.0, left = 120.0, top = 50.0
-    let width = left + Double(cols) * cell + 30, height = top + Double(rows) * cell + 110
+    let width = left + Double(cols) * cell + 90, height = top + Double(rows) * cell + 110
     let maxValue = max(values.flatMap { $0 }.max() ?? 1, 1e-12)
     var body = "<text x=\"\(number(width / 2))\" y=\"24\" text-anchor=\"middle\" font-size=\"16\">\(escape(title))</text>\n"
     for r in 0..<rows {

@@ -20,8 +20,12 @@ struct LatentLab: ParsableCommand {
         latentlab evaluate runs/ae/checkpoint.h5
         latentlab inspect runs/ae/checkpoint.h5
         latentlab diff runs/ae/checkpoint.h5 golden.h5 --atol 1e-6
+        latentlab generate runs/ae/checkpoint.h5 --grid 8x8
+        latentlab embed runs/ae/checkpoint.h5 --method pca --out runs/ae/embedding
       """,
     version: LatentLabVersion.current,
-    subcommands: [DataCommand.self, TrainCommand.self, EvaluateCommand.self, InspectCommand.self, DiffCommand.self]
+    subcommands: [DataCommand.self, TrainCommand.self, EvaluateCommand.self, InspectCommand.self, DiffCommand.self,
+      GenerateCommand.self, EmbedCommand.self,
+    ]
   )
 }

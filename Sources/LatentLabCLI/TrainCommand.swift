@@ -1,6 +1,8 @@
 import ArgumentParser
+import Analysis
 import Checkpointing
 import Datasets
+import Figures
 import Foundation
 import Models
 import NN
@@ -273,8 +275,53 @@ struct TrainingRun {
     trainer.onEpochEnd = { end in
       try CheckpointWriter.write(try checkpoint(of: model, data: data, end: end), to: checkpointPath)
     }
-    _ = try trainer.fit(model, train: train, validation: validation, resumingFrom: resumePoint)
+    let history = try trainer.fit(model, train: train, validation: validation, resumingFrom: resumePoint)
     try report(model, data: data)
+    try drawFigures(model, data: data, history: history)
+  }
+
+  /// The run's figures: training curves (SVG); originals over reconstructions (PNG) for the
+  /// autoencoders; samples from the prior (PNG) for the VAE; the confusion matrix (SVG) for
+  /// the classifier.
+  func drawFigures(_ model: any TrainableModel, data: RunData, history: [EpochRecord]) throws {
+    let epochs = history.map { Double($0.epoch) }
+    var series: [(name: String, x: [Double], y: [Double])] = [("train", epochs, history.map(\.trainLoss))]
+    if history.contains(where: { $0.validationLoss != nil }) {
+      series.append(("validation", epochs, history.map { $0.validationLoss ?? .nan }))
+    }
+    let lossName = kind == .classifier ? "cross-entropy" : kind == .vae ? "loss (train: MSE + KL/784; validation: MSE)" : "MSE"
+    try FigureFile.write(
+      SVGPlot.lines(series: series, title: "\(kind.rawValue): loss per epoch", xLabel: "epoch", yLabel: lossName),
+      to: out + "/curves.svg")
+    var written = ["curves.svg"]
+    if kind != .classifier {
+      let originals = data.test.inputs.slice(outer: 0..<10)
+      let reconstructed = try decode(model, try latentCodes(model, originals))
+      try FigureFile.write(
+        try ImageGrid.render(imageList(originals) + imageList(reconstructed), side: 28, columns: 10).encoded(),
+        to: out + "/reconstructions.png")
+      written.append("reconstructions.png")
+    }
+    if let vae = model as? VariationalAutoencoder {
+      var g = SeededGenerator(seed: seed, streamName: "noise/generate")
+      try FigureFile.write(
+        try ImageGrid.render(imageList(try vae.generate(count: 64, generator: &g)), side: 28, columns: 8).encoded(),
+        to: out + "/samples.png")
+      written.append("samples.png")
+    }
+    if let classifier = model as? LatentClassifier {
+      let predicted = try classifier.predict(codes: try classifier.codes(of: data.test.inputs))
+      let matrix = try ConfusionMatrix(classNames: FashionMNIST.classNames, truth: data.test.labels, predicted: predicted)
+      try FigureFile.write(
+        SVGPlot.heatmap(
+          values: matrix.rowNormalized, cellText: matrix.counts.map { $0.map(String.init) },
+          rowLabels: matrix.classNames, columnLabels: matrix.classNames,
+          title: String(format: "Confusion matrix (test accuracy %.1f%%)", matrix.accuracy * 100),
+          xLabel: "predicted class", yLabel: "true class"),
+        to: out + "/confusion.svg")
+      written.append("confusion.svg")
+    }
+    print("figures: " + written.map { out + "/" + $0 }.joined(separator: ", "))
   }
 
   /// Test metrics: printed, and written to `metrics.json`.

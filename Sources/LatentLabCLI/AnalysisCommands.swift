@@ -1,0 +1,255 @@
+import Analysis
+import ArgumentParser
+import Checkpointing
+import Datasets
+import Figures
+import Foundation
+import HDF5
+import Models
+import NN
+import TensorCore
+
+/// The images of a tensor `[N, 1, 28, 28]` as flat arrays, for `ImageGrid`.
+func imageList(_ images: Tensor) -> [[Float]] {
+  let plane = images.shape.dropFirst().reduce(1, *)
+  return (0..<images.shape[0]).map { Array(images.scalars[($0 * plane)..<(($0 + 1) * plane)]) }
+}
+
+/// The latent codes a model gives images (the VAE's posterior means), in batches.
+func latentCodes(_ model: any TrainableModel, _ images: Tensor, batchSize: Int = 1000) throws -> Tensor {
+  let n = images.shape[0]
+  var parts: [Float] = []
+  var width = 0
+  var start = 0
+  while start < n {
+    let batch = images.slice(outer: start..<min(n, start + batchSize))
+    let codes: Tensor
+    switch model {
+    case let ae as Autoencoder: codes = try ae.encode(batch)
+    case let vae as VariationalAutoencoder: codes = try vae.encode(batch).mu
+    case let classifier as LatentClassifier: codes = try classifier.codes(of: batch)
+    default: throw ValidationError("this model has no latent codes")
+    }
+    width = codes.shape[1]
+    parts += codes.scalars
+    start += batchSize
+  }
+  return Tensor(shape: [n, width], scalars: parts)
+}
+
+/// Decodes latent vectors with an autoencoder or a VAE.
+func decode(_ model: any TrainableModel, _ codes: Tensor) throws -> Tensor {
+  switch model {
+  case let ae as Autoencoder: return try ae.decode(codes)
+  case let vae as VariationalAutoencoder: return try vae.decode(codes)
+  default: throw ValidationError("generation needs an autoencoder or a VAE checkpoint")
+  }
+}
+
+/// `latentlab generate`: images decoded from the latent space.
+struct GenerateCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "generate",
+    abstract: "Decode new images from an autoencoder's or VAE's latent space (a grid), or interpolate between two test images.",
+    discussion: """
+      Autoencoder: latent vectors drawn uniformly inside the box the training images' codes \
+      span (per coordinate, min to max). VAE: draws from the prior N(0, I). --interpolate I J \
+      decodes evenly spaced points on the line between test images I's and J's codes, with \
+      the two originals at the ends.
+      """)
+
+  @Argument(help: ArgumentHelp("An autoencoder or VAE checkpoint.", valueName: "checkpoint")) var checkpoint: String
+  @Option(help: ArgumentHelp("Rows x columns of generated images.", valueName: "RxC")) var grid: String?
+  @Option(parsing: .upToNextOption, help: ArgumentHelp("Two test-image indices.", valueName: "i j")) var interpolate: [Int] = []
+  @Option(help: "Points on the interpolation line, ends included.") var steps: Int = 10
+  @Option(help: "Seed of the draws.") var seed: UInt64 = 0
+  @Option(help: ArgumentHelp("Directory holding the Fashion-MNIST IDX files.", valueName: "dir")) var data: String?
+  @Option(help: ArgumentHelp("Output PNG file.", valueName: "file")) var out: String?
+
+  func run() throws {
+    guard (grid == nil) != interpolate.isEmpty else {
+      throw ValidationError("give exactly one of --grid RxC or --interpolate I J")
+    }
+    let saved = try CheckpointReader.read(checkpoint)
+    guard saved.model != .classifier else { throw ValidationError("\(checkpoint): generation needs an autoencoder or a VAE checkpoint") }
+    let model = try loadModel(saved, path: checkpoint)
+    let directory = FashionMNIST.directory(explicit: data)
+    var png: PNGImage
+    let path: String
+    if let grid {
+      let parts = grid.lowercased().split(separator: "x").compactMap { Int($0) }
+      guard parts.count == 2, parts.allSatisfy({ $0 >= 1 && $0 <= 64 }) else {
+        throw ValidationError("--grid must look like 8x8 (rows and columns in 1...64), got \"\(grid)\"")
+      }
+      let count = parts[0] * parts[1]
+      var g = SeededGenerator(seed: seed, streamName: "noise/generate")
+      let images: Tensor
+      if let vae = model as? VariationalAutoencoder {
+        images = try vae.generate(count: count, generator: &g)
+      } else {
+        let train = try FashionMNIST.load(.train, directory: directory)
+        let codes = try latentCodes(model, train.images)
+        let latent = codes.shape[1]
+        var low = [Float](repeating: .infinity, count: latent), high = [Float](repeating: -.infinity, count: latent)
+        for i in 0..<codes.shape[0] {
+          for j in 0..<latent {
+            low[j] = min(low[j], codes.scalars[i * latent + j])
+            high[j] = max(high[j], codes.scalars[i * latent + j])
+          }
+        }
+        let z = (0..<(count * latent)).map { i in g.nextUniform(low[i % latent], high[i % latent]) }
+        images = try decode(model, Tensor(shape: [count, latent], scalars: z))
+      }
+      png = try ImageGrid.render(imageList(images), side: 28, columns: parts[1], scale: 2)
+      path = out ?? "generated-\(parts[0])x\(parts[1]).png"
+    } else {
+      guard interpolate.count == 2, steps >= 2 else { throw ValidationError("--interpolate takes two indices, and --steps at least 2") }
+      let test = try FashionMNIST.load(.test, directory: directory)
+      for i in interpolate where i < 0 || i >= test.count {
+        throw ValidationError("--interpolate: index \(i) is outside the test set (0..<\(test.count))")
+      }
+      let pair = test.subset(interpolate)
+      let codes = try latentCodes(model, pair.images)
+      let latent = codes.shape[1]
+      var z: [Float] = []
+      for s in 0..<steps {
+        let t = Float(s) / Float(steps - 1)
+        for j in 0..<latent { z.append((1 - t) * codes.scalars[j] + t * codes.scalars[latent + j]) }
+      }
+      let images = try decode(model, Tensor(shape: [steps, latent], scalars: z))
+      let list = [imageList(pair.images)[0]] + imageList(images) + [imageList(pair.images)[1]]
+      png = try ImageGrid.render(list, side: 28, columns: list.count, scale: 2)
+      path = out ?? "interpolation-\(interpolate[0])-\(interpolate[1]).png"
+    }
+    try FigureFile.write(try png.encoded(), to: path)
+    print("wrote \(path) (\(png.width)x\(png.height))")
+  }
+}
+
+/// Reads a matrix a user brings: `.npy`, `.csv` (one row per point, numbers only, an optional
+/// header line), or an HDF5 dataset as `file.h5:/path/to/dataset`.
+func readMatrix(_ spec: String) throws -> Tensor {
+  if let range = spec.range(of: ".h5:") ?? spec.range(of: ".hdf5:") {
+    let file = String(spec[..<range.lowerBound]) + String(spec[range.lowerBound..<range.upperBound].dropLast())
+    let dataset = String(spec[range.upperBound...])
+    let h5 = try HDF5File.open(path: file)
+    let (values, shape) = try h5.readNumeric(dataset)
+    guard shape.count == 2 else { throw ValidationError("\(file):\(dataset): expected a 2-D dataset, found shape \(shape)") }
+    return Tensor(shape: shape, scalars: values.map(Float.init))
+  }
+  if spec.hasSuffix(".npy") {
+    let array = try NumPyArray.read(path: spec)
+    guard array.shape.count == 2 else { throw ValidationError("\(spec): expected a 2-D array, found shape \(array.shape)") }
+    return array.tensor()
+  }
+  let text: String
+  do { text = try String(contentsOfFile: spec, encoding: .utf8) } catch {
+    throw ValidationError("\(spec): cannot read: \(error.localizedDescription)")
+  }
+  var rows: [[Float]] = []
+  for (number, line) in text.split(whereSeparator: \.isNewline).enumerated() {
+    let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    let values = fields.compactMap(Float.init)
+    if values.count != fields.count {
+      if number == 0 && rows.isEmpty { continue }  // a header
+      throw ValidationError("\(spec): line \(number + 1): expected numbers separated by commas, found \"\(line.prefix(60))\"")
+    }
+    if let first = rows.first, first.count != values.count {
+      throw ValidationError("\(spec): line \(number + 1): \(values.count) values, expected \(first.count) like the first row")
+    }
+    rows.append(values)
+  }
+  guard !rows.isEmpty else { throw ValidationError("\(spec): no rows") }
+  return Tensor(shape: [rows.count, rows[0].count], scalars: rows.flatMap { $0 })
+}
+
+/// Reads labels: a 1-D `.npy`, or a text/CSV file with one integer per line.
+func readLabels(_ path: String) throws -> [Int] {
+  if path.hasSuffix(".npy") { return try NumPyArray.read(path: path).doubles().map { Int($0) } }
+  let text = try String(contentsOfFile: path, encoding: .utf8)
+  return try text.split(whereSeparator: \.isNewline).enumerated().compactMap { number, line in
+    let s = line.trimmingCharacters(in: .whitespaces)
+    if s.isEmpty { return nil }
+    guard let v = Int(s) else {
+      if number == 0 { return nil }
+      throw ValidationError("\(path): line \(number + 1): expected an integer label, found \"\(s.prefix(40))\"")
+    }
+    return v
+  }
+}
+
+/// `latentlab embed`: 2-D maps of latent codes (or of any matrix).
+struct EmbedCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "embed",
+    abstract: "Map a model's latent codes (or any matrix) to 2-D with PCA and plot them by class.",
+    discussion: """
+      Writes <out>/<method>.csv (x, y, label per point) and <out>/<method>.svg (a scatter plot \
+      coloured by class, with a legend). With a checkpoint, the points are the codes of the \
+      training images (--split test for the test images); --input takes any matrix instead \
+      (.npy, .csv, or file.h5:/dataset), with optional --labels.
+      """)
+
+  @Argument(help: ArgumentHelp("A LatentLab checkpoint.", valueName: "checkpoint")) var checkpoint: String?
+  @Option(help: ArgumentHelp("A matrix to embed instead: .npy, .csv, or file.h5:/dataset.", valueName: "matrix")) var input: String?
+  @Option(help: ArgumentHelp("Labels for --input: .npy or one integer per line.", valueName: "file")) var labels: String?
+  @Option(help: "pca (t-SNE is not available yet).") var method: String = "pca"
+  @Option(help: "Use a seeded random subset of this many points.") var subset: Int?
+  @Option(help: "Which images to encode: train or test.") var split: String = "train"
+  @Option(help: "Seed of the subset draw.") var seed: UInt64 = 0
+  @Option(help: ArgumentHelp("Directory holding the Fashion-MNIST IDX files.", valueName: "dir")) var data: String?
+  @Option(help: ArgumentHelp("Output folder.", valueName: "dir")) var out: String = "embedding"
+
+  func run() throws {
+    guard method == "pca" else {
+      throw ValidationError("--method \(method): only pca is available in this version (Barnes-Hut t-SNE is being built)")
+    }
+    guard (checkpoint == nil) != (input == nil) else { throw ValidationError("give a checkpoint or --input MATRIX, not both") }
+    var matrix: Tensor
+    var pointLabels: [Int]
+    var classNames: [String]
+    var title: String
+    if let checkpoint {
+      guard let which = FashionMNIST.Split(rawValue: split) else { throw ValidationError("--split must be train or test, got \(split)") }
+      let saved = try CheckpointReader.read(checkpoint)
+      let model = try loadModel(saved, path: checkpoint)
+      model.parallel = DeterministicParallel(threads: 2)
+      let set = try FashionMNIST.load(which, directory: FashionMNIST.directory(explicit: data))
+      matrix = try latentCodes(model, set.images)
+      pointLabels = set.labels.map { Int($0) }
+      classNames = FashionMNIST.classNames
+      title = "PCA of the \(saved.model.rawValue)'s latent codes (\(split) images)"
+    } else {
+      matrix = try readMatrix(input!)
+      pointLabels = try labels.map(readLabels) ?? [Int](repeating: 0, count: matrix.shape[0])
+      guard pointLabels.count == matrix.shape[0] else {
+        throw ValidationError("\(labels!): \(pointLabels.count) labels for \(matrix.shape[0]) rows")
+      }
+      let classes = (pointLabels.max() ?? 0) + 1
+      classNames = labels == nil ? ["points"] : (0..<classes).map { "class \($0)" }
+      title = "PCA of \(URL(fileURLWithPath: input!).lastPathComponent)"
+    }
+    if let subset, subset < matrix.shape[0] {
+      guard subset >= 2 else { throw ValidationError("--subset must be at least 2") }
+      var g = SeededGenerator(seed: seed, streamName: "shuffle/embed")
+      let chosen = Array(g.permutation(matrix.shape[0]).prefix(subset)).sorted()
+      let d = matrix.shape[1]
+      matrix = Tensor(shape: [subset, d], scalars: chosen.flatMap { matrix.scalars[($0 * d)..<(($0 + 1) * d)] })
+      pointLabels = chosen.map { pointLabels[$0] }
+    }
+    let pca = try PCA(fitting: matrix, componentCount: min(2, matrix.shape[1]))
+    let z = try pca.transform(matrix)
+    let k = z.shape[1]
+    let points = (0..<z.shape[0]).map { (Double(z.scalars[$0 * k]), k > 1 ? Double(z.scalars[$0 * k + 1]) : 0) }
+    var csv = "x,y,label\n"
+    for (p, l) in zip(points, pointLabels) { csv += "\(p.0),\(p.1),\(l)\n" }
+    try FigureFile.write(csv, to: out + "/pca.csv")
+    let ratios = pca.explainedVarianceRatio.map { String(format: "%.1f%%", $0 * 100) }
+    try FigureFile.write(
+      SVGPlot.scatter(
+        points: points, labels: pointLabels, classNames: classNames, title: title,
+        xLabel: "PC 1 (\(ratios.first ?? "?") of the variance)", yLabel: "PC 2 (\(ratios.count > 1 ? ratios[1] : "-"))"),
+      to: out + "/pca.svg")
+    print("wrote \(out)/pca.csv and \(out)/pca.svg (\(points.count) points; explained variance \(ratios.joined(separator: ", ")))")
+  }
+}
