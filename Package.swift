@@ -61,7 +61,7 @@ let package = Package(
       ]),
     .executableTarget(
       name: "LatentLabBench",
-      dependencies: ["TensorCore", "Datasets", "NN"],
+      dependencies: ["TensorCore", "Datasets", "NN", "Analysis"],
       path: "Sources/latentlab-bench"),
 
     // MARK: - Tests

@@ -5,6 +5,7 @@
 // standard output; the parent prints `name: value unit` lines and writes them all to
 // `.bench/latest.json`.
 
+import Analysis
 import Datasets
 import Foundation
 import NN
@@ -311,6 +312,36 @@ func inferenceRate(threads: Int) throws -> [Figure] {
     goal: threads == 1 ? ">= 46000 (PyTorch 22,400-22,900)" : ">= 82000 (PyTorch 26,000-41,000)")]
 }
 
+// MARK: - t-SNE
+
+/// The anchors' input: images in [0, 1], centred on the training mean and projected on the
+/// training set's first 50 principal components; `train` selects the 60,000 training images,
+/// else the 10,000 test images.
+func tsneInput(train: Bool) throws -> (Tensor, [Int32]) {
+  let directory = FashionMNIST.directory(explicit: nil)
+  let trainSet = try FashionMNIST.load(.train, directory: directory)
+  let pca = try PCA(fitting: trainSet.images.reshaped([trainSet.count, 784]), componentCount: 50)
+  let set = train ? trainSet : try FashionMNIST.load(.test, directory: directory)
+  return (try pca.transform(set.images.reshaped([set.count, 784])), set.labels)
+}
+
+func tsneFigures(train: Bool, threads: Int) throws -> [Figure] {
+  let (x, labels) = try tsneInput(train: train)
+  var options = TSNEOptions()
+  options.threads = threads
+  let result = try TSNE.embed(x, options: options)
+  let accuracy = try TSNE.knnAccuracy(result.embedding, labels: labels, k: 10, parallel: DeterministicParallel(threads: threads))
+  let n = train ? "60k" : "10k"
+  let anchor = train ? "scikit-learn <= 329 s, KL 2.403, 10-NN 0.844" : "scikit-learn 30.8 s (2 threads), KL 1.497, 10-NN 0.807"
+  return [
+    Figure(name: "tsne.\(n).threads\(threads).seconds", value: result.seconds, unit: "s",
+           goal: "<= 1/3 of scikit-learn's; \(anchor)"),
+    Figure(name: "tsne.\(n).threads\(threads).kl", value: result.klDivergence, unit: ""),
+    Figure(name: "tsne.\(n).threads\(threads).knn10_accuracy", value: accuracy, unit: "", goal: ">= scikit-learn's"),
+    Figure(name: "tsne.\(n).threads\(threads).peak_memory", value: peakResidentMiB(), unit: "MiB"),
+  ]
+}
+
 let cases: [BenchCase] = [
   BenchCase(name: "data.load", run: dataLoadTrain),
   BenchCase(name: "data.parts", run: dataParts),
@@ -319,6 +350,8 @@ let cases: [BenchCase] = [
   BenchCase(name: "train.threads2", run: { try trainingRate(threads: 2) }),
   BenchCase(name: "infer.threads1", run: { try inferenceRate(threads: 1) }),
   BenchCase(name: "infer.threads2", run: { try inferenceRate(threads: 2) }),
+  BenchCase(name: "tsne.10k", run: { try tsneFigures(train: false, threads: 2) }),
+  BenchCase(name: "tsne.60k", run: { try tsneFigures(train: true, threads: 2) }),
 ]
 
 // MARK: - Driver

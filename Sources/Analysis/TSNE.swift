@@ -1,0 +1,481 @@
+import Foundation
+import TensorCore
+
+/// The settings of a t-SNE run, with scikit-learn's defaults.
+public struct TSNEOptions: Codable, Equatable, Sendable {
+  public var perplexity: Double = 30
+  /// The Barnes-Hut accuracy criterion: a cell of width `w` at distance `d` is summarised when
+  /// `w / d < theta`.
+  public var theta: Double = 0.5
+  public var iterations: Int = 1000
+  public var earlyExaggeration: Double = 12
+  public var exaggerationIterations: Int = 250
+  /// nil: scikit-learn's "auto", `max(N / earlyExaggeration / 4, 50)`.
+  public var learningRate: Double?
+  public var threads: Int = 1
+
+  public init() {}
+}
+
+/// The result of a t-SNE run.
+public struct TSNEResult {
+  /// `[N, 2]`.
+  public var embedding: Tensor
+  /// KL(P ‖ Q) at the end (with Q from the Barnes-Hut approximation of its normaliser).
+  public var klDivergence: Double
+  public var seconds: Double
+}
+
+/// Barnes-Hut t-SNE (L. van der Maaten, "Accelerating t-SNE using Tree-Based Algorithms",
+/// JMLR 15, 2014), as scikit-learn's `TSNE(method="barnes_hut", init="pca")`.
+///
+/// - Affinities: the 3·perplexity nearest neighbours of each point (exact search), a binary
+///   search on each point's Gaussian precision until the conditional distribution's entropy is
+///   `log(perplexity)` (within 1e-5, 100 steps at most), then `P = (P + Pᵀ) / ΣP`, sparse.
+/// - Gradient: attraction over P's non-zeros, repulsion through a quadtree with the Barnes-Hut
+///   criterion; `∂C/∂yᵢ = 4 (exaggeration · Σⱼ pᵢⱼ qᵢⱼ Z (yᵢ − yⱼ) − Σⱼ qᵢⱼ² Z² (yᵢ − yⱼ) / Z)`.
+/// - Optimisation: early exaggeration 12 for 250 iterations with momentum 0.5, then momentum
+///   0.8; per-coordinate gains (+0.2 when the step changes sign, ×0.8 otherwise, at least 0.01);
+///   learning rate `max(N / 12 / 4, 50)`; initialisation: the first two principal components
+///   scaled to standard deviation 1e-4.
+/// - Determinism: no random draws; work is split into fixed chunks of points and partial sums
+///   are added in chunk order, so the result is the same bits with any thread count.
+public enum TSNE {
+  /// Embeds the rows of `data` `[N, D]` in 2-D.
+  public static func embed(
+    _ data: Tensor, options: TSNEOptions = TSNEOptions(), progress: ((Int, Double?) -> Void)? = nil
+  ) throws -> TSNEResult {
+    let start = Date()
+    guard data.rank == 2 else { throw AnalysisError.invalidInput(what: "t-SNE input", expected: "a matrix [N, D]", found: "\(data.shape)") }
+    let n = data.shape[0]
+    let k = min(n - 1, Int(3 * options.perplexity + 1))
+    guard n >= 4, options.perplexity > 0, Double(n - 1) >= options.perplexity else {
+      throw AnalysisError.invalidInput(
+        what: "t-SNE", expected: "at least 4 points and a perplexity below the number of points", found: "N = \(n), perplexity \(options.perplexity)")
+    }
+    guard options.theta >= 0, options.iterations >= 1, options.threads >= 1 else {
+      throw AnalysisError.invalidInput(what: "t-SNE options", expected: "theta >= 0, iterations >= 1, threads >= 1", found: "\(options)")
+    }
+    let parallel = DeterministicParallel(threads: options.threads)
+    let neighbours = try NearestNeighbors.search(data, k: k, parallel: parallel)
+    let p = SparseAffinities(neighbours: neighbours, n: n, k: k, perplexity: options.perplexity, parallel: parallel)
+
+    // Initialisation: PCA, scaled so the first coordinate has standard deviation 1e-4.
+    let pca = try PCA(fitting: data, componentCount: 2)
+    let initial = try pca.transform(data)
+    var firstMean = 0.0
+    for i in 0..<n { firstMean += Double(initial.scalars[2 * i]) }
+    firstMean /= Double(n)
+    var firstVariance = 0.0
+    for i in 0..<n { firstVariance += pow(Double(initial.scalars[2 * i]) - firstMean, 2) }
+    let scale = 1e-4 / max((firstVariance / Double(n)).squareRoot(), 1e-12)
+    var y = initial.scalars.map { Double($0) * scale }
+
+    let learningRate = options.learningRate ?? max(Double(n) / options.earlyExaggeration / 4, 50)
+    var update = [Double](repeating: 0, count: 2 * n)
+    var gains = [Double](repeating: 1, count: 2 * n)
+    var gradient = [Double](repeating: 0, count: 2 * n)
+    var tree = QuadTree(capacity: 2 * n + 16)
+    var lastKL = Double.nan
+    for iteration in 0..<options.iterations {
+      let exaggerating = iteration < options.exaggerationIterations
+      let exaggeration = exaggerating ? options.earlyExaggeration : 1
+      let momentum = exaggerating ? 0.5 : 0.8
+      let wantKL = iteration == options.iterations - 1 || (iteration + 1) % 50 == 0
+      let kl = computeGradient(
+        y: y, p: p, exaggeration: exaggeration, theta: options.theta, tree: &tree, parallel: parallel,
+        gradient: &gradient, wantKL: wantKL)
+      for i in 0..<(2 * n) {
+        if (update[i] * gradient[i] < 0) {
+          gains[i] += 0.2
+        } else {
+          gains[i] *= 0.8
+        }
+        gains[i] = max(gains[i], 0.01)
+        update[i] = momentum * update[i] - learningRate * gains[i] * gradient[i]
+        y[i] += update[i]
+      }
+      if wantKL {
+        lastKL = kl
+        progress?(iteration + 1, kl)
+      }
+    }
+    return TSNEResult(
+      embedding: Tensor(shape: [n, 2], scalars: y.map(Float.init)), klDivergence: lastKL,
+      seconds: Date().timeIntervalSince(start))
+  }
+
+  /// The gradient at `y` into `gradient`; returns KL(P‖Q) when `wantKL` (else NaN).
+  static func computeGradient(
+    y: [Double], p: SparseAffinities, exaggeration: Double, theta: Double, tree: inout QuadTree,
+    parallel: DeterministicParallel, gradient: inout [Double], wantKL: Bool
+  ) -> Double {
+    let n = p.n
+    tree.build(y, count: n)
+    let order = tree.spatialOrder(y, count: n)
+    let chunks = min(64, max(1, n / 256))
+    // Repulsion: per point, independent; the normaliser Z is summed per chunk, then in order.
+    var repulsion = [Double](repeating: 0, count: 2 * n)
+    let treeCopy = tree
+    let zParts: [Double] = repulsion.withUnsafeMutableBufferPointer { rep in
+      let r = rep.baseAddress!
+      return parallel.mapChunks(count: n, chunks: chunks) { _, range in
+        var z = 0.0
+        // One traversal stack per chunk: depth is at most 62, and each level adds at most 3.
+        let stack = UnsafeMutablePointer<Int32>.allocate(capacity: 256)
+        defer { stack.deallocate() }
+        for position in range {
+          let i = Int(order[position])
+          let (fx, fy, zi) = treeCopy.repulsion(x: y[2 * i], y: y[2 * i + 1], theta: theta, stack: stack)
+          r[2 * i] = fx
+          r[2 * i + 1] = fy
+          z += zi
+        }
+        return z
+      }
+    }
+    let z = max(zParts.reduce(0, +), 1e-300)
+    // Attraction over P's non-zeros (independent per point), and the KL terms.
+    let klParts: [Double] = gradient.withUnsafeMutableBufferPointer { grad in
+      y.withUnsafeBufferPointer { yb in
+        repulsion.withUnsafeBufferPointer { rb in
+          p.rowStart.withUnsafeBufferPointer { rows in
+            p.columns.withUnsafeBufferPointer { cols in
+              p.values.withUnsafeBufferPointer { vals in
+                let (g, ys, rep, rowStart, columns, values) = (
+                  grad.baseAddress!, yb.baseAddress!, rb.baseAddress!, rows.baseAddress!, cols.baseAddress!, vals.baseAddress!
+                )
+                return parallel.mapChunks(count: n, chunks: chunks) { _, range in
+                  var kl = 0.0
+                  for i in range {
+                    var ax = 0.0, ay = 0.0
+                    let (yi0, yi1) = (ys[2 * i], ys[2 * i + 1])
+                    for e in rowStart[i]..<rowStart[i + 1] {
+                      let j = Int(columns[e])
+                      let dx = yi0 - ys[2 * j], dy = yi1 - ys[2 * j + 1]
+                      let q = 1 / (1 + dx * dx + dy * dy)
+                      let pq = values[e] * q
+                      ax += pq * dx
+                      ay += pq * dy
+                      if wantKL && values[e] > 0 { kl += values[e] * log(max(values[e], 1e-12) / max(q / z, 1e-12)) }
+                    }
+                    g[2 * i] = 4 * (exaggeration * ax - rep[2 * i] / z)
+                    g[2 * i + 1] = 4 * (exaggeration * ay - rep[2 * i + 1] / z)
+                  }
+                  return kl
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    return wantKL ? klParts.reduce(0, +) : .nan
+  }
+
+  /// The joint probabilities P as a dense matrix `[N][N]` (for checks on small inputs).
+  public static func affinities(of data: Tensor, perplexity: Double) throws -> [[Double]] {
+    let n = data.shape[0]
+    let k = min(n - 1, Int(3 * perplexity + 1))
+    let p = SparseAffinities(
+      neighbours: try NearestNeighbors.search(data, k: k), n: n, k: k, perplexity: perplexity,
+      parallel: DeterministicParallel(threads: 1))
+    var dense = Array(repeating: [Double](repeating: 0, count: n), count: n)
+    for i in 0..<n { for e in p.rowStart[i]..<p.rowStart[i + 1] { dense[i][Int(p.columns[e])] = p.values[e] } }
+    return dense
+  }
+
+  /// The Barnes-Hut gradient of KL(P‖Q) at the 2-D positions `y` (`[2N]`, x and y interleaved),
+  /// for P from `data` (for checks: with `theta` 0 it is the exact gradient).
+  public static func gradient(
+    of data: Tensor, at y: [Double], perplexity: Double, theta: Double, exaggeration: Double = 1, threads: Int = 1
+  ) throws -> [Double] {
+    let n = data.shape[0]
+    let k = min(n - 1, Int(3 * perplexity + 1))
+    let parallel = DeterministicParallel(threads: threads)
+    let p = SparseAffinities(
+      neighbours: try NearestNeighbors.search(data, k: k, parallel: parallel), n: n, k: k, perplexity: perplexity,
+      parallel: parallel)
+    var tree = QuadTree(capacity: 2 * n + 16)
+    var g = [Double](repeating: 0, count: 2 * n)
+    _ = computeGradient(
+      y: y, p: p, exaggeration: exaggeration, theta: theta, tree: &tree, parallel: parallel, gradient: &g, wantKL: false)
+    return g
+  }
+
+  /// Leave-one-out k-nearest-neighbour accuracy of `labels` in the 2-D `embedding`: the share of
+  /// points whose k nearest other points vote (majority, ties to the smallest label) for the
+  /// point's own label.
+  public static func knnAccuracy(
+    _ embedding: Tensor, labels: [Int32], k: Int = 10, parallel: DeterministicParallel = DeterministicParallel(threads: 1)
+  ) throws -> Double {
+    let (indices, _) = try NearestNeighbors.search(embedding, k: k, parallel: parallel)
+    let classes = Int(labels.max() ?? 0) + 1
+    var correct = 0
+    for i in 0..<labels.count {
+      var votes = [Int](repeating: 0, count: classes)
+      for j in 0..<k { votes[Int(labels[Int(indices[i * k + j])])] += 1 }
+      var best = 0
+      for c in 1..<classes where votes[c] > votes[best] { best = c }
+      if best == Int(labels[i]) { correct += 1 }
+    }
+    return Double(correct) / Double(labels.count)
+  }
+}
+
+/// The symmetric joint probabilities P in compressed sparse rows.
+struct SparseAffinities {
+  let n: Int
+  var rowStart: [Int]
+  var columns: [Int32]
+  var values: [Double]
+
+  init(neighbours: (indices: [Int32], distances: [Float]), n: Int, k: Int, perplexity: Double, parallel: DeterministicParallel) {
+    self.n = n
+    // Conditional probabilities p_{j|i} by binary search on each row's precision β.
+    var conditional = [Double](repeating: 0, count: n * k)
+    let target = log(perplexity)
+    conditional.withUnsafeMutableBufferPointer { cp in
+      let c = cp.baseAddress!
+      parallel.forEachChunk(count: n, chunks: min(64, max(1, n / 256))) { _, range in
+        for i in range {
+          var beta = 1.0, low = -Double.infinity, high = Double.infinity
+          let d = neighbours.distances[(i * k)..<(i * k + k)].map(Double.init)
+          for _ in 0..<100 {
+            var sum = 0.0, weighted = 0.0
+            for j in 0..<k {
+              let w = exp(-d[j] * beta)
+              c[i * k + j] = w
+              sum += w
+              weighted += d[j] * w
+            }
+            if sum == 0 { sum = 1e-8 }
+            let entropy = log(sum) + beta * weighted / sum
+            for j in 0..<k { c[i * k + j] /= sum }
+            let difference = entropy - target
+            if abs(difference) <= 1e-5 { break }
+            if difference > 0 {
+              low = beta
+              beta = high == .infinity ? beta * 2 : (beta + high) / 2
+            } else {
+              high = beta
+              beta = low == -.infinity ? beta / 2 : (beta + low) / 2
+            }
+          }
+        }
+      }
+    }
+    // P + Pᵀ, merged row by row: each row's entries sorted by column, duplicates added.
+    var counts = [Int](repeating: 0, count: n)
+    for i in 0..<n {
+      counts[i] += k
+      for j in 0..<k { counts[Int(neighbours.indices[i * k + j])] += 1 }
+    }
+    var start = [Int](repeating: 0, count: n + 1)
+    for i in 0..<n { start[i + 1] = start[i] + counts[i] }
+    var fill = start
+    var cols = [Int32](repeating: 0, count: start[n])
+    var vals = [Double](repeating: 0, count: start[n])
+    for i in 0..<n {
+      for j in 0..<k {
+        let other = Int(neighbours.indices[i * k + j])
+        let v = conditional[i * k + j]
+        cols[fill[i]] = Int32(other); vals[fill[i]] = v; fill[i] += 1
+        cols[fill[other]] = Int32(i); vals[fill[other]] = v; fill[other] += 1
+      }
+    }
+    var rowStart = [0]
+    var outColumns: [Int32] = []
+    var outValues: [Double] = []
+    outColumns.reserveCapacity(start[n])
+    outValues.reserveCapacity(start[n])
+    var total = 0.0
+    for i in 0..<n {
+      let range = start[i]..<start[i + 1]
+      let order = range.sorted { cols[$0] != cols[$1] ? cols[$0] < cols[$1] : $0 < $1 }
+      var previous: Int32 = -1
+      for e in order {
+        if cols[e] == previous {
+          outValues[outValues.count - 1] += vals[e]
+        } else {
+          outColumns.append(cols[e])
+          outValues.append(vals[e])
+          previous = cols[e]
+        }
+        total += vals[e]
+      }
+      rowStart.append(outColumns.count)
+    }
+    let normaliser = max(total, 1e-300)
+    self.rowStart = rowStart
+    columns = outColumns
+    values = outValues.map { $0 / normaliser }
+  }
+}
+
+/// A node of the quadtree as the traversal reads it (32 bytes: two to a cache line).
+struct QuadNode {
+  var massX = 0.0
+  var massY = 0.0
+  /// (2 · half-width)², compared with θ² · d² without a square root.
+  var widthSquared = 0.0
+  var count: Int32 = 0
+  /// Index of the first of four consecutive children (0: a leaf).
+  var firstChild: Int32 = 0
+}
+
+/// What only the build needs: the square's centre and half-width, and a leaf's point.
+struct QuadCell {
+  var centreX = 0.0
+  var centreY = 0.0
+  var half = 0.0
+  /// The point a leaf holds (−1: none).
+  var point: Int32 = -1
+}
+
+/// A point quadtree over the 2-D embedding, rebuilt each iteration in one preallocated array
+/// of nodes (no allocation per iteration once it has grown).
+struct QuadTree {
+  var nodes: [QuadNode]
+  var cells: [QuadCell]
+  var used = 0
+
+  init(capacity: Int) {
+    nodes = [QuadNode](repeating: QuadNode(), count: max(capacity, 16))
+    cells = [QuadCell](repeating: QuadCell(), count: max(capacity, 16))
+  }
+
+  mutating func build(_ y: [Double], count n: Int) {
+    var minX = Double.infinity, maxX = -Double.infinity, minY = Double.infinity, maxY = -Double.infinity
+    for i in 0..<n {
+      minX = min(minX, y[2 * i]); maxX = max(maxX, y[2 * i])
+      minY = min(minY, y[2 * i + 1]); maxY = max(maxY, y[2 * i + 1])
+    }
+    let h = max(maxX - minX, maxY - minY) / 2 * (1 + 1e-5) + 1e-12
+    // The worst case needs ~4 nodes per split; grow before building so the build itself
+    // never reallocates under the unsafe pointer.
+    while true {
+      let ok = y.withUnsafeBufferPointer { points in
+        nodes.withUnsafeMutableBufferPointer { hot in
+          cells.withUnsafeMutableBufferPointer { cold in
+            QuadTree.fill(
+              hot, cold, used: &used, points: points.baseAddress!, n: n, centre: ((minX + maxX) / 2, (minY + maxY) / 2),
+              half: h)
+          }
+        }
+      }
+      if ok { return }
+      nodes += [QuadNode](repeating: QuadNode(), count: nodes.count)
+      cells += [QuadCell](repeating: QuadCell(), count: cells.count)
+    }
+  }
+
+  /// Builds into `nodes` and `cells`; false when they run out (the caller grows them and retries).
+  private static func fill(
+    _ hot: UnsafeMutableBufferPointer<QuadNode>, _ cold: UnsafeMutableBufferPointer<QuadCell>, used: inout Int,
+    points: UnsafePointer<Double>, n: Int, centre: (Double, Double), half: Double
+  ) -> Bool {
+    let capacity = hot.count
+    let node0 = hot.baseAddress!
+    let cell0 = cold.baseAddress!
+    used = 1
+    node0[0] = QuadNode(widthSquared: 4 * half * half)
+    cell0[0] = QuadCell(centreX: centre.0, centreY: centre.1, half: half)
+    for i in 0..<n {
+      let (x, y) = (points[2 * i], points[2 * i + 1])
+      var node = 0
+      var depth = 0
+      while true {
+        let c = Double(node0[node].count)
+        node0[node].massX = (node0[node].massX * c + x) / (c + 1)
+        node0[node].massY = (node0[node].massY * c + y) / (c + 1)
+        node0[node].count += 1
+        if node0[node].firstChild == 0 {
+          if cell0[node].point < 0 && node0[node].count == 1 {
+            cell0[node].point = Int32(i)
+            break
+          }
+          let other = Int(cell0[node].point)
+          if other >= 0 && ((points[2 * other] == x && points[2 * other + 1] == y) || depth > 60) {
+            break  // coincident points stay together in this leaf, counted in `count`
+          }
+          guard used + 4 <= capacity else { return false }
+          let h = cell0[node].half / 2
+          let first = used
+          for q in 0..<4 {
+            node0[first + q] = QuadNode(widthSquared: 4 * h * h)
+            cell0[first + q] = QuadCell(
+              centreX: cell0[node].centreX + (q & 1 == 0 ? -h : h), centreY: cell0[node].centreY + (q & 2 == 0 ? -h : h), half: h)
+          }
+          used += 4
+          node0[node].firstChild = Int32(first)
+          if other >= 0 {
+            cell0[node].point = -1
+            let (ox, oy) = (points[2 * other], points[2 * other + 1])
+            let child = first + (ox > cell0[node].centreX ? 1 : 0) + (oy > cell0[node].centreY ? 2 : 0)
+            // The old point (and any points coincident with it) move down to its child.
+            node0[child].massX = ox
+            node0[child].massY = oy
+            node0[child].count = node0[node].count - 1
+            cell0[child].point = Int32(other)
+          }
+        }
+        node = Int(node0[node].firstChild) + (x > cell0[node].centreX ? 1 : 0) + (y > cell0[node].centreY ? 2 : 0)
+        depth += 1
+      }
+    }
+    return true
+  }
+
+  /// The points in the order of a Z-order (Morton) curve over the tree's square: neighbours in
+  /// this order walk nearly the same nodes, so the traversal stays in cache.
+  func spatialOrder(_ y: [Double], count n: Int) -> [Int32] {
+    let (cx, cy, h) = (cells[0].centreX, cells[0].centreY, cells[0].half)
+    var keyed = [(UInt64, Int32)]()
+    keyed.reserveCapacity(n)
+    for i in 0..<n {
+      let qx = UInt64(max(0, min(65535, ((y[2 * i] - cx + h) / (2 * h) * 65536).rounded(.down))))
+      let qy = UInt64(max(0, min(65535, ((y[2 * i + 1] - cy + h) / (2 * h) * 65536).rounded(.down))))
+      var code: UInt64 = 0
+      for b in 0..<16 { code |= ((qx >> UInt64(b)) & 1) << UInt64(2 * b) | ((qy >> UInt64(b)) & 1) << UInt64(2 * b + 1) }
+      keyed.append((code << 32 | UInt64(i), Int32(i)))
+    }
+    keyed.sort { $0.0 < $1.0 }
+    return keyed.map(\.1)
+  }
+
+  /// The repulsive force `Σ q² (y − yⱼ)` (with q = 1/(1 + d²), before dividing by Z) on a
+  /// point at (x, y), and its contribution `Σ q` to Z, summarising cells with
+  /// `width / distance < theta`. `stack` must hold at least `3 · depth + 4` entries.
+  func repulsion(x: Double, y: Double, theta: Double, stack: UnsafeMutablePointer<Int32>) -> (Double, Double, Double) {
+    var fx = 0.0, fy = 0.0, z = 0.0
+    let theta2 = theta * theta
+    return nodes.withUnsafeBufferPointer { buffer in
+      let base = buffer.baseAddress!
+      var top = 1
+      stack[0] = 0
+      while top > 0 {
+        top -= 1
+        let node = base + Int(stack[top])
+        let dx = x - node.pointee.massX, dy = y - node.pointee.massY
+        let d2 = dx * dx + dy * dy
+        let first = node.pointee.firstChild
+        if first == 0 || node.pointee.widthSquared < theta2 * d2 {
+          var m = Double(node.pointee.count)
+          if d2 == 0 { m -= 1 }  // the point itself (alone, or among coincident points)
+          let q = 1 / (1 + d2)
+          let mq = m * q
+          z += mq
+          fx += mq * q * dx
+          fy += mq * q * dy
+        } else {
+          for c in 0..<Int32(4) where base[Int(first + c)].count > 0 {
+            stack[top] = first + c
+            top += 1
+          }
+        }
+      }
+      return (fx, fy, z)
+    }
+  }
+}

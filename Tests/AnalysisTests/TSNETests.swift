@@ -1,0 +1,71 @@
+import Analysis
+import TensorCore
+import TestSupport
+import XCTest
+
+final class TSNETests: XCTestCase {
+  /// Three Gaussian blobs in 10-D.
+  func blobs(_ n: Int, seed: UInt64) -> (Tensor, [Int32]) {
+    var g = SeededGenerator(seed: seed, streamName: "test/tsne")
+    var values: [Float] = []
+    var labels: [Int32] = []
+    for i in 0..<n {
+      let c = i % 3
+      labels.append(Int32(c))
+      for d in 0..<10 { values.append(Float(d == c * 3 ? 6 : 0) + Float(g.nextNormal())) }
+    }
+    return (Tensor(shape: [n, 10], scalars: values), labels)
+  }
+
+  /// Oracle: the exact t-SNE gradient `4 Σⱼ (pᵢⱼ − qᵢⱼ) (1 + ‖yᵢ − yⱼ‖²)⁻¹ (yᵢ − yⱼ)`, computed
+  /// here in O(N²) from the same P. With θ = 0 Barnes-Hut must equal it (tolerance 1e-9
+  /// relative); with θ = 0.5 it must stay close (5% of the gradient's norm).
+  func testBarnesHutGradientMatchesTheExactGradient() throws {
+    let (x, _) = blobs(60, seed: 1)
+    let p = try TSNE.affinities(of: x, perplexity: 10)
+    var g = SeededGenerator(seed: 2, streamName: "test/tsne-y")
+    let y = (0..<120).map { _ in g.nextNormal() * 3 }
+    var z = 0.0
+    for i in 0..<60 { for j in 0..<60 where i != j { z += 1 / (1 + pow(y[2 * i] - y[2 * j], 2) + pow(y[2 * i + 1] - y[2 * j + 1], 2)) } }
+    var exact = [Double](repeating: 0, count: 120)
+    for i in 0..<60 {
+      for j in 0..<60 where i != j {
+        let (dx, dy) = (y[2 * i] - y[2 * j], y[2 * i + 1] - y[2 * j + 1])
+        let w = 1 / (1 + dx * dx + dy * dy)
+        exact[2 * i] += 4 * (p[i][j] - w / z) * w * dx
+        exact[2 * i + 1] += 4 * (p[i][j] - w / z) * w * dy
+      }
+    }
+    XCTAssertEqual(p.joined().reduce(0, +), 1, accuracy: 1e-12)
+    XCTAssertEqual(p[3][7], p[7][3], "P is symmetric")
+    let bh0 = try TSNE.gradient(of: x, at: y, perplexity: 10, theta: 0)
+    assertClose(bh0, exact, atol: 1e-12, rtol: 1e-9)
+    let bh = try TSNE.gradient(of: x, at: y, perplexity: 10, theta: 0.5)
+    let norm = exact.reduce(0) { $0 + $1 * $1 }.squareRoot()
+    let error = zip(bh, exact).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+    XCTAssertLessThan(error, 0.05 * norm)
+    XCTAssertNotEqual(bh, bh0, "θ = 0.5 does summarise cells")
+  }
+
+  func testEmbeddingSeparatesClustersAndIsTheSameWithOneOrTwoThreads() throws {
+    let (x, labels) = blobs(300, seed: 3)
+    var options = TSNEOptions()
+    options.perplexity = 20
+    options.iterations = 300
+    options.threads = 1
+    let one = try TSNE.embed(x, options: options)
+    options.threads = 2
+    let two = try TSNE.embed(x, options: options)
+    XCTAssertEqual(one.embedding.scalars.map(\.bitPattern), two.embedding.scalars.map(\.bitPattern))
+    XCTAssertEqual(one.klDivergence, two.klDivergence)
+    XCTAssertTrue(one.klDivergence.isFinite && one.klDivergence > 0)
+    XCTAssertGreaterThan(try TSNE.knnAccuracy(one.embedding, labels: labels, k: 10), 0.95)
+  }
+
+  func testBadInputsAreErrors() {
+    XCTAssertThrowsError(try TSNE.embed(Tensor.zeros([3, 2]))) { XCTAssertTrue("\($0)".contains("at least 4 points"), "\($0)") }
+    var options = TSNEOptions()
+    options.perplexity = 50
+    XCTAssertThrowsError(try TSNE.embed(Tensor.zeros([20, 2]), options: options)) { XCTAssertTrue("\($0)".contains("perplexity"), "\($0)") }
+  }
+}
