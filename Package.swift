@@ -49,6 +49,7 @@ let package = Package(
     .target(name: "HDF5", dependencies: ["CHDF5"]),
     .target(name: "Analysis", dependencies: ["TensorCore", "CLAPACK"]),
     .target(name: "Figures", dependencies: ["TensorCore", "CZlib"]),
+    .target(name: "Experiments", dependencies: ["Models", "Analysis", "Checkpointing", "Figures"]),
     .target(name: "Checkpointing", dependencies: ["HDF5", "Models"]),
 
     // MARK: - Executables
@@ -56,7 +57,7 @@ let package = Package(
     .executableTarget(
       name: "LatentLabCLI",
       dependencies: [
-        "TensorCore", "Datasets", "NN", "Models", "HDF5", "Checkpointing", "Analysis", "Figures",
+        "TensorCore", "Datasets", "NN", "Models", "HDF5", "Checkpointing", "Analysis", "Figures", "Experiments",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(

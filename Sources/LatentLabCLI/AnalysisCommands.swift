@@ -2,49 +2,13 @@ import Analysis
 import ArgumentParser
 import Checkpointing
 import Datasets
+import Experiments
 import Figures
 import Foundation
 import HDF5
 import Models
 import NN
 import TensorCore
-
-/// The images of a tensor `[N, 1, 28, 28]` as flat arrays, for `ImageGrid`.
-func imageList(_ images: Tensor) -> [[Float]] {
-  let plane = images.shape.dropFirst().reduce(1, *)
-  return (0..<images.shape[0]).map { Array(images.scalars[($0 * plane)..<(($0 + 1) * plane)]) }
-}
-
-/// The latent codes a model gives images (the VAE's posterior means), in batches.
-func latentCodes(_ model: any TrainableModel, _ images: Tensor, batchSize: Int = 1000) throws -> Tensor {
-  let n = images.shape[0]
-  var parts: [Float] = []
-  var width = 0
-  var start = 0
-  while start < n {
-    let batch = images.slice(outer: start..<min(n, start + batchSize))
-    let codes: Tensor
-    switch model {
-    case let ae as Autoencoder: codes = try ae.encode(batch)
-    case let vae as VariationalAutoencoder: codes = try vae.encode(batch).mu
-    case let classifier as LatentClassifier: codes = try classifier.codes(of: batch)
-    default: throw ValidationError("this model has no latent codes")
-    }
-    width = codes.shape[1]
-    parts += codes.scalars
-    start += batchSize
-  }
-  return Tensor(shape: [n, width], scalars: parts)
-}
-
-/// Decodes latent vectors with an autoencoder or a VAE.
-func decode(_ model: any TrainableModel, _ codes: Tensor) throws -> Tensor {
-  switch model {
-  case let ae as Autoencoder: return try ae.decode(codes)
-  case let vae as VariationalAutoencoder: return try vae.decode(codes)
-  default: throw ValidationError("generation needs an autoencoder or a VAE checkpoint")
-  }
-}
 
 /// `latentlab generate`: images decoded from the latent space.
 struct GenerateCommand: ParsableCommand {

@@ -1,29 +1,12 @@
 import ArgumentParser
 import Checkpointing
 import Datasets
+import Experiments
 import Foundation
 import HDF5
 import Models
 import NN
 import TensorCore
-
-/// Builds the model a checkpoint describes, with its parameters.
-func loadModel(_ checkpoint: Checkpoint, path: String) throws -> any TrainableModel {
-  var g = SeededGenerator(seed: checkpoint.seed, stream: .initialization)
-  let model: any TrainableModel
-  switch checkpoint.model {
-  case .autoencoder: model = try Autoencoder(config: checkpoint.config, generator: &g)
-  case .vae:
-    let loss = (try? JSONDecoder().decode(TrainingRecord.self, from: Data(checkpoint.training.utf8)))?.vae
-    model = try VariationalAutoencoder(
-      config: checkpoint.config, loss: loss ?? VAELossSettings(), generator: &g, noise: SeededGenerator(seed: 0, stream: .noise))
-  case .classifier:
-    let encoder = try ConvEncoder(config: checkpoint.config, latentHead: true, generator: &g)
-    model = try LatentClassifier(encoder: encoder, generator: &g)
-  }
-  try checkpoint.restore(into: model, path: path)
-  return model
-}
 
 /// `latentlab evaluate`: a checkpoint's test metrics.
 struct EvaluateCommand: ParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import Experiments
 import Foundation
 import TensorCore
 
@@ -47,12 +48,5 @@ struct DataCommand: ParsableCommand {
       }
       print("\nAll four files verified.")
     }
-  }
-}
-
-extension String {
-  /// The string right-aligned in `width` characters.
-  func leftPadded(_ width: Int) -> String {
-    count >= width ? self : String(repeating: " ", count: width - count) + self
   }
 }
