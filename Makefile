@@ -23,15 +23,13 @@ test: setup
 	$(SWIFT) build -c release --build-tests
 	$(SWIFT) test -c release --disable-swift-testing
 
-## reproduce: the main job: verify the data, then train the seed study's three models into
-## runs/seed/ (the search, the figures and the report are still to come)
+## reproduce: the main job: the seed study from one seed (search, retrain, embeddings,
+## generation, classifier, VAE), with its report in runs/seed/report.html
 SEED ?= 0
 reproduce: build-release
 	$(RELEASE_BIN)/latentlab data verify
-	$(RELEASE_BIN)/latentlab train autoencoder --seed $(SEED) --out runs/seed/autoencoder
-	$(RELEASE_BIN)/latentlab train classifier --seed $(SEED) --out runs/seed/classifier
-	$(RELEASE_BIN)/latentlab train vae --seed $(SEED) --out runs/seed/vae
-	@echo "results: runs/seed/*/metrics.json, per-epoch curves: runs/seed/*/history.jsonl"
+	$(RELEASE_BIN)/latentlab reproduce --preset seed --seed $(SEED) --out runs/seed
+	@echo "report: runs/seed/report.html (and runs/seed/report.md)"
 
 ## bench: the performance figures, one per line, also in .bench/latest.json
 bench: build-release

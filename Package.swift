@@ -75,6 +75,7 @@ let package = Package(
     .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
     .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TestSupport"]),
     .testTarget(name: "FiguresTests", dependencies: ["Figures", "TestSupport", "CZlib"]),
+    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "TestSupport"]),
     .testTarget(name: "CheckpointingTests", dependencies: ["Checkpointing", "TestSupport"]),
     .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
     .testTarget(name: "LatentLabCLITests", dependencies: ["LatentLabCLI", "TestSupport"]),

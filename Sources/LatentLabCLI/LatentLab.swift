@@ -13,6 +13,7 @@ struct LatentLab: ParsableCommand {
       nothing is downloaded.
 
       Examples:
+        latentlab reproduce --preset seed --out runs/seed
         latentlab data verify
         latentlab data verify --data ~/fashion-mnist
         latentlab train autoencoder --epochs 5 --out runs/ae
@@ -25,7 +26,7 @@ struct LatentLab: ParsableCommand {
       """,
     version: LatentLabVersion.current,
     subcommands: [DataCommand.self, TrainCommand.self, EvaluateCommand.self, InspectCommand.self, DiffCommand.self,
-      GenerateCommand.self, EmbedCommand.self,
+      GenerateCommand.self, EmbedCommand.self, SearchCommand.self, ReproduceCommand.self,
     ]
   )
 }

@@ -1,0 +1,55 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The main job end to end with `--preset quick`: every stage, the report, re-runs that skip
+/// finished stages, and a folder of another run refused.
+final class ReproduceCommandTests: XCTestCase {
+  func testQuickPresetProducesTheReportAndResumes() throws {
+    guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist") else {
+      throw XCTSkip("dataset-fashion-mnist is not installed")
+    }
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("reproduce-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let r = try runLatentLab(["reproduce", "--preset", "quick", "--seed", "1", "--out", out])
+    XCTAssertEqual(r.status, 0, r.stderr)
+    XCTAssertTrue(r.stdout.contains("The report is \(out)/report.html"), r.stdout)
+
+    // The numbers: finite and within loose bounds for 6,000 images and a few epochs. With so
+    // little training the searched encoder can stay near the mean image (test MSE ~0.09), and
+    // the classifier on its codes near chance, so the classifier's bound is only "not below
+    // chance"; the models' own tests check that they learn.
+    let numbers = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))) as! [String: Double]
+    let ae = try XCTUnwrap(numbers["autoencoder_test_mse"]), vae = try XCTUnwrap(numbers["vae_test_mse"])
+    let accuracy = try XCTUnwrap(numbers["classifier_test_accuracy"])
+    XCTAssertTrue(ae > 0 && ae < 0.12, "autoencoder test MSE \(ae)")
+    XCTAssertTrue(vae > 0 && vae < 0.15, "VAE test MSE \(vae)")
+    XCTAssertTrue(accuracy >= 0.09 && accuracy <= 1, "classifier accuracy \(accuracy) (chance: 0.10)")
+
+    // Every file the report links exists; the HTML is self-contained.
+    let markdown = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+    let links = markdown.components(separatedBy: "](").dropFirst().map { String($0.prefix { $0 != ")" }) }
+    XCTAssertGreaterThanOrEqual(links.count, 11)
+    for link in links { XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + link), link) }
+    let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+    XCTAssertTrue(html.contains("data:image/png;base64,") && html.contains("<svg"))
+    XCTAssertFalse(html.contains("src=\"autoencoder/"), "figures are inlined, not linked")
+    XCTAssertTrue(markdown.contains("| classifier test accuracy | 75% |"), markdown)
+
+    // A re-run skips every stage and rewrites only the report.
+    let again = try runLatentLab(["reproduce", "--preset", "quick", "--seed", "1", "--out", out])
+    XCTAssertEqual(again.status, 0, again.stderr)
+    XCTAssertFalse(again.stdout.contains("== search"), again.stdout)
+    XCTAssertFalse(again.stdout.contains("== autoencoder"), again.stdout)
+
+    // Another seed, or an unknown preset, is refused and nothing is lost.
+    let before = try Data(contentsOf: URL(fileURLWithPath: out + "/autoencoder/checkpoint.h5"))
+    let other = try runLatentLab(["reproduce", "--preset", "quick", "--seed", "2", "--out", out])
+    XCTAssertNotEqual(other.status, 0)
+    XCTAssertTrue(other.stderr.contains("holds a run of preset quick, seed 1"), other.stderr)
+    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/autoencoder/checkpoint.h5")), before)
+    let unknown = try runLatentLab(["reproduce", "--preset", "full", "--out", out])
+    XCTAssertNotEqual(unknown.status, 0)
+    XCTAssertTrue(unknown.stderr.contains("unknown preset \"full\"; expected seed or quick"), unknown.stderr)
+  }
+}
