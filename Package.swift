@@ -62,7 +62,7 @@ let package = Package(
       ]),
     .executableTarget(
       name: "LatentLabBench",
-      dependencies: ["TensorCore", "Datasets", "NN", "Analysis"],
+      dependencies: ["TensorCore", "Datasets", "NN", "Models", "Analysis"],
       path: "Sources/latentlab-bench"),
 
     // MARK: - Tests

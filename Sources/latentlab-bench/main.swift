@@ -8,6 +8,7 @@
 import Analysis
 import Datasets
 import Foundation
+import Models
 import NN
 import TensorCore
 
@@ -157,29 +158,15 @@ func gemmRates() throws -> [Figure] {
 
 // MARK: - The seed autoencoder's training step
 
-/// The seed study's best autoencoder (conv 1→8→17→32, kernel 3, stride 2, padding 1; dense
-/// 512→69→4; mirrored decoder with transposed convolutions and a sigmoid), as a Sequential.
-/// (The Models module will own this architecture; the benchmark builds it by hand until then.)
-func seedAutoencoder(_ g: inout SeededGenerator) throws -> Sequential {
-  let first = try Conv2d(inputChannels: 1, outputChannels: 8, kernelSize: 3, stride: 2, padding: 1, generator: &g)
-  first.computesInputGradient = false  // nothing upstream of the images
-  return try Sequential([
-    first, ReLU(),
-    try Conv2d(inputChannels: 8, outputChannels: 17, kernelSize: 3, stride: 2, padding: 1, generator: &g), ReLU(),
-    try Conv2d(inputChannels: 17, outputChannels: 32, kernelSize: 3, stride: 2, padding: 1, generator: &g), ReLU(),
-    Flatten(),
-    try Linear(inputFeatures: 512, outputFeatures: 69, generator: &g), ReLU(),
-    try Linear(inputFeatures: 69, outputFeatures: 4, generator: &g),
-    try Linear(inputFeatures: 4, outputFeatures: 69, generator: &g), ReLU(),
-    try Linear(inputFeatures: 69, outputFeatures: 512, generator: &g), ReLU(),
-    try Unflatten(itemShape: [32, 4, 4]),
-    try ConvTranspose2d(inputChannels: 32, outputChannels: 17, kernelSize: 3, stride: 2, padding: 1, generator: &g), ReLU(),
-    try ConvTranspose2d(
-      inputChannels: 17, outputChannels: 8, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1, generator: &g), ReLU(),
-    try ConvTranspose2d(
-      inputChannels: 8, outputChannels: 1, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1, generator: &g),
-    Sigmoid(),
-  ])
+/// The seed study's best autoencoder (`AutoencoderConfig.seed`: conv 1→8→17→32, kernel 3,
+/// stride 2, padding 1; dense 512→69→4; mirrored decoder with transposed convolutions and a
+/// sigmoid), and its layers in execution order, for timing them one by one.
+func seedAutoencoder(_ g: inout SeededGenerator) throws -> (Autoencoder, [any Layer<Float>]) {
+  let model = try Autoencoder(config: .seed, generator: &g)
+  let layers: [any Layer<Float>] =
+    model.encoder.cnn.layers + [model.encoder.flatten] + model.encoder.lin.layers + model.decoder.lin.layers
+    + [model.decoder.unflatten] + model.decoder.cnn.layers
+  return (model, layers)
 }
 
 /// Forward multiply-add FLOPs per image of a layer, for an input of `shape` (one image).
@@ -212,13 +199,12 @@ func benchImages() -> Tensor {
 /// time split by layer.
 func trainingRate(threads: Int) throws -> [Figure] {
   var g = SeededGenerator(seed: 0, stream: .initialization)
-  let net = try seedAutoencoder(&g)
-  net.parallel = DeterministicParallel(threads: threads)
-  let adam = try Adam(parameters: net.namedParameters, learningRate: 3e-3, weightDecay: 1e-4)
+  let (model, layers) = try seedAutoencoder(&g)
+  model.parallel = DeterministicParallel(threads: threads)
+  let adam = try Adam(parameters: model.namedParameters, learningRate: 3e-3, weightDecay: 1e-4)
   let x = benchImages()
   var grad = Tensor.zeros([0])
   let mse = MSELoss()
-  let layers = net.layers
   var forwardTime = [Double](repeating: 0, count: layers.count)
   var backwardTime = [Double](repeating: 0, count: layers.count)
   var lossTime = 0.0, optimizerTime = 0.0
@@ -266,7 +252,7 @@ func trainingRate(threads: Int) throws -> [Figure] {
     let total = stepTimes.reduce(0, +)
     for (i, layer) in layers.enumerated() {
       let flops = try forwardFLOPs(layer, input: shape)
-      let backwardFLOPs = (i == 0 ? 1 : 2) * flops  // the first conv computes no input gradient
+      let backwardFLOPs = (i == 0 ? 1 : 2) * flops  // the first conv computes no input gradient (Autoencoder turns it off)
       totalFLOPs += flops + backwardFLOPs
       shape = try layer.outputShape(for: shape)
       let seconds = (forwardTime[i] + backwardTime[i]) / Double(steps)
@@ -297,14 +283,14 @@ func trainingRate(threads: Int) throws -> [Figure] {
 /// Inference (encode + decode) at batch 250.
 func inferenceRate(threads: Int) throws -> [Figure] {
   var g = SeededGenerator(seed: 0, stream: .initialization)
-  let net = try seedAutoencoder(&g)
-  net.parallel = DeterministicParallel(threads: threads)
+  let (model, _) = try seedAutoencoder(&g)
+  model.parallel = DeterministicParallel(threads: threads)
   let x = benchImages()
-  for _ in 0..<5 { _ = try net.forward(x) }
+  for _ in 0..<5 { _ = try model.reconstruct(x) }
   var times: [Double] = []
   for _ in 0..<60 {
     let t0 = now()
-    _ = try net.forward(x)
+    _ = try model.reconstruct(x)
     times.append(now() - t0)
   }
   return [Figure(
