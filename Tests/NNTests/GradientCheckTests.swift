@@ -117,23 +117,27 @@ final class GradientCheckTests: XCTestCase {
     try check(net, input: [2, 1, 8, 8], label: "Sequential")
   }
 
+  /// Central differences of a scalar function of a tensor, element by element.
+  func numericGradient(_ x: TensorOf<D>, h: D = 1e-6, _ f: (TensorOf<D>) throws -> D) rethrows -> [D] {
+    try (0..<x.count).map { i in
+      var plus = x
+      plus.scalars[i] += h
+      var minus = x
+      minus.scalars[i] -= h
+      return (try f(plus) - f(minus)) / (2 * h)
+    }
+  }
+
   func testLossGradients() throws {
     var g = SeededGenerator(seed: 13, streamName: "test/loss")
-    let h = 1e-6
+    var scratch = TensorOf<D>.zeros([0]), scratch2 = TensorOf<D>.zeros([0])
     let prediction = random([3, 4], &g)
     let target = random([3, 4], &g)
     for reduction in [LossReduction.mean, .sum, .batchMean] {
       let loss = MSELoss(reduction: reduction)
       var grad = TensorOf<D>.zeros([0])
       _ = try loss(prediction, target, gradient: &grad)
-      var scratch = TensorOf<D>.zeros([0])
-      let numeric = try (0..<prediction.count).map { i -> D in
-        var p = prediction
-        p.scalars[i] += h
-        var m = prediction
-        m.scalars[i] -= h
-        return (try loss(p, target, gradient: &scratch) - loss(m, target, gradient: &scratch)) / (2 * h)
-      }
+      let numeric = try numericGradient(prediction) { try loss($0, target, gradient: &scratch) }
       assertClose(grad.scalars, numeric, atol: 1e-7, rtol: 1e-5, "MSE \(reduction)")
     }
     // Cross-entropy, with logits large enough that a naive softmax would overflow in Float.
@@ -143,14 +147,7 @@ final class GradientCheckTests: XCTestCase {
     let ce = CrossEntropyLoss()
     var grad = TensorOf<D>.zeros([0])
     _ = try ce(logits, labels, gradient: &grad)
-    var scratch = TensorOf<D>.zeros([0])
-    let numeric = try (0..<logits.count).map { i -> D in
-      var p = logits
-      p.scalars[i] += h
-      var m = logits
-      m.scalars[i] -= h
-      return (try ce(p, labels, gradient: &scratch) - ce(m, labels, gradient: &scratch)) / (2 * h)
-    }
+    let numeric = try numericGradient(logits) { try ce($0, labels, gradient: &scratch) }
     assertClose(grad.scalars, numeric, atol: 1e-7, rtol: 1e-5, "cross-entropy")
     // KL divergence, both arguments.
     let mu = random([3, 2], &g)
@@ -158,24 +155,9 @@ final class GradientCheckTests: XCTestCase {
     for reduction in [LossReduction.batchMean, .sum, .mean] {
       let kl = GaussianKLDivergence(reduction: reduction)
       var dMu = TensorOf<D>.zeros([0]), dLv = TensorOf<D>.zeros([0])
-      var s1 = TensorOf<D>.zeros([0]), s2 = TensorOf<D>.zeros([0])
       _ = try kl(mu: mu, logVariance: logVar, dMu: &dMu, dLogVariance: &dLv)
-      let numericMu = try (0..<mu.count).map { i -> D in
-        var p = mu
-        p.scalars[i] += h
-        var m = mu
-        m.scalars[i] -= h
-        return (try kl(mu: p, logVariance: logVar, dMu: &s1, dLogVariance: &s2)
-          - kl(mu: m, logVariance: logVar, dMu: &s1, dLogVariance: &s2)) / (2 * h)
-      }
-      let numericLv = try (0..<logVar.count).map { i -> D in
-        var p = logVar
-        p.scalars[i] += h
-        var m = logVar
-        m.scalars[i] -= h
-        return (try kl(mu: mu, logVariance: p, dMu: &s1, dLogVariance: &s2)
-          - kl(mu: mu, logVariance: m, dMu: &s1, dLogVariance: &s2)) / (2 * h)
-      }
+      let numericMu = try numericGradient(mu) { try kl(mu: $0, logVariance: logVar, dMu: &scratch, dLogVariance: &scratch2) }
+      let numericLv = try numericGradient(logVar) { try kl(mu: mu, logVariance: $0, dMu: &scratch, dLogVariance: &scratch2) }
       assertClose(dMu.scalars, numericMu, atol: 1e-7, rtol: 1e-5, "KL dmu \(reduction)")
       assertClose(dLv.scalars, numericLv, atol: 1e-7, rtol: 1e-5, "KL dlogvar \(reduction)")
     }
