@@ -331,7 +331,8 @@ public struct TestMetrics: Codable {
   public static func measure(_ model: any TrainableModel, on test: LabeledTensor) throws -> TestMetrics {
     if let classifier = model as? LatentClassifier {
       let codes = try classifier.codes(of: test.inputs)
-      let confusion = ConfusionCounts(classes: 10, truth: test.labels, predicted: try classifier.predict(codes: codes))
+      let confusion = try ConfusionMatrix(
+        classNames: FashionMNIST.classNames, truth: test.labels, predicted: try classifier.predict(codes: codes))
       return TestMetrics(
         testAccuracy: confusion.accuracy, confusionMatrix: confusion.counts, classNames: FashionMNIST.classNames)
     }

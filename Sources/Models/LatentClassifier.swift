@@ -106,21 +106,3 @@ public final class LatentClassifier: TrainableModel {
     return correct
   }
 }
-
-/// Counts of (true class, predicted class) pairs.
-public struct ConfusionCounts: Codable, Equatable, Sendable {
-  /// `counts[t][p]`: items of true class `t` predicted as `p`.
-  public var counts: [[Int]]
-
-  public init(classes: Int, truth: [Int32], predicted: [Int32]) {
-    counts = Array(repeating: Array(repeating: 0, count: classes), count: classes)
-    for (t, p) in zip(truth, predicted) { counts[Int(t)][Int(p)] += 1 }
-  }
-
-  /// The fraction on the diagonal.
-  public var accuracy: Double {
-    let total = counts.joined().reduce(0, +)
-    let right = counts.indices.reduce(0) { $0 + counts[$1][$1] }
-    return total == 0 ? 0 : Double(right) / Double(total)
-  }
-}
