@@ -250,5 +250,8 @@ public struct ReproducePipeline {
     try FigureFile.write(
       SVGPlot.scatter(points: points, labels: labels, classNames: FashionMNIST.classNames, title: title, xLabel: axes.0, yLabel: axes.1),
       to: "\(folder)/\(name).svg")
+    try FigureFile.write(
+      try ScatterRaster.render(points: points, labels: labels, classes: FashionMNIST.classNames.count).encoded(),
+      to: "\(folder)/\(name).png")
   }
 }

@@ -106,3 +106,41 @@ public enum ImageGrid {
     return png
   }
 }
+
+/// Scatter plots as PNG: coloured points on white in a frame, with a legend of colour swatches
+/// in the order of the SVG's legend (PNG carries no text; the SVG beside it has the labels).
+public enum ScatterRaster {
+  /// `points` coloured by `labels` (indices into `SVGPlot.palette`), `size × size` pixels of
+  /// plot plus a legend column of `classes` swatches.
+  public static func render(points: [(Double, Double)], labels: [Int], classes: Int, size: Int = 600) throws -> PNGImage {
+    guard !points.isEmpty, points.count == labels.count else {
+      throw FigureError.invalidImage(reason: "\(points.count) points for \(labels.count) labels")
+    }
+    let legend = 40
+    var png = try PNGImage(width: size + legend, height: size, channels: 3)
+    let colors = SVGPlot.palette.map { hex -> [UInt8] in
+      let v = Int(hex.dropFirst(), radix: 16) ?? 0
+      return [UInt8(v >> 16), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)]
+    }
+    let xs = points.map(\.0), ys = points.map(\.1)
+    let (x0, x1, y0, y1) = (xs.min()!, xs.max()!, ys.min()!, ys.max()!)
+    let margin = 10.0
+    let span = Double(size) - 2 * margin
+    for i in 0..<size {
+      for frame in [0, size - 1] {
+        png.set(x: i, y: frame, [60, 60, 60])
+        png.set(x: frame, y: i, [60, 60, 60])
+      }
+    }
+    for (p, l) in zip(points, labels) {
+      let px = Int(margin + (x1 > x0 ? (p.0 - x0) / (x1 - x0) : 0.5) * span)
+      let py = Int(margin + (y1 > y0 ? (y1 - p.1) / (y1 - y0) : 0.5) * span)
+      let color = colors[((l % colors.count) + colors.count) % colors.count]
+      for dy in -1...1 { for dx in -1...1 { png.set(x: px + dx, y: py + dy, color) } }
+    }
+    for c in 0..<min(classes, colors.count) {
+      for dy in 0..<14 { for dx in 0..<14 { png.set(x: size + 13 + dx, y: 20 + c * 22 + dy, colors[c]) } }
+    }
+    return png
+  }
+}

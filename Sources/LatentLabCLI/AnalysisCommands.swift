@@ -240,6 +240,8 @@ struct EmbedCommand: ParsableCommand {
     try FigureFile.write(
       SVGPlot.scatter(points: points, labels: pointLabels, classNames: classNames, title: title, xLabel: xLabel, yLabel: yLabel),
       to: out + "/\(method).svg")
-    print("wrote \(out)/\(method).csv and \(out)/\(method).svg (\(points.count) points; \(summary))")
+    try FigureFile.write(
+      try ScatterRaster.render(points: points, labels: pointLabels, classes: classNames.count).encoded(), to: out + "/\(method).png")
+    print("wrote \(out)/\(method).csv, .svg and .png (\(points.count) points; \(summary))")
   }
 }

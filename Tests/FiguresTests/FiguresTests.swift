@@ -104,4 +104,16 @@ final class FiguresTests: XCTestCase {
     XCTAssertTrue(wellFormed(heat))
     XCTAssertTrue(heat.contains(">80</text>"))
   }
+
+  func testScatterRasterColoursEachPointByItsClass() throws {
+    let png = try ScatterRaster.render(points: [(0, 0), (1, 1)], labels: [0, 1], classes: 2, size: 100)
+    let decoded = try decodePNG(try png.encoded())
+    XCTAssertEqual(decoded.channels, 3)
+    XCTAssertEqual(decoded.width, 140)
+    func pixel(_ x: Int, _ y: Int) -> [UInt8] { Array(decoded.pixels[((y * decoded.width + x) * 3)..<((y * decoded.width + x) * 3 + 3)]) }
+    XCTAssertEqual(pixel(10, 90), [0x1f, 0x77, 0xb4], "class 0 at the bottom left, in the palette's first colour")
+    XCTAssertEqual(pixel(90, 10), [0xff, 0x7f, 0x0e], "class 1 at the top right")
+    XCTAssertEqual(pixel(50, 50), [255, 255, 255])
+    XCTAssertThrowsError(try ScatterRaster.render(points: [], labels: [], classes: 1))
+  }
 }

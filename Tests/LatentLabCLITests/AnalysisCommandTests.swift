@@ -52,6 +52,7 @@ final class AnalysisCommandTests: XCTestCase {
     let svg = try String(contentsOfFile: directory + "/emb/pca.svg", encoding: .utf8)
     XCTAssertEqual(svg.components(separatedBy: "<circle").count - 1, 500)
     XCTAssertTrue(svg.contains(">Ankle boot</text>"))
+    XCTAssertTrue(try isPNG(directory + "/emb/pca.png"))
   }
 
   func testEmbedAnyMatrixTheUserBrings() throws {
