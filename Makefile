@@ -39,6 +39,8 @@ bench: build-release
 fixtures: setup
 	python3 Fixtures/generators/seeded_generator.py
 	python3 Fixtures/generators/idx_fixtures.py
+	python3 Fixtures/generators/nn_reference.py
+	python3 Fixtures/generators/pca_reference.py
 
 clean:
 	rm -rf .build .bench
