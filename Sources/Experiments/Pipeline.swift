@@ -179,30 +179,12 @@ public struct ReproducePipeline {
     let generatedFolder = out + "/generated"
     if !isDone("generated") {
       log("== generated images")
-      let codes = try latentCodes(autoencoder, runData.train.inputs)
-      let latent = codes.shape[1]
-      var low = [Float](repeating: .infinity, count: latent), high = [Float](repeating: -.infinity, count: latent)
-      for i in 0..<codes.shape[0] {
-        for j in 0..<latent {
-          low[j] = min(low[j], codes.scalars[i * latent + j])
-          high[j] = max(high[j], codes.scalars[i * latent + j])
-        }
-      }
       var g = SeededGenerator(seed: seed, streamName: "noise/generate")
-      let z = (0..<(64 * latent)).map { i in g.nextUniform(low[i % latent], high[i % latent]) }
-      let grid = try decode(autoencoder, Tensor(shape: [64, latent], scalars: z))
+      let grid = try Generation.grid(autoencoder, spanning: runData.train.inputs, count: 64, generator: &g)
       try FigureFile.write(try ImageGrid.render(imageList(grid), side: 28, columns: 8).encoded(), to: generatedFolder + "/grid.png")
-      let pair = runData.test.subset([0, 1])
-      let ends = try latentCodes(autoencoder, pair.inputs)
-      var line: [Float] = []
-      for s in 0..<10 {
-        let t = Float(s) / 9
-        for j in 0..<latent { line.append((1 - t) * ends.scalars[j] + t * ends.scalars[latent + j]) }
-      }
-      let decoded = try decode(autoencoder, Tensor(shape: [10, latent], scalars: line))
+      let line = try Generation.interpolation(autoencoder, between: runData.test.subset([0, 1]).inputs, steps: 10)
       try FigureFile.write(
-        try ImageGrid.render([imageList(pair.inputs)[0]] + imageList(decoded) + [imageList(pair.inputs)[1]], side: 28, columns: 12).encoded(),
-        to: generatedFolder + "/interpolation.png")
+        try ImageGrid.render(line, side: 28, columns: line.count).encoded(), to: generatedFolder + "/interpolation.png")
       try markDone("generated", [:])
     }
 

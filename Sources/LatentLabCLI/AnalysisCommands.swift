@@ -52,17 +52,7 @@ struct GenerateCommand: ParsableCommand {
         images = try vae.generate(count: count, generator: &g)
       } else {
         let train = try FashionMNIST.load(.train, directory: directory)
-        let codes = try latentCodes(model, train.images)
-        let latent = codes.shape[1]
-        var low = [Float](repeating: .infinity, count: latent), high = [Float](repeating: -.infinity, count: latent)
-        for i in 0..<codes.shape[0] {
-          for j in 0..<latent {
-            low[j] = min(low[j], codes.scalars[i * latent + j])
-            high[j] = max(high[j], codes.scalars[i * latent + j])
-          }
-        }
-        let z = (0..<(count * latent)).map { i in g.nextUniform(low[i % latent], high[i % latent]) }
-        images = try decode(model, Tensor(shape: [count, latent], scalars: z))
+        images = try Generation.grid(model, spanning: train.images, count: count, generator: &g)
       }
       png = try ImageGrid.render(imageList(images), side: 28, columns: parts[1], scale: 2)
       path = out ?? "generated-\(parts[0])x\(parts[1]).png"
@@ -72,16 +62,7 @@ struct GenerateCommand: ParsableCommand {
       for i in interpolate where i < 0 || i >= test.count {
         throw ValidationError("--interpolate: index \(i) is outside the test set (0..<\(test.count))")
       }
-      let pair = test.subset(interpolate)
-      let codes = try latentCodes(model, pair.images)
-      let latent = codes.shape[1]
-      var z: [Float] = []
-      for s in 0..<steps {
-        let t = Float(s) / Float(steps - 1)
-        for j in 0..<latent { z.append((1 - t) * codes.scalars[j] + t * codes.scalars[latent + j]) }
-      }
-      let images = try decode(model, Tensor(shape: [steps, latent], scalars: z))
-      let list = [imageList(pair.images)[0]] + imageList(images) + [imageList(pair.images)[1]]
+      let list = try Generation.interpolation(model, between: test.subset(interpolate).images, steps: steps)
       png = try ImageGrid.render(list, side: 28, columns: list.count, scale: 2)
       path = out ?? "interpolation-\(interpolate[0])-\(interpolate[1]).png"
     }
