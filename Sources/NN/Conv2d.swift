@@ -18,6 +18,8 @@ public final class Conv2dOf<Scalar: BLASScalar>: Layer {
   public var parallel = DeterministicParallel(threads: 1)
   /// Whether `backward` computes the input gradient (off for a network's first layer).
   public var computesInputGradient = true
+  /// How a `Float` convolution is computed (`Double` always uses im2col + GEMM).
+  public var algorithm = ConvolutionAlgorithm.preferred
 
   // Buffers for the last batch shape.
   private var geometry: ConvGeometry?
@@ -28,6 +30,8 @@ public final class Conv2dOf<Scalar: BLASScalar>: Layer {
   private var inputGradient = TensorOf<Scalar>.zeros([0])
   private var weightPartials = TensorOf<Scalar>.zeros([0])  // [chunks, Cout·K]
   private var biasPartials = TensorOf<Scalar>.zeros([0])  // [chunks, Cout]
+  private var lanes: LaneConvolution?  // the direct kernels' plan for the last input size
+  private var lastForwardUsedLanes = false
 
   /// A convolution with PyTorch's default initialisation drawn from `generator`.
   /// - Throws: `LayerError.invalidConfiguration` for non-positive sizes or negative padding.
@@ -91,6 +95,24 @@ public final class Conv2dOf<Scalar: BLASScalar>: Layer {
       kernelWidth: kernelSize, stride: stride, padding: padding, outHeight: outShape[2], outWidth: outShape[3])
     geometry = g
     batch = n
+    if Scalar.self == Float.self, algorithm == .directLanes, kernelSize <= LaneConvolution.maximumKernelSize {
+      lastForwardUsedLanes = true
+      output.ensureShape(outShape)
+      let plan = lanePlan(height: x.shape[2], width: x.shape[3], outHeight: outShape[2], outWidth: outShape[3])
+      x.withUnsafeBufferPointer { xb in
+        weight.value.withUnsafeBufferPointer { wb in
+          output.withUnsafeMutableBufferPointer { yb in
+            withOptionalPointer(bias?.value) { biasPointer in
+              plan.forward(
+                asFloat(xb.baseAddress!), batch: n, weight: asFloat(wb.baseAddress!), bias: biasPointer.map(asFloat),
+                into: asMutableFloat(yb.baseAddress!), parallel: parallel)
+            }
+          }
+        }
+      }
+      return output
+    }
+    lastForwardUsedLanes = false
     let (k, p, cout) = (g.rows, g.columns, outputChannels)
     columns.ensureShape([n * k * p])
     channelMajor.ensureShape([n * cout * p])
@@ -140,6 +162,30 @@ public final class Conv2dOf<Scalar: BLASScalar>: Layer {
     biasPartials.ensureShape([chunks, cout])
     // Sized even when not computed: it is then returned as zeros, never written.
     inputGradient.ensureShape([n, inputChannels, g.height, g.width])
+    if lastForwardUsedLanes, let plan = lanes {
+      let wantInput = computesInputGradient
+      dy.withUnsafeBufferPointer { dyb in
+        weight.value.withUnsafeBufferPointer { wb in
+          inputGradient.withUnsafeMutableBufferPointer { dxb in
+            weightPartials.withUnsafeMutableBufferPointer { dwb in
+              biasPartials.withUnsafeMutableBufferPointer { dbb in
+                plan.backward(
+                  asFloat(dyb.baseAddress!), weight: asFloat(wb.baseAddress!),
+                  weightPartials: needsParameterGradients ? asMutableFloat(dwb.baseAddress!) : nil,
+                  biasPartials: needsParameterGradients && bias != nil ? asMutableFloat(dbb.baseAddress!) : nil,
+                  inputGradient: wantInput ? asMutableFloat(dxb.baseAddress!) : nil, parallel: parallel)
+              }
+            }
+          }
+        }
+      }
+      if needsParameterGradients {
+        reduceChunkPartials(weightPartials, chunks: chunks, into: weight)
+        if let bias { reduceChunkPartials(biasPartials, chunks: chunks, into: bias) }
+      }
+      geometry = nil
+      return inputGradient
+    }
     if computesInputGradient { inputGradient.fill(0) }
     let wantInput = computesInputGradient
     dy.withUnsafeBufferPointer { dyb in
@@ -195,6 +241,37 @@ public final class Conv2dOf<Scalar: BLASScalar>: Layer {
     geometry = nil  // the columns now hold dcols: a second backward needs a new forward
     return inputGradient
   }
+}
+
+extension Conv2dOf {
+  /// The direct kernels' plan for this input size (built once per size).
+  private func lanePlan(height: Int, width: Int, outHeight: Int, outWidth: Int) -> LaneConvolution {
+    if let lanes, lanes.matches(height: height, width: width) { return lanes }
+    let k = kernelSize
+    let plan = LaneConvolution(
+      inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: k,
+      inputSize: (height, width), outputSize: (outHeight, outWidth),
+      forwardRows: .gathering(input: height, output: outHeight, kernel: k, stride: stride, padding: padding),
+      forwardColumns: .gathering(input: width, output: outWidth, kernel: k, stride: stride, padding: padding),
+      backwardRows: .scattering(input: outHeight, output: height, kernel: k, stride: stride, padding: padding),
+      backwardColumns: .scattering(input: outWidth, output: width, kernel: k, stride: stride, padding: padding),
+      // weight [Cout, Cin, k, k]: W(a = out, b = in) forward, W(a = in, b = out) backward.
+      forwardStrides: (inputChannels * k * k, k * k), backwardStrides: (k * k, inputChannels * k * k))
+    lanes = plan
+    return plan
+  }
+}
+
+/// The same address seen as `Float` (called only when `T` is `Float`).
+@inline(__always)
+func asFloat<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
+  UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
+/// The same address seen as `Float` (called only when `T` is `Float`).
+@inline(__always)
+func asMutableFloat<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+  UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
 }
 
 /// Adds per-chunk partial gradients `[chunks, size]` to a parameter's gradient, chunk by

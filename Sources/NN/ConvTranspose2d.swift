@@ -22,6 +22,8 @@ public final class ConvTranspose2dOf<Scalar: BLASScalar>: Layer {
   public var parallel = DeterministicParallel(threads: 1)
   /// Whether `backward` computes the input gradient.
   public var computesInputGradient = true
+  /// How a `Float` transposed convolution is computed (`Double` always uses GEMM + col2im).
+  public var algorithm = ConvolutionAlgorithm.preferred
 
   private var geometry: ConvGeometry?  // the output side: conv geometry from y back to x
   private var batch = 0
@@ -32,6 +34,8 @@ public final class ConvTranspose2dOf<Scalar: BLASScalar>: Layer {
   private var inputGradientChannelMajor = TensorOf<Scalar>.zeros([0])
   private var weightPartials = TensorOf<Scalar>.zeros([0])
   private var biasPartials = TensorOf<Scalar>.zeros([0])
+  private var lanes: LaneConvolution?  // the direct kernels' plan for the last input size
+  private var lastForwardUsedLanes = false
 
   /// A transposed convolution with PyTorch's default initialisation (fan_in = `outputChannels
   /// · k · k`, since the weight is `[in, out, k, k]`) drawn from `generator`.
@@ -103,6 +107,24 @@ public final class ConvTranspose2dOf<Scalar: BLASScalar>: Layer {
       kernelWidth: kernelSize, stride: stride, padding: padding, outHeight: x.shape[2], outWidth: x.shape[3])
     geometry = g
     batch = n
+    if Scalar.self == Float.self, algorithm == .directLanes, kernelSize <= LaneConvolution.maximumKernelSize {
+      lastForwardUsedLanes = true
+      output.ensureShape(outShape)
+      let plan = lanePlan(height: x.shape[2], width: x.shape[3], outHeight: outShape[2], outWidth: outShape[3])
+      x.withUnsafeBufferPointer { xb in
+        weight.value.withUnsafeBufferPointer { wb in
+          output.withUnsafeMutableBufferPointer { yb in
+            withOptionalPointer(bias?.value) { biasPointer in
+              plan.forward(
+                asFloat(xb.baseAddress!), batch: n, weight: asFloat(wb.baseAddress!), bias: biasPointer.map(asFloat),
+                into: asMutableFloat(yb.baseAddress!), parallel: parallel)
+            }
+          }
+        }
+      }
+      return output
+    }
+    lastForwardUsedLanes = false
     let (k, cin, cout) = (g.rows, inputChannels, outputChannels)
     inputChannelMajor.ensureShape([n * cin * p])
     columns.ensureShape([n * k * p])
@@ -157,8 +179,31 @@ public final class ConvTranspose2dOf<Scalar: BLASScalar>: Layer {
     weightPartials.ensureShape([chunks, cin * k])
     biasPartials.ensureShape([chunks, cout])
     inputGradient.ensureShape([n, cin, g.outHeight, g.outWidth])
-    inputGradientChannelMajor.ensureShape([n * cin * p])
     let wantInput = computesInputGradient
+    if lastForwardUsedLanes, let plan = lanes {
+      dy.withUnsafeBufferPointer { dyb in
+        weight.value.withUnsafeBufferPointer { wb in
+          inputGradient.withUnsafeMutableBufferPointer { dxb in
+            weightPartials.withUnsafeMutableBufferPointer { dwb in
+              biasPartials.withUnsafeMutableBufferPointer { dbb in
+                plan.backward(
+                  asFloat(dyb.baseAddress!), weight: asFloat(wb.baseAddress!),
+                  weightPartials: needsParameterGradients ? asMutableFloat(dwb.baseAddress!) : nil,
+                  biasPartials: needsParameterGradients && bias != nil ? asMutableFloat(dbb.baseAddress!) : nil,
+                  inputGradient: wantInput ? asMutableFloat(dxb.baseAddress!) : nil, parallel: parallel)
+              }
+            }
+          }
+        }
+      }
+      if needsParameterGradients {
+        reduceChunkPartials(weightPartials, chunks: chunks, into: weight)
+        if let bias { reduceChunkPartials(biasPartials, chunks: chunks, into: bias) }
+      }
+      geometry = nil
+      return inputGradient
+    }
+    inputGradientChannelMajor.ensureShape([n * cin * p])
     let outPlane = g.height * g.width
     dy.withUnsafeBufferPointer { dyb in
       weight.value.withUnsafeBufferPointer { wb in
@@ -218,6 +263,25 @@ public final class ConvTranspose2dOf<Scalar: BLASScalar>: Layer {
     }
     geometry = nil
     return inputGradient
+  }
+}
+
+extension ConvTranspose2dOf {
+  /// The direct kernels' plan for this input size (built once per size).
+  private func lanePlan(height: Int, width: Int, outHeight: Int, outWidth: Int) -> LaneConvolution {
+    if let lanes, lanes.matches(height: height, width: width) { return lanes }
+    let k = kernelSize
+    let plan = LaneConvolution(
+      inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: k,
+      inputSize: (height, width), outputSize: (outHeight, outWidth),
+      forwardRows: .scattering(input: height, output: outHeight, kernel: k, stride: stride, padding: padding),
+      forwardColumns: .scattering(input: width, output: outWidth, kernel: k, stride: stride, padding: padding),
+      backwardRows: .gathering(input: outHeight, output: height, kernel: k, stride: stride, padding: padding),
+      backwardColumns: .gathering(input: outWidth, output: width, kernel: k, stride: stride, padding: padding),
+      // weight [Cin, Cout, k, k]: W(a = out, b = in) forward, W(a = in, b = out) backward.
+      forwardStrides: (k * k, outputChannels * k * k), backwardStrides: (outputChannels * k * k, k * k))
+    lanes = plan
+    return plan
   }
 }
 

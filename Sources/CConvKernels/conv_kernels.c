@@ -1,0 +1,344 @@
+// Direct convolution kernels over lane tensors (see CConvKernels.h for the layout and the
+// contracts). Each output register holds one element of eight images; the inner loops
+// broadcast one weight and FMA it with one eight-image vector, so a block of up to 12 output
+// channels stays in registers while the input channels and taps stream past.
+//
+// Determinism: every sum runs in an order fixed by the shapes alone (never by the thread
+// count or by data), so the Swift side's fixed chunks give the same bits with any threads.
+#include "CConvKernels.h"
+
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+
+#define MAX_BLOCK 6
+#define TARGET __attribute__((target("avx2,fma")))
+#define INLINE static inline __attribute__((always_inline))
+
+int latentlab_conv_kernels_available(void) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+  int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
+  if (!(fma && osxsave && avx)) return 0;
+  // The OS must save the YMM state (XCR0 bits 1 and 2).
+  unsigned lo, hi;
+  __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  if ((lo & 6) != 6) return 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+  return (b >> 5) & 1;  // AVX2
+}
+
+// Output channels are cut into blocks of at most MAX_BLOCK (two positions of MAX_BLOCK
+// accumulators fill 12 of the 16 AVX2 registers), as even as possible: 8 channels run as
+// 4 + 4 rather than 6 + 2.
+static int block_count(int32_t a) { return (a + MAX_BLOCK - 1) / MAX_BLOCK; }
+static int block_start(int32_t a, int blocks, int i) {
+  int base = a / blocks, extra = a % blocks;
+  return i * base + (i < extra ? i : extra);
+}
+
+void latentlab_pack_conv_weight(const float *w, ptrdiff_t strideA, ptrdiff_t strideB, int32_t a, int32_t b,
+                                int32_t k, float *packed) {
+  const int blocks = block_count(a);
+  float *out = packed;
+  for (int blk = 0; blk < blocks; blk++) {
+    const int a0 = block_start(a, blocks, blk), ab = block_start(a, blocks, blk + 1) - a0;
+    for (int ib = 0; ib < b; ib++)
+      for (int ky = 0; ky < k; ky++)
+        for (int kx = 0; kx < k; kx++)
+          for (int j = 0; j < ab; j++) *out++ = w[(a0 + j) * strideA + ib * strideB + ky * k + kx];
+  }
+}
+
+// One block of AB output channels over a whole group, P (1 or 2) output positions of a row
+// at a time. R independent accumulator chains (input channel b goes to chain b mod R, the
+// last nb mod R to chains 0, 1, ...) keep the FMA pipes busy when AB is small; they are
+// added in a fixed order at the end.
+INLINE TARGET void conv_pixels(const int AB, const int R, const int P, const float *x, int32_t nb,
+                               const float *packed, const float *bias, float *y, const ll_axis *rows,
+                               const ll_axis *cols, int32_t oy, int32_t o1, int32_t o2) {
+  const int k = rows->kernelSize;
+  const ptrdiff_t inPlane = (ptrdiff_t)rows->inputCount * cols->inputCount * 8;
+  const ptrdiff_t outPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
+  const int32_t inWidth = cols->inputCount;
+  const int32_t ty0 = rows->tapStart[oy], ty1 = rows->tapStart[oy + 1];
+  const int32_t tx0 = cols->tapStart[o1], tx1 = cols->tapStart[o1 + 1];
+  const int32_t shift = P == 2 ? cols->tapStart[o2] - tx0 : 0;  // o2's taps, aligned with o1's
+  __m256 acc[2][4][MAX_BLOCK];
+  for (int q = 0; q < P; q++)
+    for (int r = 0; r < R; r++)
+      for (int j = 0; j < AB; j++) acc[q][r][j] = _mm256_setzero_ps();
+  const ptrdiff_t wStep = (ptrdiff_t)k * k * AB;
+  // Taps outside, input channels inside: the inner loop runs B times over a fixed offset.
+  for (int32_t ty = ty0; ty < ty1; ty++) {
+    const float *xrow = x + (ptrdiff_t)rows->tapInput[ty] * inWidth * 8;
+    const float *wrow = packed + rows->tapKernel[ty] * k * AB;
+    for (int32_t tx = tx0; tx < tx1; tx++) {
+      const float *x1 = xrow + cols->tapInput[tx] * 8;
+      const float *x2 = P == 2 ? xrow + cols->tapInput[tx + shift] * 8 : x1;
+      const float *wp = wrow + cols->tapKernel[tx] * AB;
+      int ib = 0;
+      for (; ib + R <= nb; ib += R) {
+        for (int r = 0; r < R; r++) {
+          const __m256 v1 = _mm256_loadu_ps(x1 + (ib + r) * inPlane);
+          __m256 v2 = v1;
+          if (P == 2) v2 = _mm256_loadu_ps(x2 + (ib + r) * inPlane);
+          const float *w = wp + (ib + r) * wStep;
+          for (int j = 0; j < AB; j++) {
+            const __m256 wv = _mm256_broadcast_ss(w + j);
+            acc[0][r][j] = _mm256_fmadd_ps(wv, v1, acc[0][r][j]);
+            if (P == 2) acc[1][r][j] = _mm256_fmadd_ps(wv, v2, acc[1][r][j]);
+          }
+        }
+      }
+      for (int r = 0; ib < nb; ib++, r++) {
+        const __m256 v1 = _mm256_loadu_ps(x1 + ib * inPlane);
+        __m256 v2 = v1;
+        if (P == 2) v2 = _mm256_loadu_ps(x2 + ib * inPlane);
+        const float *w = wp + ib * wStep;
+        for (int j = 0; j < AB; j++) {
+          const __m256 wv = _mm256_broadcast_ss(w + j);
+          acc[0][r][j] = _mm256_fmadd_ps(wv, v1, acc[0][r][j]);
+          if (P == 2) acc[1][r][j] = _mm256_fmadd_ps(wv, v2, acc[1][r][j]);
+        }
+      }
+    }
+  }
+  for (int q = 0; q < P; q++) {
+    float *out = y + ((ptrdiff_t)oy * cols->outputCount + (q == 0 ? o1 : o2)) * 8;
+    for (int j = 0; j < AB; j++) {
+      __m256 s = acc[q][0][j];
+      if (R == 2) s = _mm256_add_ps(acc[q][0][j], acc[q][1][j]);
+      if (R == 4)
+        s = _mm256_add_ps(_mm256_add_ps(acc[q][0][j], acc[q][1][j]), _mm256_add_ps(acc[q][2][j], acc[q][3][j]));
+      if (bias) s = _mm256_add_ps(s, _mm256_set1_ps(bias[j]));
+      _mm256_storeu_ps(out + j * outPlane, s);
+    }
+  }
+}
+
+#define CONV_CASE(n, r)                                                                          \
+  case n:                                                                                        \
+    if (o2 >= 0)                                                                                 \
+      conv_pixels(n, r, 2, xg, b, pk, bs, yb, rows, cols, oy, o1, o2);                           \
+    else                                                                                         \
+      conv_pixels(n, r, 1, xg, b, pk, bs, yb, rows, cols, oy, o1, -1);                           \
+    break;
+
+// Loop order: for each output position pair, every block of output channels, so that the
+// few input rows a position reads stay in L1 while all output channels use them.
+TARGET void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float *packed, const float *bias,
+                                float *y, int32_t a, const ll_axis *rows, const ll_axis *cols) {
+  const int k = rows->kernelSize, blocks = block_count(a);
+  const ptrdiff_t inGroup = (ptrdiff_t)b * rows->inputCount * cols->inputCount * 8;
+  const ptrdiff_t outPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
+  for (int g = 0; g < groups; g++) {
+    const float *xg = x + g * inGroup;
+    for (int32_t oy = 0; oy < rows->outputCount; oy++)
+      for (int32_t pb = 0; pb < cols->blockCount; pb++) {
+        const int32_t o1 = cols->blockFirst[pb], o2 = cols->blockSecond[pb];
+        for (int blk = 0; blk < blocks; blk++) {
+          const int a0 = block_start(a, blocks, blk), ab = block_start(a, blocks, blk + 1) - a0;
+          const float *pk = packed + (ptrdiff_t)a0 * b * k * k;
+          const float *bs = bias ? bias + a0 : NULL;
+          float *yb = y + ((ptrdiff_t)g * a + a0) * outPlane;
+          switch (ab) {
+            CONV_CASE(1, 4) CONV_CASE(2, 2) CONV_CASE(3, 2)
+            CONV_CASE(4, 1) CONV_CASE(5, 1) CONV_CASE(6, 1)
+          }
+        }
+      }
+  }
+}
+
+// Adds to `partial` (BB x AB vectors) the products of a block of AB channels of dy with BB
+// (1 or 2) channels of x at one kernel position, over every (output, input) pair of that
+// position in one group. R chains over the column pairs keep the FMA pipes busy when AB is
+// small; the chains are added in a fixed order.
+INLINE TARGET void weight_gradient_tap(const int AB, const int BB, const int R, const float *dyg, const float *xg,
+                                       ptrdiff_t dyPlane, ptrdiff_t xPlane, int32_t ky, int32_t kx,
+                                       __m256 *partial, const ll_axis *rows, const ll_axis *cols) {
+  const int32_t py0 = rows->pairStart[ky], py1 = rows->pairStart[ky + 1];
+  const int32_t px0 = cols->pairStart[kx], px1 = cols->pairStart[kx + 1];
+  const int32_t outWidth = cols->outputCount, inWidth = cols->inputCount;
+  __m256 acc[2][4][MAX_BLOCK];
+  for (int q = 0; q < BB; q++)
+    for (int r = 0; r < R; r++)
+      for (int j = 0; j < AB; j++) acc[q][r][j] = _mm256_setzero_ps();
+  for (int32_t py = py0; py < py1; py++) {
+    const float *dyrow = dyg + (ptrdiff_t)rows->pairOutput[py] * outWidth * 8;
+    const float *xrow = xg + (ptrdiff_t)rows->pairInput[py] * inWidth * 8;
+    for (int32_t pxr = px0; pxr < px1; pxr += R) {
+      for (int r = 0; r < R; r++) {
+        const int32_t px = pxr + r;
+        if (R > 1 && px >= px1) break;
+        const float *xp = xrow + cols->pairInput[px] * 8;
+        const __m256 x1 = _mm256_loadu_ps(xp);
+        __m256 x2 = x1;
+        if (BB == 2) x2 = _mm256_loadu_ps(xp + xPlane);
+        const float *d = dyrow + cols->pairOutput[px] * 8;
+        for (int j = 0; j < AB; j++) {
+          const __m256 dv = _mm256_loadu_ps(d + j * dyPlane);
+          acc[0][r][j] = _mm256_fmadd_ps(dv, x1, acc[0][r][j]);
+          if (BB == 2) acc[1][r][j] = _mm256_fmadd_ps(dv, x2, acc[1][r][j]);
+        }
+      }
+    }
+  }
+  for (int q = 0; q < BB; q++)
+    for (int j = 0; j < AB; j++) {
+      __m256 s = acc[q][0][j];
+      if (R == 2) s = _mm256_add_ps(acc[q][0][j], acc[q][1][j]);
+      if (R == 4)
+        s = _mm256_add_ps(_mm256_add_ps(acc[q][0][j], acc[q][1][j]), _mm256_add_ps(acc[q][2][j], acc[q][3][j]));
+      partial[q * MAX_BLOCK + j] = _mm256_add_ps(partial[q * MAX_BLOCK + j], s);
+    }
+}
+
+#define WG_CASE(n, r)                                                                                \
+  case n:                                                                                            \
+    if (bb == 2)                                                                                     \
+      weight_gradient_tap(n, 2, r, dyg, xg, dyPlane, xPlane, ky, kx, partial, rows, cols);           \
+    else                                                                                             \
+      weight_gradient_tap(n, 1, r, dyg, xg, dyPlane, xPlane, ky, kx, partial, rows, cols);           \
+    break;
+
+// Loop order: for each block of dy channels and pair of x channels, group by group, every
+// kernel position; one group's planes of those channels stay in L1 across the k·k passes.
+TARGET void latentlab_lane_conv_weight_gradient(const float *dy, const float *x, int32_t groups, int32_t a,
+                                                int32_t b, float *dw, ptrdiff_t strideA, ptrdiff_t strideB,
+                                                const ll_axis *rows, const ll_axis *cols) {
+  const int k = rows->kernelSize, blocks = block_count(a);
+  const ptrdiff_t dyPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
+  const ptrdiff_t xPlane = (ptrdiff_t)rows->inputCount * cols->inputCount * 8;
+  const ptrdiff_t dyGroup = dyPlane * a, xGroup = xPlane * b;
+  __m256 partials[LL_MAX_KERNEL * LL_MAX_KERNEL][2 * MAX_BLOCK];
+  for (int blk = 0; blk < blocks; blk++) {
+    const int a0 = block_start(a, blocks, blk), ab = block_start(a, blocks, blk + 1) - a0;
+    for (int ib = 0; ib < b; ib += 2) {
+      const int bb = ib + 1 < b ? 2 : 1;
+      for (int t = 0; t < k * k; t++)
+        for (int q = 0; q < 2 * MAX_BLOCK; q++) partials[t][q] = _mm256_setzero_ps();
+      for (int g = 0; g < groups; g++) {
+        const float *dyg = dy + g * dyGroup + a0 * dyPlane, *xg = x + g * xGroup + ib * xPlane;
+        for (int32_t ky = 0; ky < k; ky++)
+          for (int32_t kx = 0; kx < k; kx++) {
+            __m256 *partial = partials[ky * k + kx];
+            switch (ab) {
+              WG_CASE(1, 4) WG_CASE(2, 2) WG_CASE(3, 2)
+              WG_CASE(4, 1) WG_CASE(5, 1) WG_CASE(6, 1)
+            }
+          }
+      }
+      float *dwb = dw + a0 * strideA + ib * strideB;
+      for (int t = 0; t < k * k; t++)
+        for (int q = 0; q < bb; q++)
+          for (int j = 0; j < ab; j++) {
+            float lanes[8];
+            _mm256_storeu_ps(lanes, partials[t][q * MAX_BLOCK + j]);
+            float total = 0;
+            for (int l = 0; l < 8; l++) total += lanes[l];
+            dwb[j * strideA + q * strideB + t] = total;
+          }
+    }
+  }
+}
+
+TARGET void latentlab_lane_bias_gradient(const float *dy, int32_t groups, int32_t a, int32_t plane, float *db) {
+  for (int j = 0; j < a; j++) {
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int g = 0; g < groups; g++) {
+      const float *d = dy + ((ptrdiff_t)g * a + j) * plane * 8;
+      int p = 0;
+      for (; p + 4 <= plane; p += 4)
+        for (int r = 0; r < 4; r++) acc[r] = _mm256_add_ps(acc[r], _mm256_loadu_ps(d + (p + r) * 8));
+      for (; p < plane; p++) acc[0] = _mm256_add_ps(acc[0], _mm256_loadu_ps(d + p * 8));
+    }
+    __m256 s = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+    float lanes[8];
+    _mm256_storeu_ps(lanes, s);
+    float total = 0;
+    for (int l = 0; l < 8; l++) total += lanes[l];
+    db[j] = total;
+  }
+}
+
+// Transposes the 8x8 block whose rows start at r[0..7] (each 8 floats) into out[0..63].
+INLINE TARGET void transpose8(const __m256 r0, const __m256 r1, const __m256 r2, const __m256 r3,
+                              const __m256 r4, const __m256 r5, const __m256 r6, const __m256 r7, float *out) {
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+  const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_storeu_ps(out + 0, _mm256_permute2f128_ps(s0, s4, 0x20));
+  _mm256_storeu_ps(out + 8, _mm256_permute2f128_ps(s1, s5, 0x20));
+  _mm256_storeu_ps(out + 16, _mm256_permute2f128_ps(s2, s6, 0x20));
+  _mm256_storeu_ps(out + 24, _mm256_permute2f128_ps(s3, s7, 0x20));
+  _mm256_storeu_ps(out + 32, _mm256_permute2f128_ps(s0, s4, 0x31));
+  _mm256_storeu_ps(out + 40, _mm256_permute2f128_ps(s1, s5, 0x31));
+  _mm256_storeu_ps(out + 48, _mm256_permute2f128_ps(s2, s6, 0x31));
+  _mm256_storeu_ps(out + 56, _mm256_permute2f128_ps(s3, s7, 0x31));
+}
+
+TARGET void latentlab_to_lanes(const float *src, int32_t images, ptrdiff_t size, float *dst) {
+  const int groups = (images + 7) / 8;
+  for (int g = 0; g < groups; g++) {
+    const int n = images - g * 8 < 8 ? images - g * 8 : 8;
+    const float *s = src + (ptrdiff_t)g * 8 * size;
+    float *d = dst + (ptrdiff_t)g * size * 8;
+    ptrdiff_t q = 0;
+    if (n == 8) {
+      for (; q + 8 <= size; q += 8)
+        transpose8(_mm256_loadu_ps(s + q), _mm256_loadu_ps(s + size + q), _mm256_loadu_ps(s + 2 * size + q),
+                   _mm256_loadu_ps(s + 3 * size + q), _mm256_loadu_ps(s + 4 * size + q),
+                   _mm256_loadu_ps(s + 5 * size + q), _mm256_loadu_ps(s + 6 * size + q),
+                   _mm256_loadu_ps(s + 7 * size + q), d + q * 8);
+    }
+    for (; q < size; q++)
+      for (int l = 0; l < 8; l++) d[q * 8 + l] = l < n ? s[l * size + q] : 0.0f;
+  }
+}
+
+TARGET void latentlab_from_lanes(const float *src, int32_t images, ptrdiff_t size, float *dst) {
+  const int groups = (images + 7) / 8;
+  for (int g = 0; g < groups; g++) {
+    const int n = images - g * 8 < 8 ? images - g * 8 : 8;
+    const float *s = src + (ptrdiff_t)g * size * 8;
+    float *d = dst + (ptrdiff_t)g * 8 * size;
+    ptrdiff_t q = 0;
+    if (n == 8) {
+      float block[64];
+      for (; q + 8 <= size; q += 8) {
+        const float *b = s + q * 8;
+        transpose8(_mm256_loadu_ps(b), _mm256_loadu_ps(b + 8), _mm256_loadu_ps(b + 16), _mm256_loadu_ps(b + 24),
+                   _mm256_loadu_ps(b + 32), _mm256_loadu_ps(b + 40), _mm256_loadu_ps(b + 48),
+                   _mm256_loadu_ps(b + 56), block);
+        for (int l = 0; l < 8; l++) memcpy(d + l * size + q, block + l * 8, 8 * sizeof(float));
+      }
+    }
+    for (; q < size; q++)
+      for (int l = 0; l < n; l++) d[l * size + q] = s[q * 8 + l];
+  }
+}
+
+#else  // not x86-64: the Swift side keeps its im2col + GEMM path.
+
+int latentlab_conv_kernels_available(void) { return 0; }
+void latentlab_pack_conv_weight(const float *w, ptrdiff_t sa, ptrdiff_t sb, int32_t a, int32_t b, int32_t k,
+                                float *packed) {}
+void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float *packed, const float *bias, float *y,
+                         int32_t a, const ll_axis *rows, const ll_axis *cols) {}
+void latentlab_lane_conv_weight_gradient(const float *dy, const float *x, int32_t groups, int32_t a, int32_t b,
+                                         float *dw, ptrdiff_t sa, ptrdiff_t sb, const ll_axis *rows,
+                                         const ll_axis *cols) {}
+void latentlab_lane_bias_gradient(const float *dy, int32_t groups, int32_t a, int32_t plane, float *db) {}
+void latentlab_to_lanes(const float *src, int32_t images, ptrdiff_t size, float *dst) {}
+void latentlab_from_lanes(const float *src, int32_t images, ptrdiff_t size, float *dst) {}
+
+#endif

@@ -1,0 +1,77 @@
+// Direct convolution kernels over "lane" tensors: eight images side by side, the image index
+// innermost, so that one AVX2 register holds the same element of eight images and every
+// convolution, whatever its stride, padding or channel count, is a run of broadcast-weight
+// times eight-image-vector FMAs. Used by NN's Conv2d and ConvTranspose2d for Float.
+//
+// Lane layout: a batch of n images of `size` scalars each becomes ceil(n / 8) groups of
+// `size` x 8 scalars, element q of image 8g + l at (g * size + q) * 8 + l; missing images of
+// the last group are zeros.
+//
+// Both convolution directions are the same gather, described per spatial axis by tap lists:
+// output position o of an axis reads the input positions tapInput[t] with kernel indices
+// tapKernel[t] for t in tapStart[o] ..< tapStart[o + 1]. For Conv2d's forward pass,
+// i = o * stride - padding + kk; for its input gradient (and ConvTranspose2d's forward pass),
+// o = i * stride - padding + kk read the other way round. The same axis is also listed per
+// kernel index (pairStart/pairOutput/pairInput), which the weight gradient walks.
+#ifndef LATENTLAB_CCONVKERNELS_H
+#define LATENTLAB_CCONVKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Images per lane group.
+#define LL_LANES 8
+/// The largest kernel size the weight gradient takes (its per-tap partials live on the stack).
+#define LL_MAX_KERNEL 7
+
+/// The taps of one spatial axis of a convolution (see the header comment).
+typedef struct ll_axis {
+  int32_t outputCount;
+  int32_t inputCount;
+  int32_t kernelSize;
+  const int32_t *tapStart;    // [outputCount + 1]
+  const int32_t *tapKernel;   // [tapStart[outputCount]]
+  const int32_t *tapInput;    // [tapStart[outputCount]]
+  const int32_t *pairStart;   // [kernelSize + 1]
+  const int32_t *pairOutput;  // [pairStart[kernelSize]]
+  const int32_t *pairInput;   // [pairStart[kernelSize]]
+  // Output positions computed two at a time: block b is blockFirst[b] and blockSecond[b]
+  // (-1 for a lone position). Two positions pair up when they read the same kernel indices
+  // in the same order, so one weight broadcast serves both.
+  int32_t blockCount;
+  const int32_t *blockFirst;
+  const int32_t *blockSecond;
+} ll_axis;
+
+/// 1 when this CPU has AVX2 and FMA, which every kernel below needs.
+int latentlab_conv_kernels_available(void);
+
+/// Packs the weight W(a, b, ky, kx) = w[a * strideA + b * strideB + ky * k + kx] for the
+/// gather below: blocks of output channels, each [B][k][k][block]. `packed` holds A·B·k·k.
+void latentlab_pack_conv_weight(const float *w, ptrdiff_t strideA, ptrdiff_t strideB, int32_t a, int32_t b,
+                                int32_t k, float *packed);
+
+/// y[g][a][oy][ox][l] = bias[a] + Σ_b Σ_(ky,iy) Σ_(kx,ix) W(a, b, ky, kx) · x[g][b][iy][ix][l]
+/// over `groups` lane groups; x is [groups][B][rows.inputCount][cols.inputCount][8], y is
+/// [groups][A][rows.outputCount][cols.outputCount][8]; `bias` may be NULL (zero).
+/// `packed` comes from latentlab_pack_conv_weight with the same A, B and k.
+void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float *packed, const float *bias,
+                         float *y, int32_t a, const ll_axis *rows, const ll_axis *cols);
+
+/// dW(a, b, ky, kx) = Σ_g Σ_(oy,iy) Σ_(ox,ix) Σ_l dy[g][a][oy][ox][l] · x[g][b][iy][ix][l],
+/// written (not added) to dw[a * strideA + b * strideB + ky * k + kx]. The sum runs in a
+/// fixed order: lanes accumulate separately and are added last, lane 0 to 7.
+void latentlab_lane_conv_weight_gradient(const float *dy, const float *x, int32_t groups, int32_t a, int32_t b,
+                                         float *dw, ptrdiff_t strideA, ptrdiff_t strideB,
+                                         const ll_axis *rows, const ll_axis *cols);
+
+/// db[a] = Σ_g Σ_p Σ_l dy[g][a][p][l] for dy [groups][A][plane][8] (written, not added).
+void latentlab_lane_bias_gradient(const float *dy, int32_t groups, int32_t a, int32_t plane, float *db);
+
+/// NCHW images (image i at src + i * size) to lane groups (dst holds ceil(n/8)·size·8).
+void latentlab_to_lanes(const float *src, int32_t images, ptrdiff_t size, float *dst);
+
+/// Lane groups back to `images` NCHW images.
+void latentlab_from_lanes(const float *src, int32_t images, ptrdiff_t size, float *dst);
+
+#endif

@@ -1,0 +1,287 @@
+import CConvKernels
+import TensorCore
+
+/// Which algorithm `Conv2d` and `ConvTranspose2d` use for `Float`.
+public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
+  /// Direct AVX2 kernels over eight images side by side (`LaneConvolution`); the default on
+  /// CPUs with AVX2 and FMA.
+  case directLanes
+  /// im2col (or col2im) plus one OpenBLAS GEMM per chunk of images: the reference path, and
+  /// the only one for `Double`.
+  case im2colGEMM
+
+  /// `directLanes` when this CPU runs the kernels, else `im2colGEMM`.
+  public static let preferred: ConvolutionAlgorithm =
+    latentlab_conv_kernels_available() == 1 ? .directLanes : .im2colGEMM
+
+  /// Whether the direct kernels can run on this CPU.
+  public static var directLanesAvailable: Bool { preferred == .directLanes }
+}
+
+/// The taps of one spatial axis of a convolution, as the C kernels read them (`ll_axis`):
+/// for each output position the (kernel index, input position) pairs it reads, and for each
+/// kernel index the (output, input) positions it joins.
+final class LaneAxis {
+  let outputCount: Int
+  let inputCount: Int
+  let kernelSize: Int
+  private let storage: UnsafeMutablePointer<Int32>
+  /// The C view of the tables (read-only for the kernels, shared by threads).
+  let table: UnsafeMutablePointer<ll_axis>
+
+  /// The axis where output `o` reads input `o·stride − padding + kk` (Conv2d's forward pass).
+  static func gathering(input: Int, output: Int, kernel: Int, stride: Int, padding: Int) -> LaneAxis {
+    LaneAxis(input: input, output: output, kernel: kernel) { o, kk in
+      let i = o * stride - padding + kk
+      return i >= 0 && i < input ? i : nil
+    }
+  }
+
+  /// The axis where input `i` reaches output `i·stride − padding + kk` (ConvTranspose2d's
+  /// forward pass, Conv2d's input gradient).
+  static func scattering(input: Int, output: Int, kernel: Int, stride: Int, padding: Int) -> LaneAxis {
+    LaneAxis(input: input, output: output, kernel: kernel) { o, kk in
+      let t = o + padding - kk
+      guard t >= 0, t % stride == 0 else { return nil }
+      let i = t / stride
+      return i < input ? i : nil
+    }
+  }
+
+  private init(input: Int, output: Int, kernel: Int, source: (_ o: Int, _ kk: Int) -> Int?) {
+    outputCount = output
+    inputCount = input
+    kernelSize = kernel
+    var taps: [(o: Int, kk: Int, i: Int)] = []
+    for o in 0..<output {
+      for kk in 0..<kernel {
+        if let i = source(o, kk) { taps.append((o, kk, i)) }
+      }
+    }
+    let t = taps.count
+    // Output positions that read the same kernel indices in the same order are computed
+    // two at a time (stride 2: o and o + 1 for a gather, o and o + 2 for a scatter).
+    let kernelsOf = (0..<output).map { o in taps.filter { $0.o == o }.map(\.kk) }
+    var used = [Bool](repeating: false, count: output)
+    var blocks: [(Int32, Int32)] = []
+    for o in 0..<output where !used[o] {
+      used[o] = true
+      var partner: Int32 = -1
+      for q in (o + 1)..<min(output, o + 1 + max(kernel, 2)) where !used[q] && kernelsOf[q] == kernelsOf[o] {
+        used[q] = true
+        partner = Int32(q)
+        break
+      }
+      blocks.append((Int32(o), partner))
+    }
+    // tapStart, tapKernel, tapInput, pairStart, pairOutput, pairInput, blockFirst,
+    // blockSecond in one allocation.
+    let total = (output + 1) + 2 * t + (kernel + 1) + 2 * t + 2 * blocks.count
+    storage = .allocate(capacity: max(total, 1))
+    let tapStart = storage
+    let tapKernel = tapStart + (output + 1)
+    let tapInput = tapKernel + t
+    let pairStart = tapInput + t
+    let pairOutput = pairStart + (kernel + 1)
+    let pairInput = pairOutput + t
+    var next = 0
+    for o in 0..<output {
+      tapStart[o] = Int32(next)
+      for tap in taps where tap.o == o {
+        tapKernel[next] = Int32(tap.kk)
+        tapInput[next] = Int32(tap.i)
+        next += 1
+      }
+    }
+    tapStart[output] = Int32(next)
+    next = 0
+    for kk in 0..<kernel {
+      pairStart[kk] = Int32(next)
+      for tap in taps where tap.kk == kk {
+        pairOutput[next] = Int32(tap.o)
+        pairInput[next] = Int32(tap.i)
+        next += 1
+      }
+    }
+    pairStart[kernel] = Int32(next)
+    let blockFirst = pairInput + t
+    let blockSecond = blockFirst + blocks.count
+    for (b, block) in blocks.enumerated() {
+      blockFirst[b] = block.0
+      blockSecond[b] = block.1
+    }
+    table = .allocate(capacity: 1)
+    table.initialize(to: ll_axis(
+      outputCount: Int32(output), inputCount: Int32(input), kernelSize: Int32(kernel),
+      tapStart: tapStart, tapKernel: tapKernel, tapInput: tapInput,
+      pairStart: pairStart, pairOutput: pairOutput, pairInput: pairInput,
+      blockCount: Int32(blocks.count), blockFirst: blockFirst, blockSecond: blockSecond))
+  }
+
+  deinit {
+    table.deallocate()
+    storage.deallocate()
+  }
+}
+
+/// A convolution-like linear map between images, run by the direct lane kernels: Conv2d and
+/// ConvTranspose2d differ only in which axis tables and weight strides they hand over.
+///
+/// The map is `y[a] = bias[a] + Σ_b Σ_taps W(a, b, ky, kx) · x[b]`, where `W(a, b, ky, kx) =
+/// weight[a · forwardStrides.a + b · forwardStrides.b + ky·k + kx]` and the taps come from
+/// `forwardRows`/`forwardColumns`; its input gradient is the same kind of gather with the
+/// backward tables and strides. Images are cut into chunks of `BatchChunking.itemsPerChunk`
+/// (a multiple of 8) from the start of the batch, each chunk a whole number of lane groups,
+/// so that chunk `c`'s partial weight gradient is the same whatever thread computes it.
+final class LaneConvolution {
+  let inputChannels: Int
+  let outputChannels: Int
+  let kernelSize: Int
+  let inputSize: (height: Int, width: Int)
+  let outputSize: (height: Int, width: Int)
+  private let forwardRows: LaneAxis
+  private let forwardColumns: LaneAxis
+  private let backwardRows: LaneAxis
+  private let backwardColumns: LaneAxis
+  private let forwardStrides: (a: Int, b: Int)
+  private let backwardStrides: (a: Int, b: Int)
+
+  private var batch = 0
+  private var laneInput = TensorOf<Float>.zeros([0])  // cached for the weight gradient
+  private var laneOutput = TensorOf<Float>.zeros([0])  // the output, then the output gradient
+  private var laneInputGradient = TensorOf<Float>.zeros([0])
+  private var packedForward = TensorOf<Float>.zeros([0])
+  private var packedBackward = TensorOf<Float>.zeros([0])
+
+  init(
+    inputChannels: Int, outputChannels: Int, kernelSize: Int, inputSize: (Int, Int), outputSize: (Int, Int),
+    forwardRows: LaneAxis, forwardColumns: LaneAxis, backwardRows: LaneAxis, backwardColumns: LaneAxis,
+    forwardStrides: (a: Int, b: Int), backwardStrides: (a: Int, b: Int)
+  ) {
+    self.inputChannels = inputChannels
+    self.outputChannels = outputChannels
+    self.kernelSize = kernelSize
+    self.inputSize = inputSize
+    self.outputSize = outputSize
+    self.forwardRows = forwardRows
+    self.forwardColumns = forwardColumns
+    self.backwardRows = backwardRows
+    self.backwardColumns = backwardColumns
+    self.forwardStrides = forwardStrides
+    self.backwardStrides = backwardStrides
+    precondition(BatchChunking.itemsPerChunk % Int(LL_LANES) == 0, "chunks must be whole lane groups")
+  }
+
+  /// Whether this plan serves an input of `height × width`.
+  func matches(height: Int, width: Int) -> Bool { inputSize == (height, width) }
+
+  private var inputImageSize: Int { inputChannels * inputSize.height * inputSize.width }
+  private var outputImageSize: Int { outputChannels * outputSize.height * outputSize.width }
+  private static let lanes = Int(LL_LANES)
+  /// The largest kernel the direct kernels take; larger ones use im2col + GEMM.
+  static let maximumKernelSize = Int(LL_MAX_KERNEL)
+
+  /// The chunks of a batch of `n`: chunk `c` holds images `32c ..< min(32c + 32, n)`, which
+  /// are lane groups `4c ..< ⌈…/8⌉`.
+  private static func chunkImages(_ c: Int, batch n: Int) -> Range<Int> {
+    let per = BatchChunking.itemsPerChunk
+    return (c * per)..<min(c * per + per, n)
+  }
+
+  /// `y = forward(x)` for NCHW `x [n, B, H, W]` into NCHW `y [n, A, H', W']`.
+  func forward(
+    _ x: UnsafePointer<Float>, batch n: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    into y: UnsafeMutablePointer<Float>, parallel: DeterministicParallel
+  ) {
+    batch = n
+    let groups = (n + Self.lanes - 1) / Self.lanes
+    let (inSize, outSize) = (inputImageSize, outputImageSize)
+    laneInput.ensureShape([groups * inSize * Self.lanes])
+    laneOutput.ensureShape([groups * outSize * Self.lanes])
+    let weightCount = inputChannels * outputChannels * kernelSize * kernelSize
+    packedForward.ensureShape([weightCount])
+    packedForward.withUnsafeMutableBufferPointer { pb in
+      latentlab_pack_conv_weight(
+        weight, forwardStrides.a, forwardStrides.b, Int32(outputChannels), Int32(inputChannels),
+        Int32(kernelSize), pb.baseAddress!)
+    }
+    let chunks = BatchChunking.chunkCount(n)
+    let (a, b) = (Int32(outputChannels), Int32(inputChannels))
+    let (rows, cols) = (forwardRows.table, forwardColumns.table)
+    laneInput.withUnsafeMutableBufferPointer { lib in
+      laneOutput.withUnsafeMutableBufferPointer { lob in
+        packedForward.withUnsafeBufferPointer { pb in
+          let (li, lo, packed) = (lib.baseAddress!, lob.baseAddress!, pb.baseAddress!)
+          parallel.forEachChunk(count: chunks, chunks: chunks) { c, _ in
+            let images = Self.chunkImages(c, batch: n)
+            let firstGroup = images.lowerBound / Self.lanes
+            let chunkGroups = (images.count + Self.lanes - 1) / Self.lanes
+            let xl = li + firstGroup * inSize * Self.lanes
+            let yl = lo + firstGroup * outSize * Self.lanes
+            latentlab_to_lanes(x + images.lowerBound * inSize, Int32(images.count), inSize, xl)
+            latentlab_lane_conv(xl, Int32(chunkGroups), b, packed, bias, yl, a, rows, cols)
+            latentlab_from_lanes(yl, Int32(images.count), outSize, y + images.lowerBound * outSize)
+          }
+        }
+      }
+    }
+  }
+
+  /// The backward pass of the last `forward`: per-chunk weight and bias gradients into
+  /// `weightPartials [chunks, weightCount]` and `biasPartials [chunks, A]` (when given), and
+  /// the input gradient into `dx` (when given).
+  func backward(
+    _ dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    weightPartials: UnsafeMutablePointer<Float>?, biasPartials: UnsafeMutablePointer<Float>?,
+    inputGradient dx: UnsafeMutablePointer<Float>?, parallel: DeterministicParallel
+  ) {
+    let n = batch
+    let groups = (n + Self.lanes - 1) / Self.lanes
+    let (inSize, outSize) = (inputImageSize, outputImageSize)
+    let weightCount = inputChannels * outputChannels * kernelSize * kernelSize
+    if dx != nil {
+      laneInputGradient.ensureShape([groups * inSize * Self.lanes])
+      packedBackward.ensureShape([weightCount])
+      packedBackward.withUnsafeMutableBufferPointer { pb in
+        latentlab_pack_conv_weight(
+          weight, backwardStrides.a, backwardStrides.b, Int32(inputChannels), Int32(outputChannels),
+          Int32(kernelSize), pb.baseAddress!)
+      }
+    }
+    let chunks = BatchChunking.chunkCount(n)
+    let (a, b) = (Int32(outputChannels), Int32(inputChannels))
+    let (rows, cols) = (forwardRows.table, forwardColumns.table)
+    let (backRows, backCols) = (backwardRows.table, backwardColumns.table)
+    let outPlane = Int32(outputSize.height * outputSize.width)
+    let (strideA, strideB) = (forwardStrides.a, forwardStrides.b)
+    laneInput.withUnsafeMutableBufferPointer { lib in
+      laneOutput.withUnsafeMutableBufferPointer { lob in
+        laneInputGradient.withUnsafeMutableBufferPointer { ldxb in
+          packedBackward.withUnsafeBufferPointer { pb in
+            let (li, ldy, ldx, packed) = (lib.baseAddress!, lob.baseAddress!, ldxb.baseAddress, pb.baseAddress)
+            parallel.forEachChunk(count: chunks, chunks: chunks) { c, _ in
+              let images = Self.chunkImages(c, batch: n)
+              let firstGroup = images.lowerBound / Self.lanes
+              let chunkGroups = Int32((images.count + Self.lanes - 1) / Self.lanes)
+              let xl = li + firstGroup * inSize * Self.lanes
+              let dyl = ldy + firstGroup * outSize * Self.lanes
+              latentlab_to_lanes(dy + images.lowerBound * outSize, Int32(images.count), outSize, dyl)
+              if let weightPartials {
+                latentlab_lane_conv_weight_gradient(
+                  dyl, xl, chunkGroups, a, b, weightPartials + c * weightCount, strideA, strideB, rows, cols)
+              }
+              if let biasPartials {
+                latentlab_lane_bias_gradient(dyl, chunkGroups, a, outPlane, biasPartials + c * outputChannels)
+              }
+              if let dx, let ldx, let packed {
+                let dxl = ldx + firstGroup * inSize * Self.lanes
+                latentlab_lane_conv(dyl, chunkGroups, a, packed, nil, dxl, b, backRows, backCols)
+                latentlab_from_lanes(dxl, Int32(images.count), inSize, dx + images.lowerBound * inSize)
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
