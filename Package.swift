@@ -39,14 +39,15 @@ let package = Package(
 
     // SHA-256 with the x86 SHA extensions, for checking the data files quickly.
     .target(name: "CSHA256", path: "Sources/CSHA256"),
-    // Direct AVX2 convolution kernels over eight images side by side (NN's Float path).
-    .target(name: "CConvKernels", path: "Sources/CConvKernels"),
+    // NN's AVX2 kernels for Float: direct convolutions over eight images side by side, and
+    // the elementwise activations.
+    .target(name: "CKernels", path: "Sources/CKernels"),
 
     // MARK: - Library modules, bottom up
 
     .target(name: "TensorCore", dependencies: ["CBLAS"]),
     .target(name: "Datasets", dependencies: ["TensorCore", "CZlib", "CSHA256"]),
-    .target(name: "NN", dependencies: ["TensorCore", "CConvKernels"]),
+    .target(name: "NN", dependencies: ["TensorCore", "CKernels"]),
     .target(name: "Models", dependencies: ["NN", "Datasets"]),
     .target(name: "HDF5", dependencies: ["CHDF5"]),
     .target(name: "Analysis", dependencies: ["TensorCore", "CLAPACK"]),

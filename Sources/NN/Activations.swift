@@ -1,3 +1,4 @@
+import CKernels
 import TensorCore
 
 /// Rectified linear unit, as PyTorch's `nn.ReLU`: `y = max(x, 0)`; `dx = dy · [y > 0]`
@@ -18,9 +19,17 @@ public final class ReLUOf<Scalar: BLASScalar>: Layer {
   @_specialize(where Scalar == Double)
   public func forward(_ x: TensorOf<Scalar>) throws -> TensorOf<Scalar> {
     output.ensureShape(x.shape)
+    let vectorised = Scalar.self == Float.self && ConvolutionAlgorithm.directLanesAvailable
     x.withUnsafeBufferPointer { xb in
       output.withUnsafeMutableBufferPointer { yb in
-        for i in 0..<xb.count { yb[i] = xb[i] > 0 ? xb[i] : 0 }
+        guard let xs = xb.baseAddress, let ys = yb.baseAddress else { return }
+        parallel.forEachElementChunk(count: xb.count) { r in
+          if vectorised {
+            latentlab_relu_forward(asFloat(xs + r.lowerBound), asMutableFloat(ys + r.lowerBound), r.count)
+          } else {
+            for i in r { ys[i] = xs[i] > 0 ? xs[i] : 0 }
+          }
+        }
       }
     }
     hasForward = true
@@ -32,10 +41,19 @@ public final class ReLUOf<Scalar: BLASScalar>: Layer {
   public func backward(_ dy: TensorOf<Scalar>) throws -> TensorOf<Scalar> {
     guard hasForward, dy.shape == output.shape else { throw LayerError.backwardBeforeForward(layer: description) }
     inputGradient.ensureShape(dy.shape)
+    let vectorised = Scalar.self == Float.self && ConvolutionAlgorithm.directLanesAvailable
     dy.withUnsafeBufferPointer { dyb in
       output.withUnsafeBufferPointer { yb in
         inputGradient.withUnsafeMutableBufferPointer { dxb in
-          for i in 0..<dyb.count { dxb[i] = yb[i] > 0 ? dyb[i] : 0 }
+          guard let dys = dyb.baseAddress, let ys = yb.baseAddress, let dxs = dxb.baseAddress else { return }
+          parallel.forEachElementChunk(count: dyb.count) { r in
+            if vectorised {
+              latentlab_relu_backward(
+                asFloat(ys + r.lowerBound), asFloat(dys + r.lowerBound), asMutableFloat(dxs + r.lowerBound), r.count)
+            } else {
+              for i in r { dxs[i] = ys[i] > 0 ? dys[i] : 0 }
+            }
+          }
         }
       }
     }
@@ -45,7 +63,8 @@ public final class ReLUOf<Scalar: BLASScalar>: Layer {
 
 /// The logistic sigmoid, as PyTorch's `nn.Sigmoid`: `y = 1 / (1 + e^−x)`; `dx = dy · y · (1 − y)`.
 /// Computed as `e^x / (1 + e^x)` for negative `x`, so large magnitudes neither overflow nor
-/// lose the result. Any input shape.
+/// lose the result; in `Float` on AVX2 CPUs, eight at a time with a polynomial exponential
+/// (within 3e-7 relative of the exact value, tested). Any input shape.
 public final class SigmoidOf<Scalar: BLASScalar>: Layer {
   public var parallel = DeterministicParallel(threads: 1)
   private var output = TensorOf<Scalar>.zeros([0])
@@ -64,13 +83,21 @@ public final class SigmoidOf<Scalar: BLASScalar>: Layer {
     output.ensureShape(x.shape)
     x.withUnsafeBufferPointer { xb in
       output.withUnsafeMutableBufferPointer { yb in
-        for i in 0..<xb.count {
-          let v = xb[i]
-          if v >= 0 {
-            yb[i] = 1 / (1 + Scalar.exp(-v))
-          } else {
-            let e = Scalar.exp(v)
-            yb[i] = e / (1 + e)
+        guard let xs = xb.baseAddress, let ys = yb.baseAddress else { return }
+        let vectorised = Scalar.self == Float.self && ConvolutionAlgorithm.directLanesAvailable
+        parallel.forEachElementChunk(count: xb.count) { r in
+          if vectorised {
+            latentlab_sigmoid_forward(asFloat(xs + r.lowerBound), asMutableFloat(ys + r.lowerBound), r.count)
+            return
+          }
+          for i in r {
+            let v = xs[i]
+            if v >= 0 {
+              ys[i] = 1 / (1 + Scalar.exp(-v))
+            } else {
+              let e = Scalar.exp(v)
+              ys[i] = e / (1 + e)
+            }
           }
         }
       }
@@ -87,7 +114,10 @@ public final class SigmoidOf<Scalar: BLASScalar>: Layer {
     dy.withUnsafeBufferPointer { dyb in
       output.withUnsafeBufferPointer { yb in
         inputGradient.withUnsafeMutableBufferPointer { dxb in
-          for i in 0..<dyb.count { dxb[i] = dyb[i] * yb[i] * (1 - yb[i]) }
+          guard let dys = dyb.baseAddress, let ys = yb.baseAddress, let dxs = dxb.baseAddress else { return }
+          parallel.forEachElementChunk(count: dyb.count) { r in
+            for i in r { dxs[i] = dys[i] * ys[i] * (1 - ys[i]) }
+          }
         }
       }
     }
@@ -98,3 +128,18 @@ public final class SigmoidOf<Scalar: BLASScalar>: Layer {
 /// `Float` activations.
 public typealias ReLU = ReLUOf<Float>
 public typealias Sigmoid = SigmoidOf<Float>
+
+extension DeterministicParallel {
+  /// Runs `body` over `0..<count` in fixed chunks of 16,384 elements: for elementwise work,
+  /// whose results do not depend on how it is split.
+  @inlinable
+  func forEachElementChunk(count: Int, _ body: (Range<Int>) -> Void) {
+    let per = 16_384
+    let chunks = max(1, (count + per - 1) / per)
+    if chunks == 1 || threadCount == 1 {
+      body(0..<count)
+      return
+    }
+    forEachChunk(count: count, chunks: chunks) { _, r in body(r) }
+  }
+}

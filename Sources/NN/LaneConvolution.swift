@@ -1,4 +1,4 @@
-import CConvKernels
+import CKernels
 import TensorCore
 
 /// Which algorithm `Conv2d` and `ConvTranspose2d` use for `Float`.

@@ -1,11 +1,11 @@
-// Direct convolution kernels over lane tensors (see CConvKernels.h for the layout and the
+// Direct convolution kernels over lane tensors (see conv_kernels.h for the layout and the
 // contracts). Each output register holds one element of eight images; the inner loops
 // broadcast one weight and FMA it with one eight-image vector, so a block of up to 12 output
 // channels stays in registers while the input channels and taps stream past.
 //
 // Determinism: every sum runs in an order fixed by the shapes alone (never by the thread
 // count or by data), so the Swift side's fixed chunks give the same bits with any threads.
-#include "CConvKernels.h"
+#include "conv_kernels.h"
 
 #include <string.h>
 

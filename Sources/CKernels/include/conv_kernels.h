@@ -13,8 +13,8 @@
 // i = o * stride - padding + kk; for its input gradient (and ConvTranspose2d's forward pass),
 // o = i * stride - padding + kk read the other way round. The same axis is also listed per
 // kernel index (pairStart/pairOutput/pairInput), which the weight gradient walks.
-#ifndef LATENTLAB_CCONVKERNELS_H
-#define LATENTLAB_CCONVKERNELS_H
+#ifndef LATENTLAB_CONV_KERNELS_H
+#define LATENTLAB_CONV_KERNELS_H
 
 #include <stddef.h>
 #include <stdint.h>

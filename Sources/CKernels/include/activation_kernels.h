@@ -1,0 +1,19 @@
+// Elementwise activations for Float tensors, vectorised with AVX2 (callers check
+// latentlab_conv_kernels_available() first). Each element's result depends on that element
+// alone, so any split of the work over threads gives the same bits.
+#ifndef LATENTLAB_ACTIVATION_KERNELS_H
+#define LATENTLAB_ACTIVATION_KERNELS_H
+
+#include <stddef.h>
+
+/// y[i] = x[i] > 0 ? x[i] : 0 (so NaN gives 0, as the portable Swift code).
+void latentlab_relu_forward(const float *x, float *y, ptrdiff_t count);
+
+/// dx[i] = y[i] > 0 ? dy[i] : 0, where y is the forward output.
+void latentlab_relu_backward(const float *y, const float *dy, float *dx, ptrdiff_t count);
+
+/// y[i] = 1 / (1 + e^-x[i]), through e^-|x| so that nothing overflows: a Cephes-style
+/// polynomial exponential (relative error below 2e-7 on [-87, 0]), exact IEEE division.
+void latentlab_sigmoid_forward(const float *x, float *y, ptrdiff_t count);
+
+#endif
