@@ -11,9 +11,9 @@ __attribute__((target("avx2"))) void latentlab_relu_forward(const float *x, floa
   ptrdiff_t i = 0;
   for (; i + 8 <= count; i += 8) {
     const __m256 v = _mm256_loadu_ps(x + i);
-    _mm256_storeu_ps(y + i, _mm256_and_ps(v, _mm256_cmp_ps(v, zero, _CMP_GT_OQ)));
+    _mm256_storeu_ps(y + i, _mm256_and_ps(v, _mm256_cmp_ps(v, zero, _CMP_NLE_UQ)));
   }
-  for (; i < count; i++) y[i] = x[i] > 0 ? x[i] : 0.0f;
+  for (; i < count; i++) y[i] = x[i] <= 0 ? 0.0f : x[i];
 }
 
 __attribute__((target("avx2"))) void latentlab_relu_backward(const float *y, const float *dy, float *dx,
@@ -21,10 +21,10 @@ __attribute__((target("avx2"))) void latentlab_relu_backward(const float *y, con
   const __m256 zero = _mm256_setzero_ps();
   ptrdiff_t i = 0;
   for (; i + 8 <= count; i += 8) {
-    const __m256 mask = _mm256_cmp_ps(_mm256_loadu_ps(y + i), zero, _CMP_GT_OQ);
+    const __m256 mask = _mm256_cmp_ps(_mm256_loadu_ps(y + i), zero, _CMP_NLE_UQ);
     _mm256_storeu_ps(dx + i, _mm256_and_ps(_mm256_loadu_ps(dy + i), mask));
   }
-  for (; i < count; i++) dx[i] = y[i] > 0 ? dy[i] : 0.0f;
+  for (; i < count; i++) dx[i] = y[i] <= 0 ? 0.0f : dy[i];
 }
 
 // e^z for z <= 0 (clamped at -87, where e^z is 1.6e-38 and 2^n still a normal float):
@@ -56,7 +56,8 @@ __attribute__((target("avx2,fma"))) void latentlab_sigmoid_forward(const float *
     const __m256 t = exp_nonpositive(_mm256_or_ps(v, signBit));  // e^-|x|
     const __m256 denominator = _mm256_add_ps(one, t);
     const __m256 positive = _mm256_div_ps(one, denominator), negative = _mm256_div_ps(t, denominator);
-    _mm256_storeu_ps(y + i, _mm256_blendv_ps(negative, positive, _mm256_cmp_ps(v, zero, _CMP_GE_OQ)));
+    const __m256 s = _mm256_blendv_ps(negative, positive, _mm256_cmp_ps(v, zero, _CMP_GE_OQ));
+    _mm256_storeu_ps(y + i, _mm256_blendv_ps(s, v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));  // NaN stays NaN
   }
   if (i < count) {
     float in[8] = {0}, out[8];
@@ -69,10 +70,10 @@ __attribute__((target("avx2,fma"))) void latentlab_sigmoid_forward(const float *
 #else
 
 void latentlab_relu_forward(const float *x, float *y, ptrdiff_t count) {
-  for (ptrdiff_t i = 0; i < count; i++) y[i] = x[i] > 0 ? x[i] : 0.0f;
+  for (ptrdiff_t i = 0; i < count; i++) y[i] = x[i] <= 0 ? 0.0f : x[i];
 }
 void latentlab_relu_backward(const float *y, const float *dy, float *dx, ptrdiff_t count) {
-  for (ptrdiff_t i = 0; i < count; i++) dx[i] = y[i] > 0 ? dy[i] : 0.0f;
+  for (ptrdiff_t i = 0; i < count; i++) dx[i] = y[i] <= 0 ? 0.0f : dy[i];
 }
 
 #include <math.h>

@@ -2,7 +2,7 @@ import CKernels
 import TensorCore
 
 /// Rectified linear unit, as PyTorch's `nn.ReLU`: `y = max(x, 0)`; `dx = dy · [y > 0]`
-/// (zero gradient at 0, as PyTorch). Any input shape.
+/// (zero gradient at 0, and NaN passed through, as PyTorch). Any input shape.
 public final class ReLUOf<Scalar: BLASScalar>: Layer {
   public var parallel = DeterministicParallel(threads: 1)
   private var output = TensorOf<Scalar>.zeros([0])
@@ -27,7 +27,7 @@ public final class ReLUOf<Scalar: BLASScalar>: Layer {
           if vectorised {
             latentlab_relu_forward(asFloat(xs + r.lowerBound), asMutableFloat(ys + r.lowerBound), r.count)
           } else {
-            for i in r { ys[i] = xs[i] > 0 ? xs[i] : 0 }
+            for i in r { ys[i] = xs[i] <= 0 ? 0 : xs[i] }
           }
         }
       }
@@ -51,7 +51,7 @@ public final class ReLUOf<Scalar: BLASScalar>: Layer {
               latentlab_relu_backward(
                 asFloat(ys + r.lowerBound), asFloat(dys + r.lowerBound), asMutableFloat(dxs + r.lowerBound), r.count)
             } else {
-              for i in r { dxs[i] = ys[i] > 0 ? dys[i] : 0 }
+              for i in r { dxs[i] = ys[i] <= 0 ? 0 : dys[i] }
             }
           }
         }

@@ -29,19 +29,32 @@ final class ActivationTests: XCTestCase {
     }
   }
 
-  func testReLUKeepsPositivesAndZeroesTheRestIncludingNaN() throws {
+  /// A diverging run must see NaN in its loss: sigmoid(NaN) is NaN wherever it sits.
+  func testSigmoidPropagatesNaN() throws {
+    for position in [0, 5, 8, 12] {
+      var xs = inputs(count: 13)
+      xs[position] = .nan
+      let y = try Sigmoid().forward(Tensor(shape: [13], scalars: xs))
+      XCTAssertTrue(y.scalars[position].isNaN, "sigmoid(NaN) at \(position)")
+      XCTAssertEqual(y.scalars.filter(\.isNaN).count, 1)
+    }
+  }
+
+  func testReLUKeepsPositivesAndNaNAndZeroesTheRest() throws {
     for count in [1, 9, 16, 40_001] {
       var xs = inputs(count: count)
       if count > 3 { xs[3] = .nan }
       let layer = ReLU()
       let y = try layer.forward(Tensor(shape: [count], scalars: xs))
       for (x, v) in zip(xs, y.scalars) {
-        XCTAssertEqual(v.bitPattern, (x > 0 ? x : 0).bitPattern, "relu(\(x))")
+        XCTAssertEqual(v.bitPattern, (x.isNaN || x > 0 ? x : 0).bitPattern, "relu(\(x))")
       }
       var g = SeededGenerator(seed: 12, streamName: "test/activations/dy")
       let dy = Tensor(shape: [count], scalars: (0..<count).map { _ in g.nextFloat() - 0.5 })
       let dx = try layer.backward(dy)
-      for i in 0..<count { XCTAssertEqual(dx.scalars[i], y.scalars[i] > 0 ? dy.scalars[i] : 0) }
+      for i in 0..<count {
+        XCTAssertEqual(dx.scalars[i], y.scalars[i] > 0 || y.scalars[i].isNaN ? dy.scalars[i] : 0)
+      }
     }
   }
 }

@@ -6,14 +6,15 @@
 
 #include <stddef.h>
 
-/// y[i] = x[i] > 0 ? x[i] : 0 (so NaN gives 0, as the portable Swift code).
+/// y[i] = x[i] <= 0 ? 0 : x[i] (NaN passes through, as PyTorch's relu).
 void latentlab_relu_forward(const float *x, float *y, ptrdiff_t count);
 
-/// dx[i] = y[i] > 0 ? dy[i] : 0, where y is the forward output.
+/// dx[i] = y[i] <= 0 ? 0 : dy[i], where y is the forward output.
 void latentlab_relu_backward(const float *y, const float *dy, float *dx, ptrdiff_t count);
 
 /// y[i] = 1 / (1 + e^-x[i]), through e^-|x| so that nothing overflows: a Cephes-style
-/// polynomial exponential (relative error below 2e-7 on [-87, 0]), exact IEEE division.
+/// polynomial exponential (relative error below 2e-7 on [-87, 0]), exact IEEE division;
+/// NaN gives NaN (a diverging run must still see it in the loss).
 void latentlab_sigmoid_forward(const float *x, float *y, ptrdiff_t count);
 
 #endif
