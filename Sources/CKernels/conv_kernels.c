@@ -71,21 +71,19 @@ INLINE TARGET void conv_pixels(const int AB, const int R, const int P, const flo
     for (int r = 0; r < R; r++)
       for (int j = 0; j < AB; j++) acc[q][r][j] = _mm256_setzero_ps();
   const ptrdiff_t wStep = (ptrdiff_t)k * k * AB;
-  // Taps outside, input channels inside: the inner loop runs B times over a fixed offset.
-  for (int32_t ty = ty0; ty < ty1; ty++) {
-    const float *xrow = x + (ptrdiff_t)rows->tapInput[ty] * inWidth * 8;
-    const float *wrow = packed + rows->tapKernel[ty] * k * AB;
-    for (int32_t tx = tx0; tx < tx1; tx++) {
-      const float *x1 = xrow + cols->tapInput[tx] * 8;
-      const float *x2 = P == 2 ? xrow + cols->tapInput[tx + shift] * 8 : x1;
-      const float *wp = wrow + cols->tapKernel[tx] * AB;
-      int ib = 0;
-      for (; ib + R <= nb; ib += R) {
-        for (int r = 0; r < R; r++) {
-          const __m256 v1 = _mm256_loadu_ps(x1 + (ib + r) * inPlane);
+  if (nb < 4) {
+    // Few input channels (a network's first layer, the last one's input gradient): input
+    // channels outside, so the inner loop runs over the taps rather than over one channel.
+    for (int ib = 0; ib < nb; ib++) {
+      const int r = R > 1 ? ib % R : 0;
+      for (int32_t ty = ty0; ty < ty1; ty++) {
+        const float *xrow = x + ib * inPlane + (ptrdiff_t)rows->tapInput[ty] * inWidth * 8;
+        const float *wrow = packed + ib * wStep + rows->tapKernel[ty] * k * AB;
+        for (int32_t tx = tx0; tx < tx1; tx++) {
+          const __m256 v1 = _mm256_loadu_ps(xrow + cols->tapInput[tx] * 8);
           __m256 v2 = v1;
-          if (P == 2) v2 = _mm256_loadu_ps(x2 + (ib + r) * inPlane);
-          const float *w = wp + (ib + r) * wStep;
+          if (P == 2) v2 = _mm256_loadu_ps(xrow + cols->tapInput[tx + shift] * 8);
+          const float *w = wrow + cols->tapKernel[tx] * AB;
           for (int j = 0; j < AB; j++) {
             const __m256 wv = _mm256_broadcast_ss(w + j);
             acc[0][r][j] = _mm256_fmadd_ps(wv, v1, acc[0][r][j]);
@@ -93,15 +91,40 @@ INLINE TARGET void conv_pixels(const int AB, const int R, const int P, const flo
           }
         }
       }
-      for (int r = 0; ib < nb; ib++, r++) {
-        const __m256 v1 = _mm256_loadu_ps(x1 + ib * inPlane);
-        __m256 v2 = v1;
-        if (P == 2) v2 = _mm256_loadu_ps(x2 + ib * inPlane);
-        const float *w = wp + ib * wStep;
-        for (int j = 0; j < AB; j++) {
-          const __m256 wv = _mm256_broadcast_ss(w + j);
-          acc[0][r][j] = _mm256_fmadd_ps(wv, v1, acc[0][r][j]);
-          if (P == 2) acc[1][r][j] = _mm256_fmadd_ps(wv, v2, acc[1][r][j]);
+    }
+  } else {
+    // Taps outside, input channels inside: the inner loop runs B times over a fixed offset.
+    for (int32_t ty = ty0; ty < ty1; ty++) {
+      const float *xrow = x + (ptrdiff_t)rows->tapInput[ty] * inWidth * 8;
+      const float *wrow = packed + rows->tapKernel[ty] * k * AB;
+      for (int32_t tx = tx0; tx < tx1; tx++) {
+        const float *x1 = xrow + cols->tapInput[tx] * 8;
+        const float *x2 = P == 2 ? xrow + cols->tapInput[tx + shift] * 8 : x1;
+        const float *wp = wrow + cols->tapKernel[tx] * AB;
+        int ib = 0;
+        for (; ib + R <= nb; ib += R) {
+          for (int r = 0; r < R; r++) {
+            const __m256 v1 = _mm256_loadu_ps(x1 + (ib + r) * inPlane);
+            __m256 v2 = v1;
+            if (P == 2) v2 = _mm256_loadu_ps(x2 + (ib + r) * inPlane);
+            const float *w = wp + (ib + r) * wStep;
+            for (int j = 0; j < AB; j++) {
+              const __m256 wv = _mm256_broadcast_ss(w + j);
+              acc[0][r][j] = _mm256_fmadd_ps(wv, v1, acc[0][r][j]);
+              if (P == 2) acc[1][r][j] = _mm256_fmadd_ps(wv, v2, acc[1][r][j]);
+            }
+          }
+        }
+        for (int r = 0; ib < nb; ib++, r++) {
+          const __m256 v1 = _mm256_loadu_ps(x1 + ib * inPlane);
+          __m256 v2 = v1;
+          if (P == 2) v2 = _mm256_loadu_ps(x2 + ib * inPlane);
+          const float *w = wp + ib * wStep;
+          for (int j = 0; j < AB; j++) {
+            const __m256 wv = _mm256_broadcast_ss(w + j);
+            acc[0][r][j] = _mm256_fmadd_ps(wv, v1, acc[0][r][j]);
+            if (P == 2) acc[1][r][j] = _mm256_fmadd_ps(wv, v2, acc[1][r][j]);
+          }
         }
       }
     }
