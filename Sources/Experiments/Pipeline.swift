@@ -233,7 +233,10 @@ public struct ReproducePipeline {
       SVGPlot.scatter(points: points, labels: labels, classNames: FashionMNIST.classNames, title: title, xLabel: axes.0, yLabel: axes.1),
       to: "\(folder)/\(name).svg")
     try FigureFile.write(
-      try ScatterRaster.render(points: points, labels: labels, classes: FashionMNIST.classNames.count).encoded(),
+      try ScatterRaster.render(
+        points: points, labels: labels, classNames: FashionMNIST.classNames, title: title, xLabel: axes.0,
+        yLabel: axes.1
+      ).encoded(),
       to: "\(folder)/\(name).png")
   }
 }

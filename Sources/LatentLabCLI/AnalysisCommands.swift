@@ -222,7 +222,9 @@ struct EmbedCommand: ParsableCommand {
       SVGPlot.scatter(points: points, labels: pointLabels, classNames: classNames, title: title, xLabel: xLabel, yLabel: yLabel),
       to: out + "/\(method).svg")
     try FigureFile.write(
-      try ScatterRaster.render(points: points, labels: pointLabels, classes: classNames.count).encoded(), to: out + "/\(method).png")
+      try ScatterRaster.render(
+        points: points, labels: pointLabels, classNames: classNames, title: title, xLabel: xLabel, yLabel: yLabel
+      ).encoded(), to: out + "/\(method).png")
     print("wrote \(out)/\(method).csv, .svg and .png (\(points.count) points; \(summary))")
   }
 }

@@ -105,15 +105,48 @@ final class FiguresTests: XCTestCase {
     XCTAssertTrue(heat.contains(">80</text>"))
   }
 
-  func testScatterRasterColoursEachPointByItsClass() throws {
-    let png = try ScatterRaster.render(points: [(0, 0), (1, 1)], labels: [0, 1], classes: 2, size: 100)
+  func testScatterRasterColoursEachPointByItsClassAndWritesItsText() throws {
+    let png = try ScatterRaster.render(
+      points: [(0, 0), (1, 1)], labels: [0, 1], classNames: ["a", "b"], title: "AB", xLabel: "x", yLabel: "y",
+      size: 100)
     let decoded = try decodePNG(try png.encoded())
     XCTAssertEqual(decoded.channels, 3)
-    XCTAssertEqual(decoded.width, 140)
     func pixel(_ x: Int, _ y: Int) -> [UInt8] { Array(decoded.pixels[((y * decoded.width + x) * 3)..<((y * decoded.width + x) * 3 + 3)]) }
-    XCTAssertEqual(pixel(10, 90), [0x1f, 0x77, 0xb4], "class 0 at the bottom left, in the palette's first colour")
-    XCTAssertEqual(pixel(90, 10), [0xff, 0x7f, 0x0e], "class 1 at the top right")
-    XCTAssertEqual(pixel(50, 50), [255, 255, 255])
-    XCTAssertThrowsError(try ScatterRaster.render(points: [], labels: [], classes: 1))
+    let (left, top) = (70, 44)  // the plot area's corner
+    XCTAssertEqual(pixel(left + 10, top + 90), [0x1f, 0x77, 0xb4], "class 0 at the bottom left, in the palette's first colour")
+    XCTAssertEqual(pixel(left + 90, top + 10), [0xff, 0x7f, 0x0e], "class 1 at the top right")
+    XCTAssertEqual(pixel(left + 50, top + 50), [255, 255, 255])
+    // The title, at scale 2 from (left, 14): every pixel of "A" then "B" as the glyphs say.
+    for (i, character) in "AB".enumerated() {
+      let glyph = BitmapFont.glyph(character)
+      for r in 0..<7 {
+        for c in 0..<5 {
+          let expected: [UInt8] = glyph[r][c] ? [40, 40, 40] : [255, 255, 255]
+          let x = left + (i * BitmapFont.cellWidth + c) * 2, y = 14 + r * 2
+          XCTAssertEqual(pixel(x, y), expected, "title \(character) row \(r) column \(c)")
+          XCTAssertEqual(pixel(x + 1, y + 1), expected)
+        }
+      }
+    }
+    // Legend names beside their swatches, axis labels and tick values: ink in each region.
+    func inkCount(_ xs: Range<Int>, _ ys: Range<Int>) -> Int {
+      xs.reduce(0) { n, x in n + ys.filter { pixel(x, $0) == [40, 40, 40] }.count }
+    }
+    XCTAssertGreaterThan(inkCount((left + 136)..<(left + 150), (top + 10)..<(top + 24)), 5, "legend name a")
+    XCTAssertGreaterThan(inkCount((left + 40)..<(left + 60), (top + 128)..<(top + 142)), 5, "x label")
+    XCTAssertGreaterThan(inkCount((left - 44)..<(left - 30), (top + 40)..<(top + 60)), 5, "y label")
+    XCTAssertGreaterThan(inkCount(left..<(left + 20), (top + 109)..<(top + 116)), 3, "x tick value 0")
+    XCTAssertThrowsError(try ScatterRaster.render(points: [], labels: [], classNames: ["a"]))
+  }
+
+  func testBitmapFontHasOneDistinctGlyphPerPrintableCharacter() {
+    let printable = (32...126).map { Character(UnicodeScalar(UInt8($0))) }
+    let glyphs = printable.map { BitmapFont.glyph($0) }
+    XCTAssertEqual(Set(glyphs.map { $0.flatMap { $0 }.map { $0 ? "#" : "." }.joined() }).count, 95)
+    XCTAssertEqual(glyphs[0].flatMap { $0 }.filter { $0 }.count, 0, "space is blank")
+    XCTAssertEqual(BitmapFont.glyph("é"), BitmapFont.glyph("?"), "outside ASCII: a question mark")
+    XCTAssertEqual(BitmapFont.width(of: "abc", scale: 2), (3 * 6 - 1) * 2)
+    // "I" is a vertical bar with serifs: column 2 inked on every row.
+    XCTAssertTrue(BitmapFont.glyph("I").allSatisfy { $0[2] })
   }
 }
