@@ -39,8 +39,8 @@ let package = Package(
 
     // SHA-256 with the x86 SHA extensions, for checking the data files quickly.
     .target(name: "CSHA256", path: "Sources/CSHA256"),
-    // NN's AVX2 kernels for Float: direct convolutions over eight images side by side, and
-    // the elementwise activations.
+    // AVX2 kernels: NN's direct convolutions over eight images side by side and its
+    // activations; Analysis's Barnes-Hut repulsion over groups of points.
     .target(name: "CKernels", path: "Sources/CKernels"),
 
     // MARK: - Library modules, bottom up
@@ -50,7 +50,7 @@ let package = Package(
     .target(name: "NN", dependencies: ["TensorCore", "CKernels"]),
     .target(name: "Models", dependencies: ["NN", "Datasets"]),
     .target(name: "HDF5", dependencies: ["CHDF5"]),
-    .target(name: "Analysis", dependencies: ["TensorCore", "CLAPACK"]),
+    .target(name: "Analysis", dependencies: ["TensorCore", "CLAPACK", "CKernels"]),
     .target(name: "Figures", dependencies: ["TensorCore", "CZlib"]),
     .target(name: "Experiments", dependencies: ["Models", "Analysis", "Checkpointing", "Figures"]),
     .target(name: "Checkpointing", dependencies: ["HDF5", "Models"]),
