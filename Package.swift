@@ -65,7 +65,7 @@ let package = Package(
       ]),
     .executableTarget(
       name: "LatentLabBench",
-      dependencies: ["TensorCore", "Datasets", "NN", "Models", "Analysis"],
+      dependencies: ["TensorCore", "Datasets", "NN", "Models", "Analysis", "Experiments"],
       path: "Sources/latentlab-bench"),
 
     // MARK: - Tests

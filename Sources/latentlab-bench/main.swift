@@ -7,6 +7,7 @@
 
 import Analysis
 import Datasets
+import Experiments
 import Foundation
 import Models
 import NN
@@ -327,6 +328,107 @@ func tsneFigures(train: Bool, threads: Int) throws -> [Figure] {
     Figure(name: "tsne.\(n).threads\(threads).peak_memory", value: peakResidentMiB(), unit: "MiB"),
   ]
 }
+// MARK: - The seed study's time, predicted from measured rates
+
+/// Median seconds per call of `body` over `count` calls after `warmup` calls.
+func medianSeconds(warmup: Int, count: Int, _ body: () throws -> Void) rethrows -> Double {
+  for _ in 0..<warmup { try body() }
+  var times: [Double] = []
+  for _ in 0..<count {
+    let t0 = now()
+    try body()
+    times.append(now() - t0)
+  }
+  return median(times)
+}
+
+/// The wall time of `latentlab reproduce --preset seed --seed 0` (2 threads) predicted by
+/// summing per-epoch times: each of the 10 trial configurations the seed draws is timed at
+/// batch 250 (training step and inference), the VAE at batch 2000, the classifier head at
+/// batch 250, and t-SNE on 10,000 four-dimensional points. The configuration retrained after
+/// the search is not known before it runs, so retraining, codes and the VAE use the mean over
+/// the ten configurations.
+func reproducePrediction() throws -> [Figure] {
+  let threads = 2
+  let preset = Preset.seed
+  let trainCount = 60_000, testCount = 10_000
+  let directory = FashionMNIST.directory(explicit: nil)
+  let train = try FashionMNIST.load(.train, directory: directory)
+  let images = train.subset(Array(0..<2000)).images
+  let batch = Tensor(shape: [250, 1, 28, 28], scalars: Array(images.scalars.prefix(250 * 784)))
+  let trials = SearchSpace.seed.sample(count: preset.trials, seed: 0)
+  var searchSeconds = 0.0
+  var trainRates: [Double] = [], inferRates: [Double] = [], vaeRates: [Double] = []
+  let foldTrain = trainCount * (preset.folds - 1) / preset.folds, foldValidation = trainCount / preset.folds
+  for trial in trials {
+    var g = SeededGenerator(seed: 0, stream: .initialization)
+    let model = try Autoencoder(config: trial.config, generator: &g)
+    model.parallel = DeterministicParallel(threads: threads)
+    let optimizer = try trial.optimizer.make(model.namedParameters)
+    let labels = [Int32](repeating: 0, count: 250)
+    let step = try medianSeconds(warmup: 3, count: 10) {
+      optimizer.zeroGradients()
+      _ = try model.trainingStep(inputs: batch, labels: labels)
+      optimizer.step()
+    }
+    let infer = try medianSeconds(warmup: 2, count: 10) { _ = try model.evaluationStep(inputs: batch, labels: labels) }
+    trainRates.append(250 / step)
+    inferRates.append(250 / infer)
+    searchSeconds += Double(preset.folds) * (Double(preset.searchEpochs * foldTrain) * step / 250 + Double(foldValidation) * infer / 250)
+    var vg = SeededGenerator(seed: 0, stream: .initialization)
+    let vae = try VariationalAutoencoder(config: trial.config, generator: &vg, noise: SeededGenerator(seed: 0, stream: .noise))
+    vae.parallel = DeterministicParallel(threads: threads)
+    let vaeOptimizer = try OptimizerSettings(kind: "adam", learningRate: 1e-3).make(vae.namedParameters)
+    let vaeLabels = [Int32](repeating: 0, count: images.shape[0])
+    let vaeStep = try medianSeconds(warmup: 1, count: 3) {
+      vaeOptimizer.zeroGradients()
+      _ = try vae.trainingStep(inputs: images, labels: vaeLabels)
+      vaeOptimizer.step()
+    }
+    vaeRates.append(Double(images.shape[0]) / vaeStep)
+  }
+  func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(xs.count) }
+  // Rates average as times do: the mean time per image, inverted.
+  let (trainRate, inferRate, vaeRate) = (1 / mean(trainRates.map { 1 / $0 }), 1 / mean(inferRates.map { 1 / $0 }), 1 / mean(vaeRates.map { 1 / $0 }))
+  let retrainSeconds = Double(preset.autoencoderEpochs * trainCount) / trainRate + Double(testCount) / inferRate
+  // The classifier: codes of the training and test sets (encoder only: at most the inference
+  // time), then its dense head for 20 epochs.
+  var hg = SeededGenerator(seed: 0, stream: .initialization)
+  let encoderModel = try Autoencoder(config: .seed, generator: &hg)
+  let classifier = try LatentClassifier(encoder: encoderModel.encoder, generator: &hg)
+  classifier.parallel = DeterministicParallel(threads: threads)
+  let codes = Tensor(shape: [250, AutoencoderConfig.seed.latent], scalars: (0..<(250 * AutoencoderConfig.seed.latent)).map { Float($0 % 7) / 7 })
+  let headOptimizer = try OptimizerSettings(kind: "adam", learningRate: 1e-3).make(classifier.namedParameters)
+  let headLabels = (0..<250).map { Int32($0 % 10) }
+  let headStep = try medianSeconds(warmup: 3, count: 20) {
+    headOptimizer.zeroGradients()
+    _ = try classifier.trainingStep(inputs: codes, labels: headLabels)
+    headOptimizer.step()
+  }
+  let classifierSeconds = Double(trainCount + testCount) / inferRate + Double(preset.classifierEpochs * trainCount) * headStep / 250
+  let vaeSeconds = Double(preset.vaeEpochs * trainCount) / vaeRate + Double(testCount) / inferRate
+  // Embedding: the training codes, PCA, and t-SNE of 10,000 of them (timed on the first four
+  // principal components of 10,000 training images, a stand-in for four-dimensional codes).
+  let sample = try PCA(fitting: images.reshaped([images.shape[0], 784]), componentCount: 4)
+  let tsneInputs = try sample.transform(train.subset(Array(0..<preset.tsnePoints)).images.reshaped([preset.tsnePoints, 784]))
+  var options = TSNEOptions()
+  options.threads = threads
+  options.iterations = preset.tsneIterations
+  let tsneSeconds = try TSNE.embed(tsneInputs, options: options).seconds
+  let embeddingSeconds = Double(trainCount) / inferRate + tsneSeconds
+  let total = searchSeconds + retrainSeconds + embeddingSeconds + classifierSeconds + vaeSeconds
+  return [
+    Figure(name: "reproduce.seed.search.seconds", value: searchSeconds, unit: "s",
+           note: "10 trials x 3 folds x 5 epochs; trial rates \(Int(trainRates.min()!))-\(Int(trainRates.max()!)) img/s"),
+    Figure(name: "reproduce.seed.autoencoder.seconds", value: retrainSeconds, unit: "s", note: "5 epochs at the trials' mean rate"),
+    Figure(name: "reproduce.seed.embedding.seconds", value: embeddingSeconds, unit: "s", note: "codes + t-SNE of 10,000 points (\(String(format: "%.1f", tsneSeconds)) s)"),
+    Figure(name: "reproduce.seed.classifier.seconds", value: classifierSeconds, unit: "s"),
+    Figure(name: "reproduce.seed.vae.seconds", value: vaeSeconds, unit: "s", note: "20 epochs at batch 2000, \(Int(vaeRate)) img/s"),
+    Figure(name: "reproduce.seed.predicted_minutes", value: total / 60, unit: "min",
+           goal: "make reproduce within 25% of this", note: "2 threads; the sum of the stages above"),
+  ]
+}
+
 
 let cases: [BenchCase] = [
   BenchCase(name: "data.load", run: dataLoadTrain),
@@ -338,6 +440,7 @@ let cases: [BenchCase] = [
   BenchCase(name: "infer.threads2", run: { try inferenceRate(threads: 2) }),
   BenchCase(name: "tsne.10k", run: { try tsneFigures(train: false, threads: 2) }),
   BenchCase(name: "tsne.60k", run: { try tsneFigures(train: true, threads: 2) }),
+  BenchCase(name: "reproduce.seed", run: reproducePrediction),
 ]
 
 // MARK: - Driver
