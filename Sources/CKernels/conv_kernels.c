@@ -142,6 +142,42 @@ INLINE TARGET void conv_pixels(const int AB, const int R, const int P, const flo
   }
 }
 
+// One output channel over a run of up to eight positions of a row (see ll_axis.wide*):
+// eight accumulators, one weight broadcast per tap and channel for the whole run. Positions
+// past the run's length repeat its first and are not stored.
+INLINE TARGET void conv_wide_single(const float *x, int32_t nb, const float *packed, const float *bias, float *y,
+                                    const ll_axis *rows, const ll_axis *cols, int32_t oy, int32_t run) {
+  const int k = rows->kernelSize;
+  const ptrdiff_t inPlane = (ptrdiff_t)rows->inputCount * cols->inputCount * 8;
+  const int32_t inWidth = cols->inputCount;
+  const int32_t first = cols->wideFirst[run], length = cols->wideLength[run];
+  const ptrdiff_t delta = (ptrdiff_t)cols->wideDelta[run] * 8;
+  const int32_t ty0 = rows->tapStart[oy], ty1 = rows->tapStart[oy + 1];
+  const int32_t tx0 = cols->tapStart[first], tx1 = cols->tapStart[first + 1];
+  ptrdiff_t shift[8];
+  for (int q = 0; q < 8; q++) shift[q] = q < length ? q * delta : 0;
+  __m256 acc[8];
+  for (int q = 0; q < 8; q++) acc[q] = _mm256_setzero_ps();
+  for (int ib = 0; ib < nb; ib++) {
+    for (int32_t ty = ty0; ty < ty1; ty++) {
+      const float *xrow = x + ib * inPlane + (ptrdiff_t)rows->tapInput[ty] * inWidth * 8;
+      const float *wrow = packed + (ptrdiff_t)ib * k * k + rows->tapKernel[ty] * k;
+      for (int32_t tx = tx0; tx < tx1; tx++) {
+        const float *xp = xrow + cols->tapInput[tx] * 8;
+        const __m256 w = _mm256_broadcast_ss(wrow + cols->tapKernel[tx]);
+        for (int q = 0; q < 8; q++) acc[q] = _mm256_fmadd_ps(w, _mm256_loadu_ps(xp + shift[q]), acc[q]);
+      }
+    }
+  }
+  const ptrdiff_t step = (ptrdiff_t)cols->wideStep[run] * 8;
+  float *out = y + ((ptrdiff_t)oy * cols->outputCount + first) * 8;
+  for (int q = 0; q < length; q++) {
+    __m256 s = acc[q];
+    if (bias) s = _mm256_add_ps(s, _mm256_set1_ps(bias[0]));
+    _mm256_storeu_ps(out + q * step, s);
+  }
+}
+
 #define CONV_CASE(n, r)                                                                          \
   case n:                                                                                        \
     if (o2 >= 0)                                                                                 \
@@ -159,6 +195,13 @@ TARGET void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const
   const ptrdiff_t outPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
   for (int g = 0; g < groups; g++) {
     const float *xg = x + g * inGroup;
+    if (a == 1) {  // one output channel: whole runs of positions at once
+      float *yg = y + (ptrdiff_t)g * outPlane;
+      for (int32_t oy = 0; oy < rows->outputCount; oy++)
+        for (int32_t run = 0; run < cols->wideCount; run++)
+          conv_wide_single(xg, b, packed, bias, yg, rows, cols, oy, run);
+      continue;
+    }
     for (int32_t oy = 0; oy < rows->outputCount; oy++)
       for (int32_t pb = 0; pb < cols->blockCount; pb++) {
         const int32_t o1 = cols->blockFirst[pb], o2 = cols->blockSecond[pb];

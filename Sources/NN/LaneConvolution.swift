@@ -31,7 +31,7 @@ final class LaneAxis {
 
   /// The axis where output `o` reads input `o·stride − padding + kk` (Conv2d's forward pass).
   static func gathering(input: Int, output: Int, kernel: Int, stride: Int, padding: Int) -> LaneAxis {
-    LaneAxis(input: input, output: output, kernel: kernel) { o, kk in
+    LaneAxis(input: input, output: output, kernel: kernel, stride: stride) { o, kk in
       let i = o * stride - padding + kk
       return i >= 0 && i < input ? i : nil
     }
@@ -40,7 +40,7 @@ final class LaneAxis {
   /// The axis where input `i` reaches output `i·stride − padding + kk` (ConvTranspose2d's
   /// forward pass, Conv2d's input gradient).
   static func scattering(input: Int, output: Int, kernel: Int, stride: Int, padding: Int) -> LaneAxis {
-    LaneAxis(input: input, output: output, kernel: kernel) { o, kk in
+    LaneAxis(input: input, output: output, kernel: kernel, stride: stride) { o, kk in
       let t = o + padding - kk
       guard t >= 0, t % stride == 0 else { return nil }
       let i = t / stride
@@ -48,7 +48,7 @@ final class LaneAxis {
     }
   }
 
-  private init(input: Int, output: Int, kernel: Int, source: (_ o: Int, _ kk: Int) -> Int?) {
+  private init(input: Int, output: Int, kernel: Int, stride: Int, source: (_ o: Int, _ kk: Int) -> Int?) {
     outputCount = output
     inputCount = input
     kernelSize = kernel
@@ -74,9 +74,32 @@ final class LaneAxis {
       }
       blocks.append((Int32(o), partner))
     }
+    // Runs of up to eight positions at a constant step whose taps read the same kernel
+    // indices at inputs a constant delta apart (for a single output channel).
+    let inputsOf = (0..<output).map { o in taps.filter { $0.o == o }.map(\.i) }
+    var inRun = [Bool](repeating: false, count: output)
+    var runs: [(first: Int32, length: Int32, step: Int32, delta: Int32)] = []
+    for o in 0..<output where !inRun[o] {
+      inRun[o] = true
+      var best: (length: Int, step: Int, delta: Int) = (1, 1, 0)
+      for step in 1...max(1, stride) where o + step < output && !inRun[o + step] && kernelsOf[o + step] == kernelsOf[o] {
+        let deltas = zip(inputsOf[o + step], inputsOf[o]).map { $0 - $1 }
+        guard let delta = deltas.first, deltas.allSatisfy({ $0 == delta }) else { continue }
+        var length = 2
+        while length < 8, o + length * step < output, !inRun[o + length * step],
+          kernelsOf[o + length * step] == kernelsOf[o],
+          zip(inputsOf[o + length * step], inputsOf[o]).allSatisfy({ $0 - $1 == length * delta })
+        {
+          length += 1
+        }
+        if length > best.length { best = (length, step, delta) }
+      }
+      for q in 1..<best.length { inRun[o + q * best.step] = true }
+      runs.append((Int32(o), Int32(best.length), Int32(best.step), Int32(best.delta)))
+    }
     // tapStart, tapKernel, tapInput, pairStart, pairOutput, pairInput, blockFirst,
-    // blockSecond in one allocation.
-    let total = (output + 1) + 2 * t + (kernel + 1) + 2 * t + 2 * blocks.count
+    // blockSecond and the four run arrays in one allocation.
+    let total = (output + 1) + 2 * t + (kernel + 1) + 2 * t + 2 * blocks.count + 4 * runs.count
     storage = .allocate(capacity: max(total, 1))
     let tapStart = storage
     let tapKernel = tapStart + (output + 1)
@@ -110,12 +133,21 @@ final class LaneAxis {
       blockFirst[b] = block.0
       blockSecond[b] = block.1
     }
+    let wideFirst = blockSecond + blocks.count
+    let wideLength = wideFirst + runs.count
+    let wideStep = wideLength + runs.count
+    let wideDelta = wideStep + runs.count
+    for (r, run) in runs.enumerated() {
+      (wideFirst[r], wideLength[r], wideStep[r], wideDelta[r]) = (run.first, run.length, run.step, run.delta)
+    }
     table = .allocate(capacity: 1)
     table.initialize(to: ll_axis(
       outputCount: Int32(output), inputCount: Int32(input), kernelSize: Int32(kernel),
       tapStart: tapStart, tapKernel: tapKernel, tapInput: tapInput,
       pairStart: pairStart, pairOutput: pairOutput, pairInput: pairInput,
-      blockCount: Int32(blocks.count), blockFirst: blockFirst, blockSecond: blockSecond))
+      blockCount: Int32(blocks.count), blockFirst: blockFirst, blockSecond: blockSecond,
+      wideCount: Int32(runs.count), wideFirst: wideFirst, wideLength: wideLength, wideStep: wideStep,
+      wideDelta: wideDelta))
   }
 
   deinit {

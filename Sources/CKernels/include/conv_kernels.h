@@ -41,6 +41,14 @@ typedef struct ll_axis {
   int32_t blockCount;
   const int32_t *blockFirst;
   const int32_t *blockSecond;
+  // Runs of up to eight output positions wideFirst[r] + q · wideStep[r] (q < wideLength[r])
+  // that read the same kernel indices, tap by tap, at inputs shifted by q · wideDelta[r]:
+  // a single output channel computes a whole run at once (eight accumulators).
+  int32_t wideCount;
+  const int32_t *wideFirst;
+  const int32_t *wideLength;
+  const int32_t *wideStep;
+  const int32_t *wideDelta;
 } ll_axis;
 
 /// 1 when this CPU has AVX2 and FMA, which every kernel below needs.
