@@ -217,7 +217,7 @@ public struct ReproducePipeline {
     }
 
     // 7. The report (always rewritten: it only reads the stages' outputs).
-    let report = try StudyReport(folder: out, preset: preset, seed: seed, trials: trials, best: best, checksums: runData.checksums)
+    let report = StudyReport(folder: out, preset: preset, seed: seed, trials: trials, best: best, checksums: runData.checksums)
     let path = try report.write(seconds: ProgressReporter.monotonicSeconds() - started)
     log("report: \(path)")
     return path
