@@ -111,17 +111,7 @@ public final class ConvTranspose2dOf<Scalar: BLASScalar>: Layer {
       lastForwardUsedLanes = true
       output.ensureShape(outShape)
       let plan = lanePlan(height: x.shape[2], width: x.shape[3], outHeight: outShape[2], outWidth: outShape[3])
-      x.withUnsafeBufferPointer { xb in
-        weight.value.withUnsafeBufferPointer { wb in
-          output.withUnsafeMutableBufferPointer { yb in
-            withOptionalPointer(bias?.value) { biasPointer in
-              plan.forward(
-                asFloat(xb.baseAddress!), batch: n, weight: asFloat(wb.baseAddress!), bias: biasPointer.map(asFloat),
-                into: asMutableFloat(yb.baseAddress!), parallel: parallel)
-            }
-          }
-        }
-      }
+      plan.forward(x, weight: weight, bias: bias, into: &output, parallel: parallel)
       return output
     }
     lastForwardUsedLanes = false
@@ -181,25 +171,9 @@ public final class ConvTranspose2dOf<Scalar: BLASScalar>: Layer {
     inputGradient.ensureShape([n, cin, g.outHeight, g.outWidth])
     let wantInput = computesInputGradient
     if lastForwardUsedLanes, let plan = lanes {
-      dy.withUnsafeBufferPointer { dyb in
-        weight.value.withUnsafeBufferPointer { wb in
-          inputGradient.withUnsafeMutableBufferPointer { dxb in
-            weightPartials.withUnsafeMutableBufferPointer { dwb in
-              biasPartials.withUnsafeMutableBufferPointer { dbb in
-                plan.backward(
-                  asFloat(dyb.baseAddress!), weight: asFloat(wb.baseAddress!),
-                  weightPartials: needsParameterGradients ? asMutableFloat(dwb.baseAddress!) : nil,
-                  biasPartials: needsParameterGradients && bias != nil ? asMutableFloat(dbb.baseAddress!) : nil,
-                  inputGradient: wantInput ? asMutableFloat(dxb.baseAddress!) : nil, parallel: parallel)
-              }
-            }
-          }
-        }
-      }
-      if needsParameterGradients {
-        reduceChunkPartials(weightPartials, chunks: chunks, into: weight)
-        if let bias { reduceChunkPartials(biasPartials, chunks: chunks, into: bias) }
-      }
+      plan.backward(
+        dy, weight: weight, bias: bias, wantInput: computesInputGradient, inputGradient: &inputGradient,
+        weightPartials: &weightPartials, biasPartials: &biasPartials, parallel: parallel)
       geometry = nil
       return inputGradient
     }

@@ -317,3 +317,58 @@ final class LaneConvolution {
     }
   }
 }
+
+extension LaneConvolution {
+  /// `forward` on a layer's own tensors: `output` (already shaped) receives the result.
+  /// - Precondition: `Scalar` is `Float` (the kernels' type).
+  func forward<Scalar: BLASScalar>(
+    _ x: TensorOf<Scalar>, weight: ParameterOf<Scalar>, bias: ParameterOf<Scalar>?, into output: inout TensorOf<Scalar>,
+    parallel: DeterministicParallel
+  ) {
+    precondition(Scalar.self == Float.self, "the lane kernels run in Float")
+    x.withUnsafeBufferPointer { xb in
+      weight.value.withUnsafeBufferPointer { wb in
+        output.withUnsafeMutableBufferPointer { yb in
+          withOptionalPointer(bias?.value) { biasPointer in
+            forward(
+              asFloat(xb.baseAddress!), batch: x.shape[0], weight: asFloat(wb.baseAddress!),
+              bias: biasPointer.map(asFloat), into: asMutableFloat(yb.baseAddress!), parallel: parallel)
+          }
+        }
+      }
+    }
+  }
+
+  /// `backward` on a layer's own tensors: adds the weight and bias gradients (per-chunk
+  /// partials in `weightPartials [chunks, weight count]` and `biasPartials [chunks, A]`, then
+  /// added in chunk order) unless both are frozen, and writes `inputGradient` (already shaped)
+  /// when `wantInput`. - Precondition: `Scalar` is `Float`.
+  func backward<Scalar: BLASScalar>(
+    _ dy: TensorOf<Scalar>, weight: ParameterOf<Scalar>, bias: ParameterOf<Scalar>?, wantInput: Bool,
+    inputGradient: inout TensorOf<Scalar>, weightPartials: inout TensorOf<Scalar>,
+    biasPartials: inout TensorOf<Scalar>, parallel: DeterministicParallel
+  ) {
+    precondition(Scalar.self == Float.self, "the lane kernels run in Float")
+    let needsParameterGradients = !weight.isFrozen || !(bias?.isFrozen ?? true)
+    dy.withUnsafeBufferPointer { dyb in
+      weight.value.withUnsafeBufferPointer { wb in
+        inputGradient.withUnsafeMutableBufferPointer { dxb in
+          weightPartials.withUnsafeMutableBufferPointer { dwb in
+            biasPartials.withUnsafeMutableBufferPointer { dbb in
+              backward(
+                asFloat(dyb.baseAddress!), weight: asFloat(wb.baseAddress!),
+                weightPartials: needsParameterGradients ? asMutableFloat(dwb.baseAddress!) : nil,
+                biasPartials: needsParameterGradients && bias != nil ? asMutableFloat(dbb.baseAddress!) : nil,
+                inputGradient: wantInput ? asMutableFloat(dxb.baseAddress!) : nil, parallel: parallel)
+            }
+          }
+        }
+      }
+    }
+    if needsParameterGradients {
+      let chunks = BatchChunking.chunkCount(batch)
+      reduceChunkPartials(weightPartials, chunks: chunks, into: weight)
+      if let bias { reduceChunkPartials(biasPartials, chunks: chunks, into: bias) }
+    }
+  }
+}
