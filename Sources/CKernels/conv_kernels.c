@@ -223,9 +223,10 @@ TARGET void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const
 // (1 or 2) channels of x at one kernel position, over every (output, input) pair of that
 // position in one group. R chains over the column pairs keep the FMA pipes busy when AB is
 // small; the chains are added in a fixed order.
-INLINE TARGET void weight_gradient_tap(const int AB, const int BB, const int R, const float *dyg, const float *xg,
-                                       ptrdiff_t dyPlane, ptrdiff_t xPlane, int32_t ky, int32_t kx,
-                                       __m256 *partial, const ll_axis *rows, const ll_axis *cols) {
+INLINE TARGET void weight_gradient_tap(const int AB, const int BB, const int R, const float *dy0, const float *x0,
+                                       int32_t groups, ptrdiff_t dyGroup, ptrdiff_t xGroup, ptrdiff_t dyPlane,
+                                       ptrdiff_t xPlane, int32_t ky, int32_t kx, __m256 *partial,
+                                       const ll_axis *rows, const ll_axis *cols) {
   const int32_t py0 = rows->pairStart[ky], py1 = rows->pairStart[ky + 1];
   const int32_t px0 = cols->pairStart[kx], px1 = cols->pairStart[kx + 1];
   const int32_t outWidth = cols->outputCount, inWidth = cols->inputCount;
@@ -233,25 +234,46 @@ INLINE TARGET void weight_gradient_tap(const int AB, const int BB, const int R, 
   for (int q = 0; q < BB; q++)
     for (int r = 0; r < R; r++)
       for (int j = 0; j < AB; j++) acc[q][r][j] = _mm256_setzero_ps();
+  // A kernel index's pairs along an axis are an arithmetic progression (consecutive outputs
+  // and inputs a fixed step apart, both for a gather and for a scatter), so the column walk
+  // advances two pointers instead of reading the pair tables.
+  const int32_t pn = px1 - px0;
+  if (pn <= 0) return;
+  const ptrdiff_t outStep = pn > 1 ? (ptrdiff_t)(cols->pairOutput[px0 + 1] - cols->pairOutput[px0]) * 8 : 0;
+  const ptrdiff_t inStep = pn > 1 ? (ptrdiff_t)(cols->pairInput[px0 + 1] - cols->pairInput[px0]) * 8 : 0;
+  for (int32_t g = 0; g < groups; g++) {
+  const float *dyg = dy0 + g * dyGroup, *xg = x0 + g * xGroup;
   for (int32_t py = py0; py < py1; py++) {
-    const float *dyrow = dyg + (ptrdiff_t)rows->pairOutput[py] * outWidth * 8;
-    const float *xrow = xg + (ptrdiff_t)rows->pairInput[py] * inWidth * 8;
-    for (int32_t pxr = px0; pxr < px1; pxr += R) {
+    const float *xp = xg + ((ptrdiff_t)rows->pairInput[py] * inWidth + cols->pairInput[px0]) * 8;
+    const float *d = dyg + ((ptrdiff_t)rows->pairOutput[py] * outWidth + cols->pairOutput[px0]) * 8;
+    int32_t t = 0;
+    for (; t + R <= pn; t += R) {
       for (int r = 0; r < R; r++) {
-        const int32_t px = pxr + r;
-        if (R > 1 && px >= px1) break;
-        const float *xp = xrow + cols->pairInput[px] * 8;
         const __m256 x1 = _mm256_loadu_ps(xp);
         __m256 x2 = x1;
         if (BB == 2) x2 = _mm256_loadu_ps(xp + xPlane);
-        const float *d = dyrow + cols->pairOutput[px] * 8;
         for (int j = 0; j < AB; j++) {
           const __m256 dv = _mm256_loadu_ps(d + j * dyPlane);
           acc[0][r][j] = _mm256_fmadd_ps(dv, x1, acc[0][r][j]);
           if (BB == 2) acc[1][r][j] = _mm256_fmadd_ps(dv, x2, acc[1][r][j]);
         }
+        xp += inStep;
+        d += outStep;
       }
     }
+    for (int r = 0; t < pn; t++, r++) {
+      const __m256 x1 = _mm256_loadu_ps(xp);
+      __m256 x2 = x1;
+      if (BB == 2) x2 = _mm256_loadu_ps(xp + xPlane);
+      for (int j = 0; j < AB; j++) {
+        const __m256 dv = _mm256_loadu_ps(d + j * dyPlane);
+        acc[0][r][j] = _mm256_fmadd_ps(dv, x1, acc[0][r][j]);
+        if (BB == 2) acc[1][r][j] = _mm256_fmadd_ps(dv, x2, acc[1][r][j]);
+      }
+      xp += inStep;
+      d += outStep;
+    }
+  }
   }
   for (int q = 0; q < BB; q++)
     for (int j = 0; j < AB; j++) {
@@ -266,13 +288,14 @@ INLINE TARGET void weight_gradient_tap(const int AB, const int BB, const int R, 
 #define WG_CASE(n, r)                                                                                \
   case n:                                                                                            \
     if (bb == 2)                                                                                     \
-      weight_gradient_tap(n, 2, r, dyg, xg, dyPlane, xPlane, ky, kx, partial, rows, cols);           \
+      weight_gradient_tap(n, 2, r, dyg, xg, pass, dyGroup, xGroup, dyPlane, xPlane, ky, kx, partial, rows, cols); \
     else                                                                                             \
-      weight_gradient_tap(n, 1, r, dyg, xg, dyPlane, xPlane, ky, kx, partial, rows, cols);           \
+      weight_gradient_tap(n, 1, r, dyg, xg, pass, dyGroup, xGroup, dyPlane, xPlane, ky, kx, partial, rows, cols); \
     break;
 
-// Loop order: for each block of dy channels and pair of x channels, group by group, every
-// kernel position; one group's planes of those channels stay in L1 across the k·k passes.
+// Loop order: for each block of dy channels and pair of x channels, a pass of groups at a
+// time, every kernel position; the pass's planes of those channels stay in L1 across the
+// k·k kernel positions, and small planes share one partial update across several groups.
 TARGET void latentlab_lane_conv_weight_gradient(const float *dy, const float *x, int32_t groups, int32_t a,
                                                 int32_t b, float *dw, ptrdiff_t strideA, ptrdiff_t strideB,
                                                 const ll_axis *rows, const ll_axis *cols) {
@@ -287,7 +310,12 @@ TARGET void latentlab_lane_conv_weight_gradient(const float *dy, const float *x,
       const int bb = ib + 1 < b ? 2 : 1;
       for (int t = 0; t < k * k; t++)
         for (int q = 0; q < 2 * MAX_BLOCK; q++) partials[t][q] = _mm256_setzero_ps();
-      for (int g = 0; g < groups; g++) {
+      // Groups per pass: as many as keep this block's planes (AB of dy, BB of x) within
+      // 24 KB of L1 across the k·k kernel positions; at least one.
+      const ptrdiff_t blockBytes = (ab * dyPlane + bb * xPlane) * (ptrdiff_t)sizeof(float);
+      const int32_t perPass = blockBytes > 0 && 24576 / blockBytes > 1 ? (int32_t)(24576 / blockBytes) : 1;
+      for (int g = 0; g < groups; g += perPass) {
+        const int32_t pass = groups - g < perPass ? groups - g : perPass;
         const float *dyg = dy + g * dyGroup + a0 * dyPlane, *xg = x + g * xGroup + ib * xPlane;
         for (int32_t ky = 0; ky < k; ky++)
           for (int32_t kx = 0; kx < k; kx++) {
