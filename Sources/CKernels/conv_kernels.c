@@ -142,40 +142,64 @@ INLINE TARGET void conv_pixels(const int AB, const int R, const int P, const flo
   }
 }
 
-// One output channel over a run of up to eight positions of a row (see ll_axis.wide*):
-// eight accumulators, one weight broadcast per tap and channel for the whole run. Positions
-// past the run's length repeat its first and are not stored.
-INLINE TARGET void conv_wide_single(const float *x, int32_t nb, const float *packed, const float *bias, float *y,
-                                    const ll_axis *rows, const ll_axis *cols, int32_t oy, int32_t run) {
+// AB output channels over Q consecutive positions of a run (see ll_axis.wide*) starting at
+// its position `from`: Q × AB accumulators, the AB weights of a tap loaded once and used for
+// all Q positions. Used for a single output channel (a decoder's last layer), where the pair
+// kernel above would spend more time on its loops than on FMAs. (Blocks of 3 channels × 4
+// positions for a first layer's single input channel measured slower than the pair kernel.)
+INLINE TARGET void conv_wide(const int AB, const int Q, const float *x, int32_t nb, const float *packed,
+                             const float *bias, float *y, const ll_axis *rows, const ll_axis *cols, int32_t oy,
+                             int32_t run, int32_t from) {
   const int k = rows->kernelSize;
   const ptrdiff_t inPlane = (ptrdiff_t)rows->inputCount * cols->inputCount * 8;
+  const ptrdiff_t outPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
   const int32_t inWidth = cols->inputCount;
-  const int32_t first = cols->wideFirst[run], length = cols->wideLength[run];
+  const int32_t first = cols->wideFirst[run], length = cols->wideLength[run] - from;
   const ptrdiff_t delta = (ptrdiff_t)cols->wideDelta[run] * 8;
   const int32_t ty0 = rows->tapStart[oy], ty1 = rows->tapStart[oy + 1];
   const int32_t tx0 = cols->tapStart[first], tx1 = cols->tapStart[first + 1];
   ptrdiff_t shift[8];
-  for (int q = 0; q < 8; q++) shift[q] = q < length ? q * delta : 0;
-  __m256 acc[8];
-  for (int q = 0; q < 8; q++) acc[q] = _mm256_setzero_ps();
+  for (int q = 0; q < Q; q++) shift[q] = (q < length ? from + q : from) * delta;
+  __m256 acc[8][MAX_BLOCK];
+  for (int q = 0; q < Q; q++)
+    for (int j = 0; j < AB; j++) acc[q][j] = _mm256_setzero_ps();
   for (int ib = 0; ib < nb; ib++) {
     for (int32_t ty = ty0; ty < ty1; ty++) {
       const float *xrow = x + ib * inPlane + (ptrdiff_t)rows->tapInput[ty] * inWidth * 8;
-      const float *wrow = packed + (ptrdiff_t)ib * k * k + rows->tapKernel[ty] * k;
+      const float *wrow = packed + ((ptrdiff_t)ib * k + rows->tapKernel[ty]) * k * AB;
       for (int32_t tx = tx0; tx < tx1; tx++) {
         const float *xp = xrow + cols->tapInput[tx] * 8;
-        const __m256 w = _mm256_broadcast_ss(wrow + cols->tapKernel[tx]);
-        for (int q = 0; q < 8; q++) acc[q] = _mm256_fmadd_ps(w, _mm256_loadu_ps(xp + shift[q]), acc[q]);
+        const float *wp = wrow + cols->tapKernel[tx] * AB;
+        __m256 w[MAX_BLOCK];
+        for (int j = 0; j < AB; j++) w[j] = _mm256_broadcast_ss(wp + j);
+        for (int q = 0; q < Q; q++) {
+          const __m256 v = _mm256_loadu_ps(xp + shift[q]);
+          for (int j = 0; j < AB; j++) acc[q][j] = _mm256_fmadd_ps(w[j], v, acc[q][j]);
+        }
       }
     }
   }
   const ptrdiff_t step = (ptrdiff_t)cols->wideStep[run] * 8;
-  float *out = y + ((ptrdiff_t)oy * cols->outputCount + first) * 8;
-  for (int q = 0; q < length; q++) {
-    __m256 s = acc[q];
-    if (bias) s = _mm256_add_ps(s, _mm256_set1_ps(bias[0]));
-    _mm256_storeu_ps(out + q * step, s);
-  }
+  float *out = y + ((ptrdiff_t)oy * cols->outputCount + first) * 8 + from * step;
+  for (int q = 0; q < Q && q < length; q++)
+    for (int j = 0; j < AB; j++) {
+      __m256 s = acc[q][j];
+      if (bias) s = _mm256_add_ps(s, _mm256_set1_ps(bias[j]));
+      _mm256_storeu_ps(out + q * step + j * outPlane, s);
+    }
+}
+
+// One output channel: each run at once, Q = its length (up to 8 accumulators).
+TARGET static void conv_runs(const float *x, int32_t b, const float *packed, const float *bias, float *y,
+                             const ll_axis *rows, const ll_axis *cols) {
+  for (int32_t oy = 0; oy < rows->outputCount; oy++)
+    for (int32_t run = 0; run < cols->wideCount; run++) {
+      switch (cols->wideLength[run]) {
+#define RUN1(q) case q: conv_wide(1, q, x, b, packed, bias, y, rows, cols, oy, run, 0); break;
+        RUN1(1) RUN1(2) RUN1(3) RUN1(4) RUN1(5) RUN1(6) RUN1(7) RUN1(8)
+#undef RUN1
+      }
+    }
 }
 
 #define CONV_CASE(n, r)                                                                          \
@@ -195,11 +219,8 @@ TARGET void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const
   const ptrdiff_t outPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
   for (int g = 0; g < groups; g++) {
     const float *xg = x + g * inGroup;
-    if (a == 1) {  // one output channel: whole runs of positions at once
-      float *yg = y + (ptrdiff_t)g * outPlane;
-      for (int32_t oy = 0; oy < rows->outputCount; oy++)
-        for (int32_t run = 0; run < cols->wideCount; run++)
-          conv_wide_single(xg, b, packed, bias, yg, rows, cols, oy, run);
+    if (a == 1) {
+      conv_runs(xg, b, packed, bias, y + (ptrdiff_t)g * outPlane, rows, cols);
       continue;
     }
     for (int32_t oy = 0; oy < rows->outputCount; oy++)
