@@ -68,4 +68,11 @@ public enum BatchChunking {
 
   /// The number of chunks for a batch of `n` items.
   public static func chunkCount(_ n: Int) -> Int { max(1, (n + itemsPerChunk - 1) / itemsPerChunk) }
+
+  /// Rows per chunk of a dense layer: its work is one GEMM per chunk, and OpenBLAS runs short
+  /// GEMMs (a few dozen rows) at half its speed, so dense layers take larger chunks.
+  public static let rowsPerDenseChunk = 128
+
+  /// The number of chunks of a dense layer for a batch of `n` rows.
+  public static func denseChunkCount(_ n: Int) -> Int { max(1, (n + rowsPerDenseChunk - 1) / rowsPerDenseChunk) }
 }

@@ -60,7 +60,7 @@ public final class LinearOf<Scalar: BLASScalar>: Layer {
     let (fin, fout) = (inputFeatures, outputFeatures)
     input.ensureShape(x.shape)
     output.ensureShape(outShape)
-    let chunks = BatchChunking.chunkCount(n)
+    let chunks = BatchChunking.denseChunkCount(n)
     x.withUnsafeBufferPointer { xb in
       input.withUnsafeMutableBufferPointer { ib in
         weight.value.withUnsafeBufferPointer { wb in
@@ -94,7 +94,7 @@ public final class LinearOf<Scalar: BLASScalar>: Layer {
     guard hasForward, dy.shape == output.shape else { throw LayerError.backwardBeforeForward(layer: description) }
     let n = dy.shape[0]
     let (fin, fout) = (inputFeatures, outputFeatures)
-    let chunks = BatchChunking.chunkCount(n)
+    let chunks = BatchChunking.denseChunkCount(n)
     let needsParameterGradients = !weight.isFrozen || !(bias?.isFrozen ?? true)
     weightPartials.ensureShape([chunks, fout * fin])
     biasPartials.ensureShape([chunks, fout])
