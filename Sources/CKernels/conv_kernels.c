@@ -74,20 +74,25 @@ INLINE TARGET void conv_pixels(const int AB, const int R, const int P, const flo
   if (nb < 4) {
     // Few input channels (a network's first layer, the last one's input gradient): input
     // channels outside, so the inner loop runs over the taps rather than over one channel.
-    for (int ib = 0; ib < nb; ib++) {
-      const int r = R > 1 ? ib % R : 0;
-      for (int32_t ty = ty0; ty < ty1; ty++) {
-        const float *xrow = x + ib * inPlane + (ptrdiff_t)rows->tapInput[ty] * inWidth * 8;
-        const float *wrow = packed + ib * wStep + rows->tapKernel[ty] * k * AB;
-        for (int32_t tx = tx0; tx < tx1; tx++) {
-          const __m256 v1 = _mm256_loadu_ps(xrow + cols->tapInput[tx] * 8);
-          __m256 v2 = v1;
-          if (P == 2) v2 = _mm256_loadu_ps(xrow + cols->tapInput[tx + shift] * 8);
-          const float *w = wrow + cols->tapKernel[tx] * AB;
-          for (int j = 0; j < AB; j++) {
-            const __m256 wv = _mm256_broadcast_ss(w + j);
-            acc[0][r][j] = _mm256_fmadd_ps(wv, v1, acc[0][r][j]);
-            if (P == 2) acc[1][r][j] = _mm256_fmadd_ps(wv, v2, acc[1][r][j]);
+    // (Chain indices are compile-time constants everywhere: an index known only at run time
+    // would force the accumulators out of registers.)
+    for (int ib0 = 0; ib0 < nb; ib0 += R) {
+      for (int r = 0; r < R; r++) {
+        const int ib = ib0 + r;
+        if (ib >= nb) break;
+        for (int32_t ty = ty0; ty < ty1; ty++) {
+          const float *xrow = x + ib * inPlane + (ptrdiff_t)rows->tapInput[ty] * inWidth * 8;
+          const float *wrow = packed + ib * wStep + rows->tapKernel[ty] * k * AB;
+          for (int32_t tx = tx0; tx < tx1; tx++) {
+            const __m256 v1 = _mm256_loadu_ps(xrow + cols->tapInput[tx] * 8);
+            __m256 v2 = v1;
+            if (P == 2) v2 = _mm256_loadu_ps(xrow + cols->tapInput[tx + shift] * 8);
+            const float *w = wrow + cols->tapKernel[tx] * AB;
+            for (int j = 0; j < AB; j++) {
+              const __m256 wv = _mm256_broadcast_ss(w + j);
+              acc[0][r][j] = _mm256_fmadd_ps(wv, v1, acc[0][r][j]);
+              if (P == 2) acc[1][r][j] = _mm256_fmadd_ps(wv, v2, acc[1][r][j]);
+            }
           }
         }
       }
@@ -115,11 +120,12 @@ INLINE TARGET void conv_pixels(const int AB, const int R, const int P, const flo
             }
           }
         }
-        for (int r = 0; ib < nb; ib++, r++) {
-          const __m256 v1 = _mm256_loadu_ps(x1 + ib * inPlane);
+        for (int r = 0; r < R - 1; r++) {
+          if (ib + r >= nb) break;
+          const __m256 v1 = _mm256_loadu_ps(x1 + (ib + r) * inPlane);
           __m256 v2 = v1;
-          if (P == 2) v2 = _mm256_loadu_ps(x2 + ib * inPlane);
-          const float *w = wp + ib * wStep;
+          if (P == 2) v2 = _mm256_loadu_ps(x2 + (ib + r) * inPlane);
+          const float *w = wp + (ib + r) * wStep;
           for (int j = 0; j < AB; j++) {
             const __m256 wv = _mm256_broadcast_ss(w + j);
             acc[0][r][j] = _mm256_fmadd_ps(wv, v1, acc[0][r][j]);
@@ -282,7 +288,8 @@ INLINE TARGET void weight_gradient_tap(const int AB, const int BB, const int R, 
         d += outStep;
       }
     }
-    for (int r = 0; t < pn; t++, r++) {
+    for (int r = 0; r < R - 1; r++) {
+      if (t + r >= pn) break;
       const __m256 x1 = _mm256_loadu_ps(xp);
       __m256 x2 = x1;
       if (BB == 2) x2 = _mm256_loadu_ps(xp + xPlane);
