@@ -314,6 +314,9 @@ struct SparseAffinities {
   }
 }
 
+/// Whether this CPU runs the AVX2 group walk (checked once).
+private let avx2Available = latentlab_avx2_fma_available() == 1
+
 /// A node of the quadtree as the traversal reads it: the C kernel's `ll_quad_node` (centre
 /// of mass, squared width, count, first child; 32 bytes, two to a cache line).
 typealias QuadNode = ll_quad_node
@@ -471,7 +474,8 @@ struct QuadTree {
             px[j] = y[2 * i]
             py[j] = y[2 * i + 1]
           }
-          latentlab_repulsion_group(buffer.baseAddress!, px, py, Int32(k), theta * theta, stack, fx, fy, zs)
+          latentlab_repulsion_group(
+            buffer.baseAddress!, px, py, Int32(k), theta * theta, stack, fx, fy, zs, avx2Available ? 1 : 0)
           for j in 0..<k {
             let i = Int(order[start + j])
             force[2 * i] = fx[j]

@@ -17,7 +17,7 @@
 #define TARGET __attribute__((target("avx2,fma")))
 #define INLINE static inline __attribute__((always_inline))
 
-int latentlab_conv_kernels_available(void) {
+int latentlab_avx2_fma_available(void) {
   unsigned a, b, c, d;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
   int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
@@ -451,7 +451,7 @@ TARGET void latentlab_from_lanes(const float *src, int32_t images, ptrdiff_t siz
 
 #else  // not x86-64: the Swift side keeps its im2col + GEMM path.
 
-int latentlab_conv_kernels_available(void) { return 0; }
+int latentlab_avx2_fma_available(void) { return 0; }
 void latentlab_pack_conv_weight(const float *w, ptrdiff_t sa, ptrdiff_t sb, int32_t a, int32_t b, int32_t k,
                                 float *packed) {}
 void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float *packed, const float *bias, float *y,

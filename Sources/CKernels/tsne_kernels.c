@@ -6,10 +6,9 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-__attribute__((target("avx2,fma"))) void latentlab_repulsion_group(const ll_quad_node *nodes, const double *px,
-                                                                   const double *py, int32_t k, double thetaSquared,
-                                                                   int32_t *stack, double *fx, double *fy,
-                                                                   double *z) {
+__attribute__((target("avx2,fma"))) static void repulsion_group_avx2(const ll_quad_node *nodes, const double *px,
+                                                                    const double *py, int32_t k, double thetaSquared,
+                                                                    int32_t *stack, double *fx, double *fy, double *z) {
   // Pad the group to eight with copies of its first point; their results are dropped.
   double gx[LL_REPULSION_GROUP], gy[LL_REPULSION_GROUP];
   double minX = px[0], maxX = px[0], minY = py[0], maxY = py[0];
@@ -71,10 +70,12 @@ __attribute__((target("avx2,fma"))) void latentlab_repulsion_group(const ll_quad
   }
 }
 
-#else
+#endif
 
-void latentlab_repulsion_group(const ll_quad_node *nodes, const double *px, const double *py, int32_t k,
-                               double thetaSquared, int32_t *stack, double *fx, double *fy, double *z) {
+// Point by point, each with its own walk: CPUs without AVX2 (other bits than the group walk,
+// so results agree across machines only to rounding).
+static void repulsion_group_portable(const ll_quad_node *nodes, const double *px, const double *py, int32_t k,
+                                     double thetaSquared, int32_t *stack, double *fx, double *fy, double *z) {
   for (int i = 0; i < k; i++) {
     double sx = 0, sy = 0, sz = 0;
     int top = 1;
@@ -98,4 +99,14 @@ void latentlab_repulsion_group(const ll_quad_node *nodes, const double *px, cons
   }
 }
 
+void latentlab_repulsion_group(const ll_quad_node *nodes, const double *px, const double *py, int32_t k,
+                               double thetaSquared, int32_t *stack, double *fx, double *fy, double *z,
+                               int32_t vectorised) {
+#if defined(__x86_64__)
+  if (vectorised) {
+    repulsion_group_avx2(nodes, px, py, k, thetaSquared, stack, fx, fy, z);
+    return;
+  }
 #endif
+  repulsion_group_portable(nodes, px, py, k, thetaSquared, stack, fx, fy, z);
+}

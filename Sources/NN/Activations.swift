@@ -19,7 +19,7 @@ public final class ReLUOf<Scalar: BLASScalar>: Layer {
   @_specialize(where Scalar == Double)
   public func forward(_ x: TensorOf<Scalar>) throws -> TensorOf<Scalar> {
     output.ensureShape(x.shape)
-    let vectorised = Scalar.self == Float.self && ConvolutionAlgorithm.directLanesAvailable
+    let vectorised = Scalar.self == Float.self && avx2KernelsAvailable
     x.withUnsafeBufferPointer { xb in
       output.withUnsafeMutableBufferPointer { yb in
         guard let xs = xb.baseAddress, let ys = yb.baseAddress else { return }
@@ -41,7 +41,7 @@ public final class ReLUOf<Scalar: BLASScalar>: Layer {
   public func backward(_ dy: TensorOf<Scalar>) throws -> TensorOf<Scalar> {
     guard hasForward, dy.shape == output.shape else { throw LayerError.backwardBeforeForward(layer: description) }
     inputGradient.ensureShape(dy.shape)
-    let vectorised = Scalar.self == Float.self && ConvolutionAlgorithm.directLanesAvailable
+    let vectorised = Scalar.self == Float.self && avx2KernelsAvailable
     dy.withUnsafeBufferPointer { dyb in
       output.withUnsafeBufferPointer { yb in
         inputGradient.withUnsafeMutableBufferPointer { dxb in
@@ -84,7 +84,7 @@ public final class SigmoidOf<Scalar: BLASScalar>: Layer {
     x.withUnsafeBufferPointer { xb in
       output.withUnsafeMutableBufferPointer { yb in
         guard let xs = xb.baseAddress, let ys = yb.baseAddress else { return }
-        let vectorised = Scalar.self == Float.self && ConvolutionAlgorithm.directLanesAvailable
+        let vectorised = Scalar.self == Float.self && avx2KernelsAvailable
         parallel.forEachElementChunk(count: xb.count) { r in
           if vectorised {
             latentlab_sigmoid_forward(asFloat(xs + r.lowerBound), asMutableFloat(ys + r.lowerBound), r.count)

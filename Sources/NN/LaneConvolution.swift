@@ -11,12 +11,15 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
   case im2colGEMM
 
   /// `directLanes` when this CPU runs the kernels, else `im2colGEMM`.
-  public static let preferred: ConvolutionAlgorithm =
-    latentlab_conv_kernels_available() == 1 ? .directLanes : .im2colGEMM
+  public static let preferred: ConvolutionAlgorithm = avx2KernelsAvailable ? .directLanes : .im2colGEMM
 
   /// Whether the direct kernels can run on this CPU.
-  public static var directLanesAvailable: Bool { preferred == .directLanes }
+  public static var directLanesAvailable: Bool { avx2KernelsAvailable }
 }
+
+/// Whether this CPU has AVX2 and FMA, which `CKernels`' convolution and activation kernels need
+/// (checked once; without them NN runs its portable code).
+let avx2KernelsAvailable = latentlab_avx2_fma_available() == 1
 
 /// The taps of one spatial axis of a convolution, as the C kernels read them (`ll_axis`):
 /// for each output position the (kernel index, input position) pairs it reads, and for each

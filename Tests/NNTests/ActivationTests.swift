@@ -9,7 +9,7 @@ import XCTest
 final class ActivationTests: XCTestCase {
   func inputs(count: Int) -> [Float] {
     var g = SeededGenerator(seed: 11, streamName: "test/activations")
-    let edges: [Float] = [0, -0.0, 1e-40, -1e-40, 20, -20, 87, -87, 88, -88, 100, -100, .infinity, -.infinity]
+    let edges: [Float] = [0, -0.0, Float.leastNormalMagnitude / 16, -Float.leastNormalMagnitude / 16, 20, -20, 87, -87, 88, -88, 100, -100, .infinity, -.infinity]
     return Array((edges + (0..<count).map { _ in (g.nextFloat() * 2 - 1) * 30 }).prefix(count))
   }
 

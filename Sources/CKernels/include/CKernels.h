@@ -1,5 +1,5 @@
-// LatentLab's AVX2 kernels (each function checks nothing about the CPU: callers test
-// latentlab_conv_kernels_available() first).
+// LatentLab's AVX2 kernels. The convolution and activation kernels check nothing about the
+// CPU: callers test latentlab_avx2_fma_available() first and pass it to the t-SNE kernel.
 #ifndef LATENTLAB_CKERNELS_H
 #define LATENTLAB_CKERNELS_H
 

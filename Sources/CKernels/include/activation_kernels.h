@@ -1,5 +1,5 @@
 // Elementwise activations for Float tensors, vectorised with AVX2 (callers check
-// latentlab_conv_kernels_available() first). Each element's result depends on that element
+// latentlab_avx2_fma_available() first). Each element's result depends on that element
 // alone, so any split of the work over threads gives the same bits.
 #ifndef LATENTLAB_ACTIVATION_KERNELS_H
 #define LATENTLAB_ACTIVATION_KERNELS_H

@@ -51,8 +51,9 @@ typedef struct ll_axis {
   const int32_t *wideDelta;
 } ll_axis;
 
-/// 1 when this CPU has AVX2 and FMA, which every kernel below needs.
-int latentlab_conv_kernels_available(void);
+/// 1 when this CPU has AVX2 and FMA, which the kernels of CKernels need (the t-SNE kernel
+/// takes the answer as an argument and has a portable path).
+int latentlab_avx2_fma_available(void);
 
 /// Packs the weight W(a, b, ky, kx) = w[a * strideA + b * strideB + ky * k + kx] for the
 /// gather below: blocks of output channels, each [B][k][k][block]. `packed` holds A·B·k·k.

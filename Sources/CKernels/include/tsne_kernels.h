@@ -26,8 +26,10 @@ typedef struct ll_quad_node {
 /// box, so every point sees the cell from at least that far (never a coarser summary than
 /// a walk of its own would use). Leaves are always summarised, exactly. Every sum runs in the
 /// order of the walk, which depends on the tree and the group only.
-/// `stack` must hold 3 · depth + 4 entries.
+/// `stack` must hold 3 · depth + 4 entries. `vectorised` (pass latentlab_avx2_fma_available())
+/// selects the AVX2 group walk; 0 walks point by point in portable code (CPUs without AVX2).
 void latentlab_repulsion_group(const ll_quad_node *nodes, const double *px, const double *py, int32_t k,
-                               double thetaSquared, int32_t *stack, double *fx, double *fy, double *z);
+                               double thetaSquared, int32_t *stack, double *fx, double *fy, double *z,
+                               int32_t vectorised);
 
 #endif
