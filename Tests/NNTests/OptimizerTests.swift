@@ -1,3 +1,4 @@
+import Foundation
 import NN
 import TensorCore
 import TestSupport
@@ -19,6 +20,36 @@ final class OptimizerTests: XCTestCase {
       optimizer.step()
     }
     return p.value.scalars
+  }
+
+  /// Adam's vectorised update against the formula written out here in scalar Swift, bit for
+  /// bit, over 1,003 parameters (a tail shorter than one vector) and three steps.
+  func testAdamVectorisedUpdateIsBitIdenticalToTheScalarFormula() throws {
+    var g = SeededGenerator(seed: 4, streamName: "test/adam")
+    let count = 1003
+    let start = (0..<count).map { _ in g.nextFloat() * 2 - 1 }
+    let gradients = (0..<3).map { _ in (0..<count).map { _ in g.nextFloat() - 0.5 } }
+    let p = Parameter(Tensor(shape: [count], scalars: start))
+    let adam = try Adam(
+      parameters: [NamedParameter(name: "w", parameter: p)], learningRate: 3e-3, weightDecay: 1e-4)
+    var (theta, m, v) = (start, [Float](repeating: 0, count: count), [Float](repeating: 0, count: count))
+    let (b1, b2, eps, wd, lr): (Float, Float, Float, Float, Float) = (0.9, 0.999, 1e-8, 1e-4, 3e-3)
+    for (step, gradient) in gradients.enumerated() {
+      adam.zeroGradients()
+      p.gradient.scalars = gradient
+      adam.step()
+      let t = Double(step + 1)
+      let stepSize = Float(Double(lr) / (1 - pow(Double(b1), t)))
+      let root = Float((1 - pow(Double(b2), t)).squareRoot())
+      for j in 0..<count {
+        let grad = gradient[j] + wd * theta[j]
+        m[j] = b1 * m[j] + (1 - b1) * grad
+        v[j] = b2 * v[j] + (1 - b2) * grad * grad
+        let denominator = v[j].squareRoot() / root + eps
+        theta[j] -= stepSize * m[j] / denominator
+      }
+      XCTAssertEqual(p.value.scalars.map(\.bitPattern), theta.map(\.bitPattern), "step \(step + 1)")
+    }
   }
 
   func testSGDWithMomentumAndCoupledL2() throws {

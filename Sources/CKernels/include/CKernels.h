@@ -5,6 +5,7 @@
 
 #include "activation_kernels.h"
 #include "conv_kernels.h"
+#include "optimizer_kernels.h"
 #include "tsne_kernels.h"
 
 #endif
