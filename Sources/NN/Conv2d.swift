@@ -220,16 +220,9 @@ extension Conv2dOf {
   /// The direct kernels' plan for this input size (built once per size).
   private func lanePlan(height: Int, width: Int, outHeight: Int, outWidth: Int) -> LaneConvolution {
     if let lanes, lanes.matches(height: height, width: width) { return lanes }
-    let k = kernelSize
     let plan = LaneConvolution(
-      inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: k,
-      inputSize: (height, width), outputSize: (outHeight, outWidth),
-      forwardRows: .gathering(input: height, output: outHeight, kernel: k, stride: stride, padding: padding),
-      forwardColumns: .gathering(input: width, output: outWidth, kernel: k, stride: stride, padding: padding),
-      backwardRows: .scattering(input: outHeight, output: height, kernel: k, stride: stride, padding: padding),
-      backwardColumns: .scattering(input: outWidth, output: width, kernel: k, stride: stride, padding: padding),
-      // weight [Cout, Cin, k, k]: W(a = out, b = in) forward, W(a = in, b = out) backward.
-      forwardStrides: (inputChannels * k * k, k * k), backwardStrides: (k * k, inputChannels * k * k))
+      inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize, stride: stride,
+      padding: padding, inputSize: (height, width), outputSize: (outHeight, outWidth), transposed: false)
     lanes = plan
     return plan
   }

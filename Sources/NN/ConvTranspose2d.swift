@@ -244,16 +244,9 @@ extension ConvTranspose2dOf {
   /// The direct kernels' plan for this input size (built once per size).
   private func lanePlan(height: Int, width: Int, outHeight: Int, outWidth: Int) -> LaneConvolution {
     if let lanes, lanes.matches(height: height, width: width) { return lanes }
-    let k = kernelSize
     let plan = LaneConvolution(
-      inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: k,
-      inputSize: (height, width), outputSize: (outHeight, outWidth),
-      forwardRows: .scattering(input: height, output: outHeight, kernel: k, stride: stride, padding: padding),
-      forwardColumns: .scattering(input: width, output: outWidth, kernel: k, stride: stride, padding: padding),
-      backwardRows: .gathering(input: outHeight, output: height, kernel: k, stride: stride, padding: padding),
-      backwardColumns: .gathering(input: outWidth, output: width, kernel: k, stride: stride, padding: padding),
-      // weight [Cin, Cout, k, k]: W(a = out, b = in) forward, W(a = in, b = out) backward.
-      forwardStrides: (k * k, outputChannels * k * k), backwardStrides: (outputChannels * k * k, k * k))
+      inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize, stride: stride,
+      padding: padding, inputSize: (height, width), outputSize: (outHeight, outWidth), transposed: true)
     lanes = plan
     return plan
   }

@@ -55,7 +55,8 @@ final class LaneAxis {
     outputCount = output
     inputCount = input
     kernelSize = kernel
-    var taps: [(o: Int, kk: Int, i: Int)] = []
+    typealias Tap = (o: Int, kk: Int, i: Int)
+    var taps: [Tap] = []
     for o in 0..<output {
       for kk in 0..<kernel {
         if let i = source(o, kk) { taps.append((o, kk, i)) }
@@ -110,26 +111,25 @@ final class LaneAxis {
     let pairStart = tapInput + t
     let pairOutput = pairStart + (kernel + 1)
     let pairInput = pairOutput + t
-    var next = 0
-    for o in 0..<output {
-      tapStart[o] = Int32(next)
-      for tap in taps where tap.o == o {
-        tapKernel[next] = Int32(tap.kk)
-        tapInput[next] = Int32(tap.i)
-        next += 1
+    // The taps grouped by `key` (0..<groups), in compressed rows: `start[g]..<start[g + 1]`
+    // index `first` and `second`.
+    func fillRows(
+      groups: Int, key: (Tap) -> Int, start: UnsafeMutablePointer<Int32>, first: UnsafeMutablePointer<Int32>,
+      _ firstValue: (Tap) -> Int, second: UnsafeMutablePointer<Int32>, _ secondValue: (Tap) -> Int
+    ) {
+      var next = 0
+      for g in 0..<groups {
+        start[g] = Int32(next)
+        for tap in taps where key(tap) == g {
+          first[next] = Int32(firstValue(tap))
+          second[next] = Int32(secondValue(tap))
+          next += 1
+        }
       }
+      start[groups] = Int32(next)
     }
-    tapStart[output] = Int32(next)
-    next = 0
-    for kk in 0..<kernel {
-      pairStart[kk] = Int32(next)
-      for tap in taps where tap.kk == kk {
-        pairOutput[next] = Int32(tap.o)
-        pairInput[next] = Int32(tap.i)
-        next += 1
-      }
-    }
-    pairStart[kernel] = Int32(next)
+    fillRows(groups: output, key: \.o, start: tapStart, first: tapKernel, \.kk, second: tapInput, \.i)
+    fillRows(groups: kernel, key: \.kk, start: pairStart, first: pairOutput, \.o, second: pairInput, \.i)
     let blockFirst = pairInput + t
     let blockSecond = blockFirst + blocks.count
     for (b, block) in blocks.enumerated() {
@@ -205,6 +205,30 @@ final class LaneConvolution {
     self.forwardStrides = forwardStrides
     self.backwardStrides = backwardStrides
     precondition(BatchChunking.itemsPerChunk % Int(LL_LANES) == 0, "chunks must be whole lane groups")
+  }
+
+  /// The plan of a `Conv2d` (`transposed` false: weight `[Cout, Cin, k, k]`, forward gathers)
+  /// or of a `ConvTranspose2d` (`transposed` true: weight `[Cin, Cout, k, k]`, forward scatters,
+  /// the adjoint of the convolution with the same kernel, stride and padding). Either way the
+  /// input gradient walks the other direction, and `W(a, b)` is read with a = output channel
+  /// forward and a = input channel backward.
+  convenience init(
+    inputChannels: Int, outputChannels: Int, kernelSize k: Int, stride: Int, padding: Int,
+    inputSize: (height: Int, width: Int), outputSize: (height: Int, width: Int), transposed: Bool
+  ) {
+    let (inH, inW, outH, outW) = (inputSize.height, inputSize.width, outputSize.height, outputSize.width)
+    let forward = transposed ? LaneAxis.scattering : LaneAxis.gathering
+    let backward = transposed ? LaneAxis.gathering : LaneAxis.scattering
+    // The weight's second dimension (Cin for Conv2d, Cout for ConvTranspose2d) times k·k is
+    // the stride of its first; k·k the stride of its second.
+    let outer = (transposed ? outputChannels : inputChannels) * k * k
+    let (forwardStrides, backwardStrides) = transposed ? ((k * k, outer), (outer, k * k)) : ((outer, k * k), (k * k, outer))
+    self.init(
+      inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: k,
+      inputSize: (inH, inW), outputSize: (outH, outW),
+      forwardRows: forward(inH, outH, k, stride, padding), forwardColumns: forward(inW, outW, k, stride, padding),
+      backwardRows: backward(outH, inH, k, stride, padding), backwardColumns: backward(outW, inW, k, stride, padding),
+      forwardStrides: forwardStrides, backwardStrides: backwardStrides)
   }
 
   /// Whether this plan serves an input of `height × width`.
