@@ -106,30 +106,19 @@ INLINE TARGET void conv_pixels(const int AB, const int R, const int P, const flo
         const float *x1 = xrow + cols->tapInput[tx] * 8;
         const float *x2 = P == 2 ? xrow + cols->tapInput[tx + shift] * 8 : x1;
         const float *wp = wrow + cols->tapKernel[tx] * AB;
-        int ib = 0;
-        for (; ib + R <= nb; ib += R) {
-          for (int r = 0; r < R; r++) {
-            const __m256 v1 = _mm256_loadu_ps(x1 + (ib + r) * inPlane);
+        for (int ib0 = 0; ib0 < nb; ib0 += R) {
+          for (int r = 0; r < R; r++) {  // r a constant once unrolled: see above
+            const int ib = ib0 + r;
+            if (R > 1 && ib >= nb) break;
+            const __m256 v1 = _mm256_loadu_ps(x1 + ib * inPlane);
             __m256 v2 = v1;
-            if (P == 2) v2 = _mm256_loadu_ps(x2 + (ib + r) * inPlane);
-            const float *w = wp + (ib + r) * wStep;
+            if (P == 2) v2 = _mm256_loadu_ps(x2 + ib * inPlane);
+            const float *w = wp + ib * wStep;
             for (int j = 0; j < AB; j++) {
               const __m256 wv = _mm256_broadcast_ss(w + j);
               acc[0][r][j] = _mm256_fmadd_ps(wv, v1, acc[0][r][j]);
               if (P == 2) acc[1][r][j] = _mm256_fmadd_ps(wv, v2, acc[1][r][j]);
             }
-          }
-        }
-        for (int r = 0; r < R - 1; r++) {
-          if (ib + r >= nb) break;
-          const __m256 v1 = _mm256_loadu_ps(x1 + (ib + r) * inPlane);
-          __m256 v2 = v1;
-          if (P == 2) v2 = _mm256_loadu_ps(x2 + (ib + r) * inPlane);
-          const float *w = wp + (ib + r) * wStep;
-          for (int j = 0; j < AB; j++) {
-            const __m256 wv = _mm256_broadcast_ss(w + j);
-            acc[0][r][j] = _mm256_fmadd_ps(wv, v1, acc[0][r][j]);
-            if (P == 2) acc[1][r][j] = _mm256_fmadd_ps(wv, v2, acc[1][r][j]);
           }
         }
       }
@@ -273,9 +262,9 @@ INLINE TARGET void weight_gradient_tap(const int AB, const int BB, const int R, 
   for (int32_t py = py0; py < py1; py++) {
     const float *xp = xg + ((ptrdiff_t)rows->pairInput[py] * inWidth + cols->pairInput[px0]) * 8;
     const float *d = dyg + ((ptrdiff_t)rows->pairOutput[py] * outWidth + cols->pairOutput[px0]) * 8;
-    int32_t t = 0;
-    for (; t + R <= pn; t += R) {
-      for (int r = 0; r < R; r++) {
+    for (int32_t t0 = 0; t0 < pn; t0 += R) {
+      for (int r = 0; r < R; r++) {  // r a constant once unrolled: the chains stay in registers
+        if (R > 1 && t0 + r >= pn) break;
         const __m256 x1 = _mm256_loadu_ps(xp);
         __m256 x2 = x1;
         if (BB == 2) x2 = _mm256_loadu_ps(xp + xPlane);
@@ -287,19 +276,6 @@ INLINE TARGET void weight_gradient_tap(const int AB, const int BB, const int R, 
         xp += inStep;
         d += outStep;
       }
-    }
-    for (int r = 0; r < R - 1; r++) {
-      if (t + r >= pn) break;
-      const __m256 x1 = _mm256_loadu_ps(xp);
-      __m256 x2 = x1;
-      if (BB == 2) x2 = _mm256_loadu_ps(xp + xPlane);
-      for (int j = 0; j < AB; j++) {
-        const __m256 dv = _mm256_loadu_ps(d + j * dyPlane);
-        acc[0][r][j] = _mm256_fmadd_ps(dv, x1, acc[0][r][j]);
-        if (BB == 2) acc[1][r][j] = _mm256_fmadd_ps(dv, x2, acc[1][r][j]);
-      }
-      xp += inStep;
-      d += outStep;
     }
   }
   }
