@@ -125,6 +125,22 @@ public final class SigmoidOf<Scalar: BLASScalar>: Layer {
   }
 }
 
+extension ReLUOf: LaneLayer {
+  var laneRole: (convolution: Bool, skipsInputGradient: Bool)? {
+    Scalar.self == Float.self && avx2KernelsAvailable ? (false, false) : nil
+  }
+
+  func laneStage(for shape: [Int]) throws -> LaneStage { .relu }
+}
+
+extension SigmoidOf: LaneLayer {
+  var laneRole: (convolution: Bool, skipsInputGradient: Bool)? {
+    Scalar.self == Float.self && avx2KernelsAvailable ? (false, false) : nil
+  }
+
+  func laneStage(for shape: [Int]) throws -> LaneStage { .sigmoid }
+}
+
 /// `Float` activations.
 public typealias ReLU = ReLUOf<Float>
 public typealias Sigmoid = SigmoidOf<Float>

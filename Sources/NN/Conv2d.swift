@@ -155,7 +155,7 @@ public final class Conv2dOf<Scalar: BLASScalar>: Layer {
     if lastForwardUsedLanes, let plan = lanes {
       plan.backward(
         dy, weight: weight, bias: bias, wantInput: computesInputGradient, inputGradient: &inputGradient,
-        weightPartials: &weightPartials, biasPartials: &biasPartials, parallel: parallel)
+        parallel: parallel)
       geometry = nil
       return inputGradient
     }
@@ -218,7 +218,7 @@ public final class Conv2dOf<Scalar: BLASScalar>: Layer {
 
 extension Conv2dOf {
   /// The direct kernels' plan for this input size (built once per size).
-  private func lanePlan(height: Int, width: Int, outHeight: Int, outWidth: Int) -> LaneConvolution {
+  func lanePlan(height: Int, width: Int, outHeight: Int, outWidth: Int) -> LaneConvolution {
     if let lanes, lanes.matches(height: height, width: width) { return lanes }
     let plan = LaneConvolution(
       inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize, stride: stride,
@@ -244,14 +244,18 @@ func asMutableFloat<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Flo
 /// chunk in order: the same sums whatever thread computed each chunk.
 @inlinable
 func reduceChunkPartials<T>(_ partials: TensorOf<T>, chunks: Int, into parameter: ParameterOf<T>) {
+  partials.withUnsafeBufferPointer { pb in reduceChunkPartials(pb.baseAddress!, chunks: chunks, into: parameter) }
+}
+
+/// `reduceChunkPartials` on partials `[chunks, size]` at `partials`.
+@inlinable
+func reduceChunkPartials<T>(_ partials: UnsafePointer<T>, chunks: Int, into parameter: ParameterOf<T>) {
   guard !parameter.isFrozen else { return }
   let size = parameter.count
-  partials.withUnsafeBufferPointer { pb in
-    parameter.gradient.withUnsafeMutableBufferPointer { gb in
-      for c in 0..<chunks {
-        let part = pb.baseAddress! + c * size
-        for i in 0..<size { gb[i] += part[i] }
-      }
+  parameter.gradient.withUnsafeMutableBufferPointer { gb in
+    for c in 0..<chunks {
+      let part = partials + c * size
+      for i in 0..<size { gb[i] += part[i] }
     }
   }
 }
@@ -262,6 +266,8 @@ func withOptionalPointer<T, R>(_ tensor: TensorOf<T>?, _ body: (UnsafePointer<T>
   guard let tensor else { return try body(nil) }
   return try tensor.withUnsafeBufferPointer { try body($0.baseAddress) }
 }
+
+extension Conv2dOf: LaneConvolutionLayer {}
 
 /// The `Float` convolution models use.
 public typealias Conv2d = Conv2dOf<Float>

@@ -173,7 +173,7 @@ public final class ConvTranspose2dOf<Scalar: BLASScalar>: Layer {
     if lastForwardUsedLanes, let plan = lanes {
       plan.backward(
         dy, weight: weight, bias: bias, wantInput: computesInputGradient, inputGradient: &inputGradient,
-        weightPartials: &weightPartials, biasPartials: &biasPartials, parallel: parallel)
+        parallel: parallel)
       geometry = nil
       return inputGradient
     }
@@ -242,7 +242,7 @@ public final class ConvTranspose2dOf<Scalar: BLASScalar>: Layer {
 
 extension ConvTranspose2dOf {
   /// The direct kernels' plan for this input size (built once per size).
-  private func lanePlan(height: Int, width: Int, outHeight: Int, outWidth: Int) -> LaneConvolution {
+  func lanePlan(height: Int, width: Int, outHeight: Int, outWidth: Int) -> LaneConvolution {
     if let lanes, lanes.matches(height: height, width: width) { return lanes }
     let plan = LaneConvolution(
       inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize, stride: stride,
@@ -251,6 +251,8 @@ extension ConvTranspose2dOf {
     return plan
   }
 }
+
+extension ConvTranspose2dOf: LaneConvolutionLayer {}
 
 /// The `Float` transposed convolution models use.
 public typealias ConvTranspose2d = ConvTranspose2dOf<Float>

@@ -168,6 +168,10 @@ final class LaneAxis {
 /// backward tables and strides. Images are cut into chunks of `BatchChunking.itemsPerChunk`
 /// (a multiple of 8) from the start of the batch, each chunk a whole number of lane groups,
 /// so that chunk `c`'s partial weight gradient is the same whatever thread computes it.
+///
+/// Two ways in: `forward`/`backward` take NCHW batches (a layer called on its own), and
+/// `forwardLanes`/`backwardLanes` take one chunk already in the lane layout (a `LaneSegment`,
+/// which keeps a run of layers in that layout). Both run the same kernels on the same lanes.
 final class LaneConvolution {
   let inputChannels: Int
   let outputChannels: Int
@@ -180,13 +184,24 @@ final class LaneConvolution {
   private let backwardColumns: LaneAxis
   private let forwardStrides: (a: Int, b: Int)
   private let backwardStrides: (a: Int, b: Int)
+  /// A·B·k·k.
+  let weightCount: Int
 
+  // Written by `pack…` before a parallel region, read by every chunk in it.
+  private let packedForward: UnsafeMutablePointer<Float>
+  private let packedBackward: UnsafeMutablePointer<Float>
+  private let biasCopy: UnsafeMutablePointer<Float>
+  private var hasBias = false
+  // Per-chunk partial gradients: [chunks, weightCount] and [chunks, A].
+  private var partialChunks = 0
+  private var weightPartials: UnsafeMutablePointer<Float>
+  private var biasPartials: UnsafeMutablePointer<Float>
+
+  // The NCHW entry's lane buffers.
   private var batch = 0
   private var laneInput = TensorOf<Float>.zeros([0])  // cached for the weight gradient
   private var laneOutput = TensorOf<Float>.zeros([0])  // the output, then the output gradient
   private var laneInputGradient = TensorOf<Float>.zeros([0])
-  private var packedForward = TensorOf<Float>.zeros([0])
-  private var packedBackward = TensorOf<Float>.zeros([0])
 
   init(
     inputChannels: Int, outputChannels: Int, kernelSize: Int, inputSize: (Int, Int), outputSize: (Int, Int),
@@ -204,7 +219,21 @@ final class LaneConvolution {
     self.backwardColumns = backwardColumns
     self.forwardStrides = forwardStrides
     self.backwardStrides = backwardStrides
+    weightCount = inputChannels * outputChannels * kernelSize * kernelSize
+    packedForward = .allocate(capacity: weightCount)
+    packedBackward = .allocate(capacity: weightCount)
+    biasCopy = .allocate(capacity: outputChannels)
+    weightPartials = .allocate(capacity: 1)
+    biasPartials = .allocate(capacity: 1)
     precondition(BatchChunking.itemsPerChunk % Int(LL_LANES) == 0, "chunks must be whole lane groups")
+  }
+
+  deinit {
+    packedForward.deallocate()
+    packedBackward.deallocate()
+    biasCopy.deallocate()
+    weightPartials.deallocate()
+    biasPartials.deallocate()
   }
 
   /// The plan of a `Conv2d` (`transposed` false: weight `[Cout, Cin, k, k]`, forward gathers)
@@ -234,18 +263,91 @@ final class LaneConvolution {
   /// Whether this plan serves an input of `height × width`.
   func matches(height: Int, width: Int) -> Bool { inputSize == (height, width) }
 
-  private var inputImageSize: Int { inputChannels * inputSize.height * inputSize.width }
-  private var outputImageSize: Int { outputChannels * outputSize.height * outputSize.width }
+  /// Scalars per input image (`B·H·W`) and per output image (`A·H'·W'`).
+  var inputImageSize: Int { inputChannels * inputSize.height * inputSize.width }
+  var outputImageSize: Int { outputChannels * outputSize.height * outputSize.width }
   private static let lanes = Int(LL_LANES)
   /// The largest kernel the direct kernels take; larger ones use im2col + GEMM.
   static let maximumKernelSize = Int(LL_MAX_KERNEL)
 
-  /// The chunks of a batch of `n`: chunk `c` holds images `32c ..< min(32c + 32, n)`, which
-  /// are lane groups `4c ..< ⌈…/8⌉`.
-  private static func chunkImages(_ c: Int, batch n: Int) -> Range<Int> {
+  /// Lane groups for a batch of `n` images.
+  static func laneGroups(_ n: Int) -> Int { (n + lanes - 1) / lanes }
+
+  /// Chunk `c` of a batch of `n`: images `32c ..< min(32c + 32, n)`, which are lane groups
+  /// `firstGroup ..< firstGroup + groups` (the last possibly partial).
+  static func chunk(_ c: Int, batch n: Int) -> (images: Range<Int>, firstGroup: Int, groups: Int) {
     let per = BatchChunking.itemsPerChunk
-    return (c * per)..<min(c * per + per, n)
+    let images = (c * per)..<min(c * per + per, n)
+    return (images, images.lowerBound / lanes, laneGroups(images.count))
   }
+
+  // MARK: One chunk in the lane layout
+
+  /// Packs the weight (and copies the bias) for `forwardLanes`; call before the parallel region.
+  func packForward(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?) {
+    latentlab_pack_conv_weight(
+      weight, forwardStrides.a, forwardStrides.b, Int32(outputChannels), Int32(inputChannels), Int32(kernelSize),
+      packedForward)
+    hasBias = bias != nil
+    if let bias { biasCopy.update(from: bias, count: outputChannels) }
+  }
+
+  /// Packs the weight for the input gradient of `backwardLanes`, and sizes the per-chunk
+  /// partial gradients for `chunks` chunks; call before the parallel region.
+  func prepareBackward(weight: UnsafePointer<Float>, chunks: Int) {
+    latentlab_pack_conv_weight(
+      weight, backwardStrides.a, backwardStrides.b, Int32(inputChannels), Int32(outputChannels), Int32(kernelSize),
+      packedBackward)
+    if chunks > partialChunks {
+      weightPartials.deallocate()
+      biasPartials.deallocate()
+      weightPartials = .allocate(capacity: chunks * weightCount)
+      biasPartials = .allocate(capacity: chunks * outputChannels)
+      partialChunks = chunks
+    }
+  }
+
+  /// `y = W ∗ x + bias` for `groups` lane groups: `x [groups][B][H][W][8]` → `y [groups][A][H'][W'][8]`.
+  /// Every lane is computed, the padding lanes of a partial group too.
+  func forwardLanes(_ x: UnsafePointer<Float>, groups: Int, into y: UnsafeMutablePointer<Float>) {
+    latentlab_lane_conv(
+      x, Int32(groups), Int32(inputChannels), packedForward, hasBias ? UnsafePointer(biasCopy) : nil, y,
+      Int32(outputChannels), forwardRows.table, forwardColumns.table)
+  }
+
+  /// The backward pass of chunk `chunk` (lane groups `groups`): its partial weight and bias
+  /// gradients when `parameterGradients` (the bias's only when `bias`), and the input gradient
+  /// into `dx` when given. `x` is the chunk's forward input, `dy` its output gradient.
+  func backwardLanes(
+    _ dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, groups: Int, chunk: Int, parameterGradients: Bool,
+    bias: Bool, inputGradient dx: UnsafeMutablePointer<Float>?
+  ) {
+    let (a, b, g) = (Int32(outputChannels), Int32(inputChannels), Int32(groups))
+    if parameterGradients {
+      latentlab_lane_conv_weight_gradient(
+        dy, x, g, a, b, weightPartials + chunk * weightCount, forwardStrides.a, forwardStrides.b,
+        forwardRows.table, forwardColumns.table)
+      if bias {
+        latentlab_lane_bias_gradient(
+          dy, g, a, Int32(outputSize.height * outputSize.width), biasPartials + chunk * outputChannels)
+      }
+    }
+    if let dx {
+      latentlab_lane_conv(dy, g, a, packedBackward, nil, dx, b, backwardRows.table, backwardColumns.table)
+    }
+  }
+
+  /// Adds the partial gradients of chunks `0..<chunks`, in chunk order, to `weight`'s and
+  /// `bias`'s gradients (frozen parameters are left alone).
+  func reducePartials<Scalar>(chunks: Int, into weight: ParameterOf<Scalar>, bias: ParameterOf<Scalar>?) {
+    precondition(Scalar.self == Float.self && chunks <= partialChunks, "partials of the lane kernels are Float")
+    reduceChunkPartials(UnsafeRawPointer(weightPartials).assumingMemoryBound(to: Scalar.self), chunks: chunks, into: weight)
+    if let bias {
+      reduceChunkPartials(UnsafeRawPointer(biasPartials).assumingMemoryBound(to: Scalar.self), chunks: chunks, into: bias)
+    }
+  }
+
+  // MARK: NCHW batches
 
   /// `y = forward(x)` for NCHW `x [n, B, H, W]` into NCHW `y [n, A, H', W']`.
   func forward(
@@ -253,90 +355,54 @@ final class LaneConvolution {
     into y: UnsafeMutablePointer<Float>, parallel: DeterministicParallel
   ) {
     batch = n
-    let groups = (n + Self.lanes - 1) / Self.lanes
+    let groups = Self.laneGroups(n)
     let (inSize, outSize) = (inputImageSize, outputImageSize)
     laneInput.ensureShape([groups * inSize * Self.lanes])
     laneOutput.ensureShape([groups * outSize * Self.lanes])
-    let weightCount = inputChannels * outputChannels * kernelSize * kernelSize
-    packedForward.ensureShape([weightCount])
-    packedForward.withUnsafeMutableBufferPointer { pb in
-      latentlab_pack_conv_weight(
-        weight, forwardStrides.a, forwardStrides.b, Int32(outputChannels), Int32(inputChannels),
-        Int32(kernelSize), pb.baseAddress!)
-    }
+    packForward(weight: weight, bias: bias)
     let chunks = BatchChunking.chunkCount(n)
-    let (a, b) = (Int32(outputChannels), Int32(inputChannels))
-    let (rows, cols) = (forwardRows.table, forwardColumns.table)
     laneInput.withUnsafeMutableBufferPointer { lib in
       laneOutput.withUnsafeMutableBufferPointer { lob in
-        packedForward.withUnsafeBufferPointer { pb in
-          let (li, lo, packed) = (lib.baseAddress!, lob.baseAddress!, pb.baseAddress!)
-          parallel.forEachChunk(count: chunks, chunks: chunks) { c, _ in
-            let images = Self.chunkImages(c, batch: n)
-            let firstGroup = images.lowerBound / Self.lanes
-            let chunkGroups = (images.count + Self.lanes - 1) / Self.lanes
-            let xl = li + firstGroup * inSize * Self.lanes
-            let yl = lo + firstGroup * outSize * Self.lanes
-            latentlab_to_lanes(x + images.lowerBound * inSize, Int32(images.count), inSize, xl)
-            latentlab_lane_conv(xl, Int32(chunkGroups), b, packed, bias, yl, a, rows, cols)
-            latentlab_from_lanes(yl, Int32(images.count), outSize, y + images.lowerBound * outSize)
-          }
+        let (li, lo) = (lib.baseAddress!, lob.baseAddress!)
+        parallel.forEachChunk(count: chunks, chunks: chunks) { c, _ in
+          let (images, firstGroup, chunkGroups) = Self.chunk(c, batch: n)
+          let xl = li + firstGroup * inSize * Self.lanes
+          let yl = lo + firstGroup * outSize * Self.lanes
+          latentlab_to_lanes(x + images.lowerBound * inSize, Int32(images.count), inSize, xl)
+          forwardLanes(xl, groups: chunkGroups, into: yl)
+          latentlab_from_lanes(yl, Int32(images.count), outSize, y + images.lowerBound * outSize)
         }
       }
     }
   }
 
-  /// The backward pass of the last `forward`: per-chunk weight and bias gradients into
-  /// `weightPartials [chunks, weightCount]` and `biasPartials [chunks, A]` (when given), and
-  /// the input gradient into `dx` (when given).
+  /// The backward pass of the last `forward`: the per-chunk weight and bias gradients when
+  /// `parameterGradients` (then `reducePartials`), and the input gradient into `dx` when given.
   func backward(
-    _ dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-    weightPartials: UnsafeMutablePointer<Float>?, biasPartials: UnsafeMutablePointer<Float>?,
+    _ dy: UnsafePointer<Float>, weight: UnsafePointer<Float>, parameterGradients: Bool, bias: Bool,
     inputGradient dx: UnsafeMutablePointer<Float>?, parallel: DeterministicParallel
   ) {
     let n = batch
-    let groups = (n + Self.lanes - 1) / Self.lanes
+    let groups = Self.laneGroups(n)
     let (inSize, outSize) = (inputImageSize, outputImageSize)
-    let weightCount = inputChannels * outputChannels * kernelSize * kernelSize
-    if dx != nil {
-      laneInputGradient.ensureShape([groups * inSize * Self.lanes])
-      packedBackward.ensureShape([weightCount])
-      packedBackward.withUnsafeMutableBufferPointer { pb in
-        latentlab_pack_conv_weight(
-          weight, backwardStrides.a, backwardStrides.b, Int32(inputChannels), Int32(outputChannels),
-          Int32(kernelSize), pb.baseAddress!)
-      }
-    }
     let chunks = BatchChunking.chunkCount(n)
-    let (a, b) = (Int32(outputChannels), Int32(inputChannels))
-    let (rows, cols) = (forwardRows.table, forwardColumns.table)
-    let (backRows, backCols) = (backwardRows.table, backwardColumns.table)
-    let outPlane = Int32(outputSize.height * outputSize.width)
-    let (strideA, strideB) = (forwardStrides.a, forwardStrides.b)
+    prepareBackward(weight: weight, chunks: chunks)
+    if dx != nil { laneInputGradient.ensureShape([groups * inSize * Self.lanes]) }
     laneInput.withUnsafeMutableBufferPointer { lib in
       laneOutput.withUnsafeMutableBufferPointer { lob in
         laneInputGradient.withUnsafeMutableBufferPointer { ldxb in
-          packedBackward.withUnsafeBufferPointer { pb in
-            let (li, ldy, ldx, packed) = (lib.baseAddress!, lob.baseAddress!, ldxb.baseAddress, pb.baseAddress)
-            parallel.forEachChunk(count: chunks, chunks: chunks) { c, _ in
-              let images = Self.chunkImages(c, batch: n)
-              let firstGroup = images.lowerBound / Self.lanes
-              let chunkGroups = Int32((images.count + Self.lanes - 1) / Self.lanes)
-              let xl = li + firstGroup * inSize * Self.lanes
-              let dyl = ldy + firstGroup * outSize * Self.lanes
-              latentlab_to_lanes(dy + images.lowerBound * outSize, Int32(images.count), outSize, dyl)
-              if let weightPartials {
-                latentlab_lane_conv_weight_gradient(
-                  dyl, xl, chunkGroups, a, b, weightPartials + c * weightCount, strideA, strideB, rows, cols)
-              }
-              if let biasPartials {
-                latentlab_lane_bias_gradient(dyl, chunkGroups, a, outPlane, biasPartials + c * outputChannels)
-              }
-              if let dx, let ldx, let packed {
-                let dxl = ldx + firstGroup * inSize * Self.lanes
-                latentlab_lane_conv(dyl, chunkGroups, a, packed, nil, dxl, b, backRows, backCols)
-                latentlab_from_lanes(dxl, Int32(images.count), inSize, dx + images.lowerBound * inSize)
-              }
+          let (li, ldy, ldx) = (lib.baseAddress!, lob.baseAddress!, ldxb.baseAddress)
+          parallel.forEachChunk(count: chunks, chunks: chunks) { c, _ in
+            let (images, firstGroup, chunkGroups) = Self.chunk(c, batch: n)
+            let xl = li + firstGroup * inSize * Self.lanes
+            let dyl = ldy + firstGroup * outSize * Self.lanes
+            latentlab_to_lanes(dy + images.lowerBound * outSize, Int32(images.count), outSize, dyl)
+            let dxl = dx == nil ? nil : ldx.map { $0 + firstGroup * inSize * Self.lanes }
+            backwardLanes(
+              dyl, input: xl, groups: chunkGroups, chunk: c,
+              parameterGradients: parameterGradients, bias: bias, inputGradient: dxl)
+            if let dx, let dxl {
+              latentlab_from_lanes(dxl, Int32(images.count), inSize, dx + images.lowerBound * inSize)
             }
           }
         }
@@ -367,35 +433,25 @@ extension LaneConvolution {
   }
 
   /// `backward` on a layer's own tensors: adds the weight and bias gradients (per-chunk
-  /// partials in `weightPartials [chunks, weight count]` and `biasPartials [chunks, A]`, then
-  /// added in chunk order) unless both are frozen, and writes `inputGradient` (already shaped)
-  /// when `wantInput`. - Precondition: `Scalar` is `Float`.
+  /// partials added in chunk order) unless both are frozen, and writes `inputGradient`
+  /// (already shaped) when `wantInput`. - Precondition: `Scalar` is `Float`.
   func backward<Scalar: BLASScalar>(
     _ dy: TensorOf<Scalar>, weight: ParameterOf<Scalar>, bias: ParameterOf<Scalar>?, wantInput: Bool,
-    inputGradient: inout TensorOf<Scalar>, weightPartials: inout TensorOf<Scalar>,
-    biasPartials: inout TensorOf<Scalar>, parallel: DeterministicParallel
+    inputGradient: inout TensorOf<Scalar>, parallel: DeterministicParallel
   ) {
     precondition(Scalar.self == Float.self, "the lane kernels run in Float")
     let needsParameterGradients = !weight.isFrozen || !(bias?.isFrozen ?? true)
     dy.withUnsafeBufferPointer { dyb in
       weight.value.withUnsafeBufferPointer { wb in
         inputGradient.withUnsafeMutableBufferPointer { dxb in
-          weightPartials.withUnsafeMutableBufferPointer { dwb in
-            biasPartials.withUnsafeMutableBufferPointer { dbb in
-              backward(
-                asFloat(dyb.baseAddress!), weight: asFloat(wb.baseAddress!),
-                weightPartials: needsParameterGradients ? asMutableFloat(dwb.baseAddress!) : nil,
-                biasPartials: needsParameterGradients && bias != nil ? asMutableFloat(dbb.baseAddress!) : nil,
-                inputGradient: wantInput ? asMutableFloat(dxb.baseAddress!) : nil, parallel: parallel)
-            }
-          }
+          backward(
+            asFloat(dyb.baseAddress!), weight: asFloat(wb.baseAddress!), parameterGradients: needsParameterGradients,
+            bias: bias != nil, inputGradient: wantInput ? asMutableFloat(dxb.baseAddress!) : nil, parallel: parallel)
         }
       }
     }
     if needsParameterGradients {
-      let chunks = BatchChunking.chunkCount(batch)
-      reduceChunkPartials(weightPartials, chunks: chunks, into: weight)
-      if let bias { reduceChunkPartials(biasPartials, chunks: chunks, into: bias) }
+      reducePartials(chunks: BatchChunking.chunkCount(batch), into: weight, bias: bias)
     }
   }
 }

@@ -196,20 +196,28 @@ func benchImages() -> Tensor {
   return Tensor(shape: [benchBatch, 1, 28, 28], scalars: (0..<(benchBatch * 784)).map { _ in g.nextFloat() })
 }
 
-/// Training step (forward, MSE, backward, Adam lr 3e-3 with L2 1e-4) at batch 250, with the
-/// time split by layer.
+/// Training step (forward, MSE, backward, Adam lr 3e-3 with L2 1e-4) at batch 250 as training
+/// runs it (`Autoencoder.trainingStep`, whose Sequentials run conv + activation runs as lane
+/// segments), then, with 1 thread, the time split by layer from a layer-by-layer run.
 func trainingRate(threads: Int) throws -> [Figure] {
   var g = SeededGenerator(seed: 0, stream: .initialization)
   let (model, layers) = try seedAutoencoder(&g)
   model.parallel = DeterministicParallel(threads: threads)
   let adam = try Adam(parameters: model.namedParameters, learningRate: 3e-3, weightDecay: 1e-4)
   let x = benchImages()
+  let steps = 40
+  func modelStep() throws {
+    adam.zeroGradients()
+    _ = try model.trainingStep(inputs: x, labels: [])
+    adam.step()
+  }
   var grad = Tensor.zeros([0])
   let mse = MSELoss()
   var forwardTime = [Double](repeating: 0, count: layers.count)
   var backwardTime = [Double](repeating: 0, count: layers.count)
   var lossTime = 0.0, optimizerTime = 0.0
-  func step(record: Bool) throws {
+  // One layer at a time, each timed (each convolution converts to and from lanes itself).
+  func layerByLayerStep(record: Bool) throws {
     adam.zeroGradients()
     var h = x
     for (i, layer) in layers.enumerated() {
@@ -230,15 +238,25 @@ func trainingRate(threads: Int) throws -> [Figure] {
     adam.step()
     if record { optimizerTime += now() - t0 }
   }
-  for _ in 0..<5 { try step(record: false) }
+  // With 1 thread the two ways alternate step by step, so that the machine's drift over
+  // seconds does not tilt their comparison.
+  var modelStepTimes: [Double] = []
   var stepTimes: [Double] = []
-  let steps = 40
-  for _ in 0..<steps {
-    let t0 = now()
-    try step(record: true)
-    stepTimes.append(now() - t0)
+  for _ in 0..<5 {
+    try modelStep()
+    if threads == 1 { try layerByLayerStep(record: false) }
   }
-  let perStep = median(stepTimes)
+  for _ in 0..<steps {
+    var t0 = now()
+    try modelStep()
+    modelStepTimes.append(now() - t0)
+    if threads == 1 {
+      t0 = now()
+      try layerByLayerStep(record: true)
+      stepTimes.append(now() - t0)
+    }
+  }
+  let perStep = median(modelStepTimes)
   var figures = [
     Figure(
       name: "autoencoder.train.threads\(threads)", value: Double(benchBatch) / perStep, unit: "img/s",
@@ -246,8 +264,11 @@ func trainingRate(threads: Int) throws -> [Figure] {
       note: "median of \(steps) steps, batch \(benchBatch)"),
     Figure(name: "autoencoder.train.threads\(threads).peak_memory", value: peakResidentMiB(), unit: "MiB", goal: "< 300 MB"),
   ]
-  // Where the time goes (1 thread only: with 2 the chunks overlap).
+  // Where the time goes (1 thread only: with 2 the chunks overlap), layer by layer.
   if threads == 1 {
+    figures.append(Figure(
+      name: "autoencoder.train.threads1.layer_by_layer", value: Double(benchBatch) / median(stepTimes), unit: "img/s",
+      note: "the same step calling each layer on its own (the split below)"))
     var shape = [1, 1, 28, 28]
     var totalFLOPs = 0.0
     let total = stepTimes.reduce(0, +)

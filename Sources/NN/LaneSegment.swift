@@ -1,0 +1,287 @@
+import CKernels
+import TensorCore
+
+/// What one layer does when a `LaneSegment` runs it on lane tensors (eight images innermost,
+/// the layout of `CKernels`' convolution kernels).
+enum LaneStage {
+  /// A `Conv2d` or `ConvTranspose2d`: its plan, its parameters (as `Float`), and whether its
+  /// backward pass computes the input gradient.
+  case convolution(LaneConvolution, weight: ParameterOf<Float>, bias: ParameterOf<Float>?, computesInputGradient: Bool)
+  /// `ReLU`, run in place.
+  case relu
+  /// `Sigmoid`, run in place.
+  case sigmoid
+
+  var isConvolution: Bool {
+    if case .convolution = self { return true }
+    return false
+  }
+}
+
+/// A layer that can run inside a `LaneSegment`.
+protocol LaneLayer: AnyObject {
+  /// Whether the layer runs on lanes in its current configuration (`Float`, the direct
+  /// algorithm, a kernel the lane kernels take), and whether it is a convolution that skips
+  /// its input gradient (which can only start a segment); nil when it cannot.
+  var laneRole: (convolution: Bool, skipsInputGradient: Bool)? { get }
+
+  /// The stage for an input of `shape`; throws the layer's own shape errors.
+  func laneStage(for shape: [Int]) throws -> LaneStage
+}
+
+/// `Conv2d` and `ConvTranspose2d`: layers whose `Float` work a `LaneConvolution` plan does.
+protocol LaneConvolutionLayer: LaneLayer, Layer {
+  var algorithm: ConvolutionAlgorithm { get }
+  var kernelSize: Int { get }
+  var computesInputGradient: Bool { get }
+  var weight: ParameterOf<Scalar> { get }
+  var bias: ParameterOf<Scalar>? { get }
+  /// The layer's plan for an input of `height × width` (built once per size).
+  func lanePlan(height: Int, width: Int, outHeight: Int, outWidth: Int) -> LaneConvolution
+}
+
+extension LaneConvolutionLayer {
+  var laneRole: (convolution: Bool, skipsInputGradient: Bool)? {
+    guard Scalar.self == Float.self, avx2KernelsAvailable, algorithm == .directLanes,
+      kernelSize <= LaneConvolution.maximumKernelSize
+    else { return nil }
+    return (true, !computesInputGradient)
+  }
+
+  func laneStage(for shape: [Int]) throws -> LaneStage {
+    let out = try outputShape(for: shape)
+    return .convolution(
+      lanePlan(height: shape[2], width: shape[3], outHeight: out[2], outWidth: out[3]),
+      weight: weight as! ParameterOf<Float>, bias: bias.map { $0 as! ParameterOf<Float> },
+      computesInputGradient: computesInputGradient)
+  }
+}
+
+/// A run of layers of a `Sequential` (convolutions and elementwise activations) computed in
+/// the lane layout from its first input to its last output.
+///
+/// Layer by layer, each convolution converts its input to lanes and its output back to NCHW,
+/// in both passes. A segment converts once at each end and runs every layer on a chunk of 32
+/// images before the next chunk (one parallel region per pass, the chunk's activations still
+/// in cache). The arithmetic is the layers' own, lane for lane, and the padding lanes of a
+/// partial last group are reset to zero after every layer, as a fresh conversion leaves them:
+/// the results are bit-identical to running the layers one by one.
+final class LaneSegment {
+  /// The positions of the segment's layers in their `Sequential`.
+  let range: Range<Int>
+  private let layers: [any LaneLayer]
+  private var stages: [LaneStage] = []
+  private var needsParameterGradients: [Bool] = []
+  /// Scalars per image at each boundary: `sizes[0]` the input, `sizes[i + 1]` layer i's output.
+  private var sizes: [Int] = []
+  /// Which activation buffer holds each boundary (an activation writes over its input).
+  private var bufferOfBoundary: [Int] = []
+  private var activations: [LaneBuffer] = []
+  /// The largest boundary (scalars per image) each activation buffer holds.
+  private var bufferSizes: [Int] = []
+  private let gradientA = LaneBuffer()
+  private let gradientB = LaneBuffer()
+  private var inputShape: [Int] = []
+  private var output = TensorOf<Float>.zeros([0])
+  private var inputGradient = TensorOf<Float>.zeros([0])
+  private var inputGradientIsZero = false
+  private var hasForward = false
+  private static let lanes = Int(LL_LANES)
+
+  init(range: Range<Int>, layers: [any LaneLayer]) {
+    self.range = range
+    self.layers = layers
+  }
+
+  /// The segment's output (NCHW) for NCHW `x`; throws the first layer's shape error that fits.
+  func forward(_ x: TensorOf<Float>, parallel: DeterministicParallel) throws -> TensorOf<Float> {
+    try prepare(inputShape: x.shape)
+    let n = x.shape[0]
+    let groups = LaneConvolution.laneGroups(n)
+    for (b, buffer) in activations.enumerated() { buffer.reserve(groups * bufferSizes[b] * Self.lanes) }
+    let outShape = [n] + layersOutputShape
+    output.ensureShape(outShape)
+    let (inSize, outSize) = (sizes[0], sizes[sizes.count - 1])
+    for stage in stages {
+      if case .convolution(let plan, let weight, let bias, _) = stage {
+        weight.value.withUnsafeBufferPointer { wb in
+          withOptionalPointer(bias?.value) { plan.packForward(weight: wb.baseAddress!, bias: $0) }
+        }
+      }
+    }
+    let chunks = BatchChunking.chunkCount(n)
+    x.withUnsafeBufferPointer { xb in
+      output.withUnsafeMutableBufferPointer { yb in
+        let (xs, ys) = (xb.baseAddress!, yb.baseAddress!)
+        parallel.forEachChunk(count: chunks, chunks: chunks) { c, _ in
+          let (images, firstGroup, chunkGroups) = LaneConvolution.chunk(c, batch: n)
+          latentlab_to_lanes(
+            xs + images.lowerBound * inSize, Int32(images.count), inSize, laneChunk(boundary: 0, firstGroup: firstGroup))
+          for (i, stage) in stages.enumerated() {
+            let src = laneChunk(boundary: i, firstGroup: firstGroup)
+            let dst = laneChunk(boundary: i + 1, firstGroup: firstGroup)
+            let count = chunkGroups * sizes[i + 1] * Self.lanes
+            switch stage {
+            case .convolution(let plan, _, _, _): plan.forwardLanes(src, groups: chunkGroups, into: dst)
+            case .relu: latentlab_relu_forward(src, dst, count)
+            case .sigmoid: latentlab_sigmoid_forward(src, dst, count)
+            }
+            zeroPaddingLanes(dst, groups: chunkGroups, images: images.count, size: sizes[i + 1])
+          }
+          latentlab_from_lanes(
+            laneChunk(boundary: stages.count, firstGroup: firstGroup), Int32(images.count), outSize,
+            ys + images.lowerBound * outSize)
+        }
+      }
+    }
+    hasForward = true
+    return output
+  }
+
+  /// The input gradient (NCHW) for the output gradient `dy` of the last `forward`; adds the
+  /// convolutions' parameter gradients (per-chunk partials, added in chunk order).
+  func backward(_ dy: TensorOf<Float>, parallel: DeterministicParallel) throws -> TensorOf<Float> {
+    guard hasForward, dy.shape == output.shape else {
+      throw LayerError.backwardBeforeForward(layer: "Sequential layers \(range.lowerBound)...\(range.upperBound - 1)")
+    }
+    let n = inputShape[0]
+    let groups = LaneConvolution.laneGroups(n)
+    let largest = sizes.max() ?? 0
+    gradientA.reserve(groups * largest * Self.lanes)
+    gradientB.reserve(groups * largest * Self.lanes)
+    let chunks = BatchChunking.chunkCount(n)
+    for (i, stage) in stages.enumerated() {
+      needsParameterGradients[i] = false
+      if case .convolution(let plan, let weight, let bias, _) = stage {
+        needsParameterGradients[i] = !weight.isFrozen || !(bias?.isFrozen ?? true)
+        weight.value.withUnsafeBufferPointer { plan.prepareBackward(weight: $0.baseAddress!, chunks: chunks) }
+      }
+    }
+    // A first convolution that skips its input gradient hands back zeros, as the layer does.
+    var returnsInputGradient = true
+    if case .convolution(_, _, _, false) = stages[0] { returnsInputGradient = false }
+    if inputGradient.shape != inputShape {
+      inputGradient = TensorOf.zeros(inputShape)
+      inputGradientIsZero = true
+    }
+    if !returnsInputGradient && !inputGradientIsZero {
+      inputGradient.fill(0)
+      inputGradientIsZero = true
+    }
+    let (inSize, outSize) = (sizes[0], sizes[sizes.count - 1])
+    dy.withUnsafeBufferPointer { dyb in
+      inputGradient.withUnsafeMutableBufferPointer { dxb in
+        let (dys, dxs) = (dyb.baseAddress!, dxb.baseAddress!)
+        parallel.forEachChunk(count: chunks, chunks: chunks) { c, _ in
+          let (images, firstGroup, chunkGroups) = LaneConvolution.chunk(c, batch: n)
+          let offset = firstGroup * largest * Self.lanes
+          var (current, spare) = (gradientA.pointer + offset, gradientB.pointer + offset)
+          latentlab_to_lanes(dys + images.lowerBound * outSize, Int32(images.count), outSize, current)
+          for (i, stage) in stages.enumerated().reversed() {
+            let wantsInputGradient = i > 0 || returnsInputGradient
+            let count = chunkGroups * sizes[i + 1] * Self.lanes
+            switch stage {
+            case .convolution(let plan, _, let bias, _):
+              plan.backwardLanes(
+                current, input: laneChunk(boundary: i, firstGroup: firstGroup), groups: chunkGroups, chunk: c,
+                parameterGradients: needsParameterGradients[i], bias: bias != nil,
+                inputGradient: wantsInputGradient ? spare : nil)
+              swap(&current, &spare)
+            case .relu:
+              latentlab_relu_backward(laneChunk(boundary: i + 1, firstGroup: firstGroup), current, current, count)
+            case .sigmoid:
+              let y = laneChunk(boundary: i + 1, firstGroup: firstGroup)
+              for q in 0..<count { current[q] = current[q] * y[q] * (1 - y[q]) }
+            }
+            if wantsInputGradient { zeroPaddingLanes(current, groups: chunkGroups, images: images.count, size: sizes[i]) }
+          }
+          if returnsInputGradient {
+            latentlab_from_lanes(current, Int32(images.count), inSize, dxs + images.lowerBound * inSize)
+          }
+        }
+      }
+    }
+    for (i, stage) in stages.enumerated() where needsParameterGradients[i] {
+      if case .convolution(let plan, let weight, let bias, _) = stage {
+        plan.reducePartials(chunks: chunks, into: weight, bias: bias)
+      }
+    }
+    if returnsInputGradient { inputGradientIsZero = false }
+    hasForward = false
+    return inputGradient
+  }
+
+  // MARK: Plumbing
+
+  private var layersOutputShape: [Int] = []
+
+  /// Builds the stages and buffer plan for an input shape (each forward: a layer's
+  /// configuration may have changed; the plans themselves are cached by the layers).
+  private func prepare(inputShape shape: [Int]) throws {
+    stages.removeAll(keepingCapacity: true)
+    sizes.removeAll(keepingCapacity: true)
+    bufferOfBoundary.removeAll(keepingCapacity: true)
+    var current = shape
+    sizes.append(shape.dropFirst().reduce(1, *))
+    bufferOfBoundary.append(0)
+    var bufferCount = 1
+    for layer in layers {
+      let stage = try layer.laneStage(for: current)
+      switch stage {
+      case .convolution(let plan, _, _, _):
+        current = [current[0], plan.outputChannels, plan.outputSize.height, plan.outputSize.width]
+        bufferOfBoundary.append(bufferCount)
+        bufferCount += 1
+      case .relu, .sigmoid:
+        bufferOfBoundary.append(bufferOfBoundary[bufferOfBoundary.count - 1])
+      }
+      stages.append(stage)
+      sizes.append(current.dropFirst().reduce(1, *))
+    }
+    while activations.count < bufferCount { activations.append(LaneBuffer()) }
+    bufferSizes.removeAll(keepingCapacity: true)
+    bufferSizes.append(contentsOf: repeatElement(0, count: activations.count))
+    for (boundary, buffer) in bufferOfBoundary.enumerated() { bufferSizes[buffer] = max(bufferSizes[buffer], sizes[boundary]) }
+    if needsParameterGradients.count != stages.count {
+      needsParameterGradients = [Bool](repeating: false, count: stages.count)
+    }
+    layersOutputShape = Array(current.dropFirst())
+    inputShape = shape
+    hasForward = false
+  }
+
+  /// Where boundary `boundary`'s lanes of the chunk starting at lane group `firstGroup` live.
+  @inline(__always)
+  private func laneChunk(boundary: Int, firstGroup: Int) -> UnsafeMutablePointer<Float> {
+    activations[bufferOfBoundary[boundary]].pointer + firstGroup * sizes[boundary] * Self.lanes
+  }
+
+  /// Zeroes the lanes past the last image of a chunk's last lane group (when it is partial).
+  @inline(__always)
+  private func zeroPaddingLanes(_ lanes: UnsafeMutablePointer<Float>, groups: Int, images: Int, size: Int) {
+    let valid = images % Self.lanes
+    guard valid != 0 else { return }
+    let group = lanes + (groups - 1) * size * Self.lanes
+    for q in 0..<size {
+      (group + q * Self.lanes + valid).update(repeating: 0, count: Self.lanes - valid)
+    }
+  }
+}
+
+/// A growable scalar buffer whose address stays put between `reserve`s (the chunks of a
+/// parallel region write into it through that address).
+final class LaneBuffer {
+  private(set) var pointer: UnsafeMutablePointer<Float>
+  private var capacity = 0
+
+  init() { pointer = .allocate(capacity: 1) }
+  deinit { pointer.deallocate() }
+
+  /// Makes room for `count` scalars (contents are not kept).
+  func reserve(_ count: Int) {
+    guard count > capacity else { return }
+    pointer.deallocate()
+    pointer = .allocate(capacity: count)
+    capacity = count
+  }
+}
