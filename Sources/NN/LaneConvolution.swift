@@ -199,9 +199,9 @@ final class LaneConvolution {
 
   // The NCHW entry's lane buffers.
   private var batch = 0
-  private var laneInput = TensorOf<Float>.zeros([0])  // cached for the weight gradient
-  private var laneOutput = TensorOf<Float>.zeros([0])  // the output, then the output gradient
-  private var laneInputGradient = TensorOf<Float>.zeros([0])
+  private let laneInput = LaneBuffer()  // cached for the weight gradient
+  private let laneOutput = LaneBuffer()  // the output, then the output gradient
+  private let laneInputGradient = LaneBuffer()
 
   init(
     inputChannels: Int, outputChannels: Int, kernelSize: Int, inputSize: (Int, Int), outputSize: (Int, Int),
@@ -357,22 +357,18 @@ final class LaneConvolution {
     batch = n
     let groups = Self.laneGroups(n)
     let (inSize, outSize) = (inputImageSize, outputImageSize)
-    laneInput.ensureShape([groups * inSize * Self.lanes])
-    laneOutput.ensureShape([groups * outSize * Self.lanes])
+    laneInput.reserve(groups * inSize * Self.lanes)
+    laneOutput.reserve(groups * outSize * Self.lanes)
     packForward(weight: weight, bias: bias)
     let chunks = BatchChunking.chunkCount(n)
-    laneInput.withUnsafeMutableBufferPointer { lib in
-      laneOutput.withUnsafeMutableBufferPointer { lob in
-        let (li, lo) = (lib.baseAddress!, lob.baseAddress!)
-        parallel.forEachChunk(count: chunks, chunks: chunks) { c, _ in
-          let (images, firstGroup, chunkGroups) = Self.chunk(c, batch: n)
-          let xl = li + firstGroup * inSize * Self.lanes
-          let yl = lo + firstGroup * outSize * Self.lanes
-          latentlab_to_lanes(x + images.lowerBound * inSize, Int32(images.count), inSize, xl)
-          forwardLanes(xl, groups: chunkGroups, into: yl)
-          latentlab_from_lanes(yl, Int32(images.count), outSize, y + images.lowerBound * outSize)
-        }
-      }
+    let (li, lo) = (laneInput.pointer, laneOutput.pointer)
+    parallel.forEachChunk(count: chunks, chunks: chunks) { c, _ in
+      let (images, firstGroup, chunkGroups) = Self.chunk(c, batch: n)
+      let xl = li + firstGroup * inSize * Self.lanes
+      let yl = lo + firstGroup * outSize * Self.lanes
+      latentlab_to_lanes(x + images.lowerBound * inSize, Int32(images.count), inSize, xl)
+      forwardLanes(xl, groups: chunkGroups, into: yl)
+      latentlab_from_lanes(yl, Int32(images.count), outSize, y + images.lowerBound * outSize)
     }
   }
 
@@ -387,25 +383,19 @@ final class LaneConvolution {
     let (inSize, outSize) = (inputImageSize, outputImageSize)
     let chunks = BatchChunking.chunkCount(n)
     prepareBackward(weight: weight, chunks: chunks)
-    if dx != nil { laneInputGradient.ensureShape([groups * inSize * Self.lanes]) }
-    laneInput.withUnsafeMutableBufferPointer { lib in
-      laneOutput.withUnsafeMutableBufferPointer { lob in
-        laneInputGradient.withUnsafeMutableBufferPointer { ldxb in
-          let (li, ldy, ldx) = (lib.baseAddress!, lob.baseAddress!, ldxb.baseAddress)
-          parallel.forEachChunk(count: chunks, chunks: chunks) { c, _ in
-            let (images, firstGroup, chunkGroups) = Self.chunk(c, batch: n)
-            let xl = li + firstGroup * inSize * Self.lanes
-            let dyl = ldy + firstGroup * outSize * Self.lanes
-            latentlab_to_lanes(dy + images.lowerBound * outSize, Int32(images.count), outSize, dyl)
-            let dxl = dx == nil ? nil : ldx.map { $0 + firstGroup * inSize * Self.lanes }
-            backwardLanes(
-              dyl, input: xl, groups: chunkGroups, chunk: c,
-              parameterGradients: parameterGradients, bias: bias, inputGradient: dxl)
-            if let dx, let dxl {
-              latentlab_from_lanes(dxl, Int32(images.count), inSize, dx + images.lowerBound * inSize)
-            }
-          }
-        }
+    if dx != nil { laneInputGradient.reserve(groups * inSize * Self.lanes) }
+    let (li, ldy, ldx) = (laneInput.pointer, laneOutput.pointer, laneInputGradient.pointer)
+    parallel.forEachChunk(count: chunks, chunks: chunks) { c, _ in
+      let (images, firstGroup, chunkGroups) = Self.chunk(c, batch: n)
+      let xl = li + firstGroup * inSize * Self.lanes
+      let dyl = ldy + firstGroup * outSize * Self.lanes
+      latentlab_to_lanes(dy + images.lowerBound * outSize, Int32(images.count), outSize, dyl)
+      let dxl = dx == nil ? nil : ldx + firstGroup * inSize * Self.lanes
+      backwardLanes(
+        dyl, input: xl, groups: chunkGroups, chunk: c, parameterGradients: parameterGradients, bias: bias,
+        inputGradient: dxl)
+      if let dx, let dxl {
+        latentlab_from_lanes(dxl, Int32(images.count), inSize, dx + images.lowerBound * inSize)
       }
     }
   }
