@@ -39,7 +39,8 @@ public struct DeterministicParallel: Sendable {
 
   /// Runs `body(chunkIndex, range)` for every chunk of `0..<count`, on up to `threadCount`
   /// threads. Returns when all chunks are done. Thread `t` runs chunks `t, t + T, t + 2T, …`
-  /// (a static schedule, so which thread runs a chunk is also fixed).
+  /// (a static schedule, so which thread runs a chunk is also fixed). The threads come from
+  /// `SpinningWorkerPool` (from GCD when it is busy or the machine has fewer cores).
   ///
   /// `body` must write only to memory owned by its chunk (or use per-chunk partials).
   public func forEachChunk(
@@ -51,14 +52,16 @@ public struct DeterministicParallel: Sendable {
       for (c, r) in ranges.enumerated() { body(c, r) }
       return
     }
-    withoutActuallyEscaping(body) { body in
-      DispatchQueue.concurrentPerform(iterations: workers) { t in
-        var c = t
-        while c < ranges.count {
-          body(c, ranges[c])
-          c += workers
-        }
+    let share: (Int) -> Void = { t in
+      var c = t
+      while c < ranges.count {
+        body(c, ranges[c])
+        c += workers
       }
+    }
+    if SpinningWorkerPool.shared.run(threads: workers, share) { return }
+    withoutActuallyEscaping(share) { share in
+      DispatchQueue.concurrentPerform(iterations: workers, execute: share)
     }
   }
 

@@ -1,3 +1,4 @@
+import Foundation
 import TensorCore
 import XCTest
 
@@ -41,5 +42,56 @@ final class DeterministicParallelTests: XCTestCase {
       parallel.forEachChunk(count: 40, chunks: 7) { _, r in for i in r { base[i] += 1 } }
     }
     XCTAssertEqual(marks, [Int](repeating: 1, count: 40))
+  }
+
+  /// Many regions in a row through the spinning worker pool, some after the worker has gone
+  /// to sleep (a lost wake-up would hang here), each checked to run every chunk exactly once.
+  /// (The regions run on a thread of their own, watched: a hang fails the test after a minute
+  /// instead of stalling the suite.)
+  func testManyRegionsRunEveryChunkOnceAwakeOrAsleep() {
+    final class Outcome: @unchecked Sendable { var wrongRegion: Int? }
+    let outcome = Outcome()
+    let done = DispatchSemaphore(value: 0)
+    Thread {
+      let parallel = DeterministicParallel(threads: 2)
+      let count = 64
+      let marks = UnsafeMutablePointer<Int>.allocate(capacity: count)
+      defer { marks.deallocate() }
+      for region in 0..<3_000 {
+        marks.initialize(repeating: 0, count: count)
+        if region % 500 == 499 { usleep(5_000) }  // past the 2 ms spin: the worker sleeps
+        parallel.forEachChunk(count: count, chunks: 8) { _, r in for i in r { marks[i] += 1 } }
+        if (0..<count).contains(where: { marks[$0] != 1 }) {
+          outcome.wrongRegion = region
+          break
+        }
+      }
+      done.signal()
+    }.start()
+    guard done.wait(timeout: .now() + 60) == .success else {
+      return XCTFail("parallel regions did not finish within a minute (a lost wake-up?)")
+    }
+    XCTAssertNil(outcome.wrongRegion, "a chunk ran twice or not at all")
+  }
+
+  /// A region started inside a region, and regions started from several threads at once,
+  /// still run every chunk once (the pool takes one region at a time; the others use GCD).
+  func testNestedAndConcurrentRegions() {
+    let parallel = DeterministicParallel(threads: 2)
+    let outer = 6, inner = 40
+    let marks = UnsafeMutablePointer<Int>.allocate(capacity: outer * inner)
+    defer { marks.deallocate() }
+    marks.initialize(repeating: 0, count: outer * inner)
+    parallel.forEachChunk(count: outer, chunks: outer) { c, _ in
+      parallel.forEachChunk(count: inner, chunks: 4) { _, r in for i in r { marks[c * inner + i] += 1 } }
+    }
+    XCTAssertEqual((0..<(outer * inner)).filter { marks[$0] != 1 }, [])
+    marks.initialize(repeating: 0, count: outer * inner)
+    DispatchQueue.concurrentPerform(iterations: outer) { c in
+      for _ in 0..<50 {
+        parallel.forEachChunk(count: inner, chunks: 4) { _, r in for i in r { marks[c * inner + i] += 1 } }
+      }
+    }
+    XCTAssertEqual((0..<(outer * inner)).filter { marks[$0] != 50 }, [])
   }
 }
