@@ -142,15 +142,17 @@ INLINE TARGET void conv_pixels(const int AB, const int R, const int P, const flo
 // all Q positions. Used for a single output channel (a decoder's last layer), where the pair
 // kernel above would spend more time on its loops than on FMAs. (Blocks of 3 channels × 4
 // positions for a first layer's single input channel measured slower than the pair kernel.)
-INLINE TARGET void conv_wide(const int AB, const int Q, const float *x, int32_t nb, const float *packed,
-                             const float *bias, float *y, const ll_axis *rows, const ll_axis *cols, int32_t oy,
-                             int32_t run, int32_t from) {
+INLINE TARGET void conv_wide(const int AB, const int Q, const int UNIT, const float *x, int32_t nb,
+                             const float *packed, const float *bias, float *y, const ll_axis *rows,
+                             const ll_axis *cols, int32_t oy, int32_t run, int32_t from) {
   const int k = rows->kernelSize;
   const ptrdiff_t inPlane = (ptrdiff_t)rows->inputCount * cols->inputCount * 8;
   const ptrdiff_t outPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
   const int32_t inWidth = cols->inputCount;
   const int32_t first = cols->wideFirst[run], length = cols->wideLength[run] - from;
-  const ptrdiff_t delta = (ptrdiff_t)cols->wideDelta[run] * 8;
+  // UNIT: the run's positions read inputs one position apart (delta 1, a stride-2
+  // transposed convolution's phases), so the shifts are constants the loads fold in.
+  const ptrdiff_t delta = UNIT ? 8 : (ptrdiff_t)cols->wideDelta[run] * 8;
   const int32_t ty0 = rows->tapStart[oy], ty1 = rows->tapStart[oy + 1];
   const int32_t tx0 = cols->tapStart[first], tx1 = cols->tapStart[first + 1];
   ptrdiff_t shift[8];
@@ -190,7 +192,13 @@ TARGET static void conv_runs(const float *x, int32_t b, const float *packed, con
   for (int32_t oy = 0; oy < rows->outputCount; oy++)
     for (int32_t run = 0; run < cols->wideCount; run++) {
       switch (cols->wideLength[run]) {
-#define RUN1(q) case q: conv_wide(1, q, x, b, packed, bias, y, rows, cols, oy, run, 0); break;
+#define RUN1(q)                                                                                   \
+  case q:                                                                                         \
+    if (cols->wideDelta[run] == 1)                                                                \
+      conv_wide(1, q, 1, x, b, packed, bias, y, rows, cols, oy, run, 0);                          \
+    else                                                                                          \
+      conv_wide(1, q, 0, x, b, packed, bias, y, rows, cols, oy, run, 0);                          \
+    break;
         RUN1(1) RUN1(2) RUN1(3) RUN1(4) RUN1(5) RUN1(6) RUN1(7) RUN1(8)
 #undef RUN1
       }
