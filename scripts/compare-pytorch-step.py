@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Time PyTorch on the benchmark's autoencoder step, for a same-hour comparison with `make bench`.
+
+This machine's speed drifts by up to half over the day, so the anchors in
+../shared/bench-anchors.md (measured at some hour) say little about a figure measured at another.
+This runs the step `latentlab-bench train.threads1 …` times, in PyTorch, on the same 250 test
+images: the seed autoencoder (encoder Conv2d 1→8→17→32, kernel 3, stride 2, padding 1, ReLUs,
+Linear 512→69, ReLU, Linear 69→4; decoder Linear 4→69, ReLU, Linear 69→512, ReLU,
+ConvTranspose2d 32→17→8→1 with output_padding 0, 1, 1, ReLUs and a sigmoid), MSE (mean),
+Adam (lr 3e-3, weight_decay 1e-4); forward + backward + step, median of 40 steps after 5, and
+inference (encode + decode under no_grad), median of 60; with 1 and 2 threads.
+With `--latentlab PATH` (default .build/release/latentlab-bench) it alternates the two, so that
+both see the same machine: `--rounds N` rounds, each PyTorch then LatentLab.
+
+PyTorch is a tool for checking, never a dependency (`python3 -m pip install torch`).
+"""
+import argparse
+import gzip
+import os
+import re
+import subprocess
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+DATA = os.environ.get("LATENTLAB_DATA", "/usr/share/datasets/fashion-mnist")
+
+
+def test_images(n):
+    with gzip.open(os.path.join(DATA, "t10k-images-idx3-ubyte.gz")) as f:
+        b = f.read()
+    pixels = np.frombuffer(b, dtype=np.uint8, offset=16).reshape(-1, 1, 28, 28)[:n]
+    return torch.from_numpy(pixels.astype(np.float32) / 255.0)
+
+
+def seed_autoencoder():
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, 2, 1), nn.ReLU(), nn.Conv2d(8, 17, 3, 2, 1), nn.ReLU(),
+        nn.Conv2d(17, 32, 3, 2, 1), nn.ReLU(), nn.Flatten(),
+        nn.Linear(512, 69), nn.ReLU(), nn.Linear(69, 4),
+        nn.Linear(4, 69), nn.ReLU(), nn.Linear(69, 512), nn.ReLU(), nn.Unflatten(1, (32, 4, 4)),
+        nn.ConvTranspose2d(32, 17, 3, 2, 1, 0), nn.ReLU(), nn.ConvTranspose2d(17, 8, 3, 2, 1, 1), nn.ReLU(),
+        nn.ConvTranspose2d(8, 1, 3, 2, 1, 1), nn.Sigmoid(),
+    )
+
+
+def pytorch_rates(threads, x):
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = seed_autoencoder()
+    assert model(x).shape == x.shape
+    adam = torch.optim.Adam(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    loss = nn.MSELoss()
+
+    def step():
+        adam.zero_grad(set_to_none=False)
+        loss(model(x), x).backward()
+        adam.step()
+
+    def median_seconds(run, warmup, count):
+        for _ in range(warmup):
+            run()
+        times = []
+        for _ in range(count):
+            t0 = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - t0)
+        return float(np.median(times))
+
+    train = x.shape[0] / median_seconds(step, 5, 40)
+    with torch.no_grad():
+        infer = x.shape[0] / median_seconds(lambda: model(x), 5, 60)
+    return train, infer
+
+
+def latentlab_rates(path):
+    out = subprocess.run(
+        [path, "train.threads1", "train.threads2", "infer.threads1", "infer.threads2"],
+        capture_output=True, text=True, check=True).stdout
+    figure = {m.group(1): float(m.group(2)) for m in re.finditer(r"^autoencoder\.(\w+\.threads\d): ([\d.]+)", out, re.M)}
+    return {t: (figure[f"train.threads{t}"], figure[f"infer.threads{t}"]) for t in (1, 2)}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latentlab", default=".build/release/latentlab-bench")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pytorch-only", action="store_true")
+    args = parser.parse_args()
+    x = test_images(250)
+    print(f"PyTorch {torch.__version__}; images/s, batch 250 (train = forward + backward + Adam)")
+    for r in range(args.rounds):
+        stamp = time.strftime("%H:%M:%S")
+        for threads in (1, 2):
+            train, infer = pytorch_rates(threads, x)
+            print(f"{stamp} round {r} PyTorch   {threads} thread(s): train {train:8.0f}  infer {infer:8.0f}", flush=True)
+        if args.pytorch_only:
+            continue
+        ours = latentlab_rates(args.latentlab)
+        for threads in (1, 2):
+            train, infer = ours[threads]
+            print(f"{stamp} round {r} LatentLab {threads} thread(s): train {train:8.0f}  infer {infer:8.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
