@@ -30,7 +30,7 @@ public final class Conv2dOf<Scalar: BLASScalar>: Layer {
   private var inputGradient = TensorOf<Scalar>.zeros([0])
   private var weightPartials = TensorOf<Scalar>.zeros([0])  // [chunks, Cout·K]
   private var biasPartials = TensorOf<Scalar>.zeros([0])  // [chunks, Cout]
-  private var lanes: LaneConvolution?  // the direct kernels' plan for the last input size
+  var lanes: LaneConvolution?  // the direct kernels' plan for the last input size (LaneConvolutionLayer)
   private var lastForwardUsedLanes = false
 
   /// A convolution with PyTorch's default initialisation drawn from `generator`.
@@ -216,18 +216,6 @@ public final class Conv2dOf<Scalar: BLASScalar>: Layer {
   }
 }
 
-extension Conv2dOf {
-  /// The direct kernels' plan for this input size (built once per size).
-  func lanePlan(height: Int, width: Int, outHeight: Int, outWidth: Int) -> LaneConvolution {
-    if let lanes, lanes.matches(height: height, width: width) { return lanes }
-    let plan = LaneConvolution(
-      inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize, stride: stride,
-      padding: padding, inputSize: (height, width), outputSize: (outHeight, outWidth), transposed: false)
-    lanes = plan
-    return plan
-  }
-}
-
 /// The same address seen as `Float` (called only when `T` is `Float`).
 @inline(__always)
 func asFloat<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
@@ -267,7 +255,9 @@ func withOptionalPointer<T, R>(_ tensor: TensorOf<T>?, _ body: (UnsafePointer<T>
   return try tensor.withUnsafeBufferPointer { try body($0.baseAddress) }
 }
 
-extension Conv2dOf: LaneConvolutionLayer {}
+extension Conv2dOf: LaneConvolutionLayer {
+  static var isTransposed: Bool { false }
+}
 
 /// The `Float` convolution models use.
 public typealias Conv2d = Conv2dOf<Float>

@@ -34,7 +34,7 @@ public final class ConvTranspose2dOf<Scalar: BLASScalar>: Layer {
   private var inputGradientChannelMajor = TensorOf<Scalar>.zeros([0])
   private var weightPartials = TensorOf<Scalar>.zeros([0])
   private var biasPartials = TensorOf<Scalar>.zeros([0])
-  private var lanes: LaneConvolution?  // the direct kernels' plan for the last input size
+  var lanes: LaneConvolution?  // the direct kernels' plan for the last input size (LaneConvolutionLayer)
   private var lastForwardUsedLanes = false
 
   /// A transposed convolution with PyTorch's default initialisation (fan_in = `outputChannels
@@ -240,19 +240,9 @@ public final class ConvTranspose2dOf<Scalar: BLASScalar>: Layer {
   }
 }
 
-extension ConvTranspose2dOf {
-  /// The direct kernels' plan for this input size (built once per size).
-  func lanePlan(height: Int, width: Int, outHeight: Int, outWidth: Int) -> LaneConvolution {
-    if let lanes, lanes.matches(height: height, width: width) { return lanes }
-    let plan = LaneConvolution(
-      inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize, stride: stride,
-      padding: padding, inputSize: (height, width), outputSize: (outHeight, outWidth), transposed: true)
-    lanes = plan
-    return plan
-  }
+extension ConvTranspose2dOf: LaneConvolutionLayer {
+  static var isTransposed: Bool { true }
 }
-
-extension ConvTranspose2dOf: LaneConvolutionLayer {}
 
 /// The `Float` transposed convolution models use.
 public typealias ConvTranspose2d = ConvTranspose2dOf<Float>

@@ -31,16 +31,32 @@ protocol LaneLayer: AnyObject {
 
 /// `Conv2d` and `ConvTranspose2d`: layers whose `Float` work a `LaneConvolution` plan does.
 protocol LaneConvolutionLayer: LaneLayer, Layer {
-  var algorithm: ConvolutionAlgorithm { get }
+  /// Whether the forward pass is the transposed map (weight `[Cin, Cout, k, k]`).
+  static var isTransposed: Bool { get }
+  var inputChannels: Int { get }
+  var outputChannels: Int { get }
   var kernelSize: Int { get }
+  var stride: Int { get }
+  var padding: Int { get }
+  var algorithm: ConvolutionAlgorithm { get }
   var computesInputGradient: Bool { get }
   var weight: ParameterOf<Scalar> { get }
   var bias: ParameterOf<Scalar>? { get }
-  /// The layer's plan for an input of `height × width` (built once per size).
-  func lanePlan(height: Int, width: Int, outHeight: Int, outWidth: Int) -> LaneConvolution
+  /// The plan for the last input size.
+  var lanes: LaneConvolution? { get set }
 }
 
 extension LaneConvolutionLayer {
+  /// The layer's plan for an input of `height × width` (built once per size).
+  func lanePlan(height: Int, width: Int, outHeight: Int, outWidth: Int) -> LaneConvolution {
+    if let lanes, lanes.matches(height: height, width: width) { return lanes }
+    let plan = LaneConvolution(
+      inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize, stride: stride,
+      padding: padding, inputSize: (height, width), outputSize: (outHeight, outWidth), transposed: Self.isTransposed)
+    lanes = plan
+    return plan
+  }
+
   var laneRole: (convolution: Bool, skipsInputGradient: Bool)? {
     guard Scalar.self == Float.self, avx2KernelsAvailable, algorithm == .directLanes,
       kernelSize <= LaneConvolution.maximumKernelSize
