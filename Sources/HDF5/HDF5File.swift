@@ -442,7 +442,7 @@ public final class HDF5File {
       H5Tset_size(type, latentlab_H5T_VARIABLE())
       H5Tset_cset(type, H5T_CSET_UTF8)
       try withNewAttribute(name, on: objectPath, type: type) { attribute in
-        try value.withCString { cString in
+        value.withCString { cString in
           var pointer: UnsafePointer<CChar>? = cString
           return H5Awrite(attribute, type, &pointer)
         }
