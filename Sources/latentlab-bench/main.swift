@@ -302,6 +302,30 @@ func trainingRate(threads: Int) throws -> [Figure] {
   return figures
 }
 
+/// Each convolution kernel of the seed autoencoder on its own: the best of 2,000 calls on one
+/// chunk of 32 images, as GFLOP/s (stable to a few per cent, where whole steps drift by half).
+func kernelRates() throws -> [Figure] {
+  var g = SeededGenerator(seed: 0, stream: .initialization)
+  let (_, layers) = try seedAutoencoder(&g)
+  var shape = [1, 1, 28, 28]
+  var figures: [Figure] = []
+  for (i, layer) in layers.enumerated() {
+    defer { shape = (try? layer.outputShape(for: shape)) ?? shape }
+    guard let best = try ConvolutionKernelTiming.bestSeconds(of: layer, imageShape: Array(shape.dropFirst()), calls: 2_000)
+    else { continue }
+    let out = try layer.outputShape(for: shape)
+    let flops = try forwardFLOPs(layer, input: shape) * Double(BatchChunking.itemsPerChunk)
+    let name = "\(type(of: layer))".replacingOccurrences(of: "Of<Float>", with: "")
+    let what = "\(name) \(shape[1])→\(out[1]), \(shape[2])×\(shape[3]) → \(out[2])×\(out[3])"
+    for (kernel, seconds) in [("forward", best.forward), ("weight_gradient", best.weightGradient), ("input_gradient", best.inputGradient)] {
+      figures.append(Figure(
+        name: "kernels.layer\(i).\(kernel).gflops", value: flops / seconds / 1e9, unit: "GFLOP/s",
+        note: "\(what); \(String(format: "%.1f", seconds * 1e6)) µs per chunk of 32 images"))
+    }
+  }
+  return figures
+}
+
 /// Inference (encode + decode) at batch 250.
 func inferenceRate(threads: Int) throws -> [Figure] {
   var g = SeededGenerator(seed: 0, stream: .initialization)
@@ -457,6 +481,7 @@ let cases: [BenchCase] = [
   BenchCase(name: "gemm", run: gemmRates),
   BenchCase(name: "train.threads1", run: { try trainingRate(threads: 1) }),
   BenchCase(name: "train.threads2", run: { try trainingRate(threads: 2) }),
+  BenchCase(name: "kernels", run: kernelRates),
   BenchCase(name: "infer.threads1", run: { try inferenceRate(threads: 1) }),
   BenchCase(name: "infer.threads2", run: { try inferenceRate(threads: 2) }),
   BenchCase(name: "tsne.10k", run: { try tsneFigures(train: false, threads: 2) }),
