@@ -95,7 +95,7 @@ public final class Conv2dOf<Scalar: BLASScalar>: Layer {
       kernelWidth: kernelSize, stride: stride, padding: padding, outHeight: outShape[2], outWidth: outShape[3])
     geometry = g
     batch = n
-    if Scalar.self == Float.self, algorithm == .directLanes, kernelSize <= LaneConvolution.maximumKernelSize {
+    if runsOnLaneKernels {
       lastForwardUsedLanes = true
       output.ensureShape(outShape)
       let plan = lanePlan(height: x.shape[2], width: x.shape[3], outHeight: outShape[2], outWidth: outShape[3])

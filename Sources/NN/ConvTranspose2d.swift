@@ -107,7 +107,7 @@ public final class ConvTranspose2dOf<Scalar: BLASScalar>: Layer {
       kernelWidth: kernelSize, stride: stride, padding: padding, outHeight: x.shape[2], outWidth: x.shape[3])
     geometry = g
     batch = n
-    if Scalar.self == Float.self, algorithm == .directLanes, kernelSize <= LaneConvolution.maximumKernelSize {
+    if runsOnLaneKernels {
       lastForwardUsedLanes = true
       output.ensureShape(outShape)
       let plan = lanePlan(height: x.shape[2], width: x.shape[3], outHeight: outShape[2], outWidth: outShape[3])

@@ -4,7 +4,7 @@ import TensorCore
 /// Which algorithm `Conv2d` and `ConvTranspose2d` use for `Float`.
 public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
   /// Direct AVX2 kernels over eight images side by side (`LaneConvolution`); the default on
-  /// CPUs with AVX2 and FMA.
+  /// CPUs with AVX2 and FMA. Chosen on a CPU without them, the layers use im2col + GEMM.
   case directLanes
   /// im2col (or col2im) plus one OpenBLAS GEMM per chunk of images: the reference path, and
   /// the only one for `Double`.

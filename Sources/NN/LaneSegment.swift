@@ -47,6 +47,14 @@ protocol LaneConvolutionLayer: LaneLayer, Layer {
 }
 
 extension LaneConvolutionLayer {
+  /// Whether the layer runs on the direct lane kernels now: `Float`, a CPU with AVX2 and FMA
+  /// (an explicit `.directLanes` elsewhere falls back to im2col rather than trap), the direct
+  /// algorithm, and a kernel they take.
+  var runsOnLaneKernels: Bool {
+    Scalar.self == Float.self && avx2KernelsAvailable && algorithm == .directLanes
+      && kernelSize <= LaneConvolution.maximumKernelSize
+  }
+
   /// The layer's plan for an input of `height × width` (built once per size).
   func lanePlan(height: Int, width: Int, outHeight: Int, outWidth: Int) -> LaneConvolution {
     if let lanes, lanes.matches(height: height, width: width) { return lanes }
@@ -58,10 +66,7 @@ extension LaneConvolutionLayer {
   }
 
   var laneRole: (convolution: Bool, skipsInputGradient: Bool)? {
-    guard Scalar.self == Float.self, avx2KernelsAvailable, algorithm == .directLanes,
-      kernelSize <= LaneConvolution.maximumKernelSize
-    else { return nil }
-    return (true, !computesInputGradient)
+    runsOnLaneKernels ? (true, !computesInputGradient) : nil
   }
 
   func laneStage(for shape: [Int]) throws -> LaneStage {
