@@ -150,6 +150,7 @@ public final class Autoencoder: TrainableModel {
     self.config = config
     encoder = try ConvEncoder(config: config, latentHead: true, generator: &generator)
     decoder = try ConvDecoder(config: config, generator: &generator)
+    chainParts = [encoder.cnn, encoder.flatten, encoder.lin, decoder.lin, decoder.unflatten, decoder.cnn]
   }
 
   public var namedParameters: [NamedParameter<Float>] {
@@ -171,18 +172,74 @@ public final class Autoencoder: TrainableModel {
   /// Images for codes.
   public func decode(_ codes: Tensor) throws -> Tensor { try decoder.forward(codes) }
 
-  /// Reconstructions of images.
-  public func reconstruct(_ images: Tensor) throws -> Tensor { try decode(try encode(images)) }
+  /// Reconstructions of images: `decode(encode(images))`, chunk by chunk through the whole
+  /// model where `trainingStep` runs so (its linear layers in 32-row chunks, so the last bits
+  /// may differ from calling `encode` and `decode` over the batch).
+  public func reconstruct(_ images: Tensor) throws -> Tensor {
+    try checkImages(images)
+    if let chain = currentChain() { return try chain.forward(images, parallel: parallel) }
+    return try decode(try encode(images))
+  }
 
+  /// Where the CPU has the lane kernels, a training step runs the whole model one chunk of 32
+  /// images at a time (`ChunkedChain`): forward, loss and backward of a chunk while its
+  /// activations are in cache. Its linear layers then take 32-row chunks, and the loss is a
+  /// sum of per-chunk sums; elsewhere the layers run one after the other over the batch.
   public func trainingStep(inputs: Tensor, labels: [Int32]) throws -> BatchResult {
+    try checkImages(inputs)
+    if let chain = currentChain() { return try chunkedMeanSquaredError(inputs, chain, training: true) }
     let reconstruction = try reconstruct(inputs)
     let value = try loss(reconstruction, inputs, gradient: &lossGradient)
     try encoder.backward(try decoder.backward(lossGradient))
     return BatchResult(loss: value, count: inputs.shape[0])
   }
 
+  /// The loss over a batch, chunk by chunk through the whole model where `trainingStep` does so.
   public func evaluationStep(inputs: Tensor, labels: [Int32]) throws -> BatchResult {
+    try checkImages(inputs)
+    if let chain = currentChain() { return try chunkedMeanSquaredError(inputs, chain, training: false) }
     let value = try loss(try reconstruct(inputs), inputs, gradient: &lossGradient)
     return BatchResult(loss: value, count: inputs.shape[0])
+  }
+
+  // MARK: Chunked chain
+
+  private var chain: ChunkedChain?
+
+  /// The model's layers in order, as a chain takes them.
+  private let chainParts: [any Layer<Float>]
+
+  /// The chain for the layers' current configuration (rebuilt when a layer's algorithm
+  /// changed what runs on lanes), or nil when it cannot run here.
+  private func currentChain() -> ChunkedChain? {
+    if let chain, chain.matches(chainParts) { return chain }
+    chain = ChunkedChain.make(chainParts)
+    return chain
+  }
+
+  /// The mean squared error of the reconstructions of `images` through `chain`, with the
+  /// backward pass when `training`: each chunk's squared errors (and their gradient, for the
+  /// whole batch's mean) summed in chunk order.
+  private func chunkedMeanSquaredError(_ images: Tensor, _ chain: ChunkedChain, training: Bool) throws -> BatchResult {
+    let scale = 1 / Double(max(1, images.count))
+    let width = AutoencoderConfig.imageSide * AutoencoderConfig.imageSide
+    let sum = try images.withUnsafeBufferPointer { xb in
+      let targets = xb.baseAddress!
+      let share = { (rows: Range<Int>, output: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>) in
+        MSELoss.squaredErrorSum(
+          output, targets + rows.lowerBound * width, count: rows.count * width, scale: scale, gradient: gradient)
+      }
+      return training
+        ? try chain.trainingPass(images, parallel: parallel, loss: share)
+        : try chain.loss(images, parallel: parallel, loss: share)
+    }
+    return BatchResult(loss: sum * scale, count: images.shape[0])
+  }
+
+  private func checkImages(_ images: Tensor) throws {
+    let side = AutoencoderConfig.imageSide
+    guard images.rank == 4, Array(images.shape.dropFirst()) == [1, side, side] else {
+      throw ModelError.inputMismatch(model: "autoencoder", expected: "[N, 1, 28, 28]", given: images.shape)
+    }
   }
 }

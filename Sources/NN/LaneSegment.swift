@@ -116,13 +116,35 @@ final class LaneSegment {
 
   /// The segment's output (NCHW) for NCHW `x`; throws the first layer's shape error that fits.
   func forward(_ x: TensorOf<Float>, parallel: DeterministicParallel) throws -> TensorOf<Float> {
-    try prepare(inputShape: x.shape)
-    let n = x.shape[0]
-    let groups = LaneConvolution.laneGroups(n)
-    for (b, buffer) in activations.enumerated() { buffer.reserve(groups * bufferSizes[b] * Self.lanes) }
-    let outShape = [n] + layersOutputShape
+    let outShape = try beginForward(inputShape: x.shape)
     output.ensureShape(outShape)
-    let (inSize, outSize) = (sizes[0], sizes[sizes.count - 1])
+    let chunks = BatchChunking.chunkCount(x.shape[0])
+    x.withUnsafeBufferPointer { xb in
+      output.withUnsafeMutableBufferPointer { yb in
+        let (xs, ys) = (xb.baseAddress!, yb.baseAddress!)
+        let (inSize, outSize) = (sizes[0], sizes[sizes.count - 1])
+        parallel.forEachChunk(count: chunks, chunks: chunks) { c, _ in
+          let images = LaneConvolution.chunk(c, batch: x.shape[0]).images
+          forwardChunk(c, input: xs + images.lowerBound * inSize, output: ys + images.lowerBound * outSize)
+        }
+      }
+    }
+    return output
+  }
+
+  /// Prepares a forward pass over a batch of `inputShape` (NCHW): stages, buffers, packed
+  /// weights. Returns the output shape. Chunks then run with `forwardChunk`, in any order and
+  /// concurrently.
+  ///
+  /// With `slots`, the segment keeps the activations of only `slots` chunks, chunk `c` in slot
+  /// `c % slots` (the worker `DeterministicParallel` runs it on): for a caller that runs each
+  /// chunk's backward pass right after its forward pass, so that every chunk reuses the same
+  /// cache-warm memory. Without, it keeps the whole batch's.
+  func beginForward(inputShape shape: [Int], slots: Int? = nil) throws -> [Int] {
+    try prepare(inputShape: shape)
+    self.slots = slots
+    let groups = storedGroups
+    for (b, buffer) in activations.enumerated() { buffer.reserve(groups * bufferSizes[b] * Self.lanes) }
     for stage in stages {
       if case .convolution(let plan, let weight, let bias, _) = stage {
         weight.value.withUnsafeBufferPointer { wb in
@@ -130,57 +152,43 @@ final class LaneSegment {
         }
       }
     }
-    let chunks = BatchChunking.chunkCount(n)
-    x.withUnsafeBufferPointer { xb in
-      output.withUnsafeMutableBufferPointer { yb in
-        let (xs, ys) = (xb.baseAddress!, yb.baseAddress!)
-        parallel.forEachChunk(count: chunks, chunks: chunks) { c, _ in
-          let (images, firstGroup, chunkGroups) = LaneConvolution.chunk(c, batch: n)
-          latentlab_to_lanes(
-            xs + images.lowerBound * inSize, Int32(images.count), inSize, laneChunk(boundary: 0, firstGroup: firstGroup))
-          for (i, stage) in stages.enumerated() {
-            let src = laneChunk(boundary: i, firstGroup: firstGroup)
-            let dst = laneChunk(boundary: i + 1, firstGroup: firstGroup)
-            let count = chunkGroups * sizes[i + 1] * Self.lanes
-            switch stage {
-            case .convolution(let plan, _, _, _): plan.forwardLanes(src, groups: chunkGroups, into: dst)
-            case .relu: latentlab_relu_forward(src, dst, count)
-            case .sigmoid: latentlab_sigmoid_forward(src, dst, count)
-            }
-            zeroPaddingLanes(dst, groups: chunkGroups, images: images.count, size: sizes[i + 1])
-          }
-          latentlab_from_lanes(
-            laneChunk(boundary: stages.count, firstGroup: firstGroup), Int32(images.count), outSize,
-            ys + images.lowerBound * outSize)
-        }
-      }
-    }
     hasForward = true
-    return output
+    return [shape[0]] + layersOutputShape
+  }
+
+  /// Chunk `c` (32 images, `BatchChunking`) of the forward pass: reads the chunk's images
+  /// (NCHW) at `xs`, keeps the activations the backward pass needs, and writes the chunk's
+  /// outputs (NCHW) at `ys`.
+  func forwardChunk(_ c: Int, input xs: UnsafePointer<Float>, output ys: UnsafeMutablePointer<Float>) {
+    let n = inputShape[0]
+    let (inSize, outSize) = (sizes[0], sizes[sizes.count - 1])
+    let (images, chunkFirstGroup, chunkGroups) = LaneConvolution.chunk(c, batch: n)
+    let firstGroup = storageGroup(chunk: c, firstGroup: chunkFirstGroup)
+    latentlab_to_lanes(xs, Int32(images.count), inSize, laneChunk(boundary: 0, firstGroup: firstGroup))
+    for (i, stage) in stages.enumerated() {
+      let src = laneChunk(boundary: i, firstGroup: firstGroup)
+      let dst = laneChunk(boundary: i + 1, firstGroup: firstGroup)
+      let count = chunkGroups * sizes[i + 1] * Self.lanes
+      switch stage {
+      case .convolution(let plan, _, _, _): plan.forwardLanes(src, groups: chunkGroups, into: dst)
+      case .relu: latentlab_relu_forward(src, dst, count)
+      case .sigmoid: latentlab_sigmoid_forward(src, dst, count)
+      }
+      zeroPaddingLanes(dst, groups: chunkGroups, images: images.count, size: sizes[i + 1])
+    }
+    latentlab_from_lanes(laneChunk(boundary: stages.count, firstGroup: firstGroup), Int32(images.count), outSize, ys)
   }
 
   /// The input gradient (NCHW) for the output gradient `dy` of the last `forward`; adds the
   /// convolutions' parameter gradients (per-chunk partials, added in chunk order).
   func backward(_ dy: TensorOf<Float>, parallel: DeterministicParallel) throws -> TensorOf<Float> {
-    guard hasForward, dy.shape == output.shape else {
+    // After a chain's forward pass (`slots`), only that chain's chunks may run backward.
+    guard hasForward, slots == nil, dy.shape == [inputShape[0]] + layersOutputShape else {
       throw LayerError.backwardBeforeForward(layer: "Sequential layers \(range.lowerBound)...\(range.upperBound - 1)")
     }
-    let n = inputShape[0]
-    let groups = LaneConvolution.laneGroups(n)
-    let largest = sizes.max() ?? 0
-    gradientA.reserve(groups * largest * Self.lanes)
-    gradientB.reserve(groups * largest * Self.lanes)
-    let chunks = BatchChunking.chunkCount(n)
-    for (i, stage) in stages.enumerated() {
-      needsParameterGradients[i] = false
-      if case .convolution(let plan, let weight, let bias, _) = stage {
-        needsParameterGradients[i] = !weight.isFrozen || !(bias?.isFrozen ?? true)
-        weight.value.withUnsafeBufferPointer { plan.prepareBackward(weight: $0.baseAddress!, chunks: chunks) }
-      }
-    }
+    try beginBackward()
     // A first convolution that skips its input gradient hands back zeros, as the layer does.
-    var returnsInputGradient = true
-    if case .convolution(_, _, _, false) = stages[0] { returnsInputGradient = false }
+    let returnsInputGradient = firstComputesInputGradient
     if inputGradient.shape != inputShape {
       inputGradient = TensorOf.zeros(inputShape)
       inputGradientIsZero = true
@@ -189,50 +197,115 @@ final class LaneSegment {
       inputGradient.fill(0)
       inputGradientIsZero = true
     }
-    let (inSize, outSize) = (sizes[0], sizes[sizes.count - 1])
+    let chunks = BatchChunking.chunkCount(inputShape[0])
     dy.withUnsafeBufferPointer { dyb in
       inputGradient.withUnsafeMutableBufferPointer { dxb in
         let (dys, dxs) = (dyb.baseAddress!, dxb.baseAddress!)
+        let (inSize, outSize) = (sizes[0], sizes[sizes.count - 1])
         parallel.forEachChunk(count: chunks, chunks: chunks) { c, _ in
-          let (images, firstGroup, chunkGroups) = LaneConvolution.chunk(c, batch: n)
-          let offset = firstGroup * largest * Self.lanes
-          var (current, spare) = (gradientA.pointer + offset, gradientB.pointer + offset)
-          latentlab_to_lanes(dys + images.lowerBound * outSize, Int32(images.count), outSize, current)
-          for (i, stage) in stages.enumerated().reversed() {
-            let wantsInputGradient = i > 0 || returnsInputGradient
-            let count = chunkGroups * sizes[i + 1] * Self.lanes
-            switch stage {
-            case .convolution(let plan, _, let bias, _):
-              plan.backwardLanes(
-                current, input: laneChunk(boundary: i, firstGroup: firstGroup), groups: chunkGroups, chunk: c,
-                parameterGradients: needsParameterGradients[i], bias: bias != nil,
-                inputGradient: wantsInputGradient ? spare : nil)
-              swap(&current, &spare)
-            case .relu:
-              latentlab_relu_backward(laneChunk(boundary: i + 1, firstGroup: firstGroup), current, current, count)
-            case .sigmoid:
-              let y = laneChunk(boundary: i + 1, firstGroup: firstGroup)
-              for q in 0..<count { current[q] = current[q] * y[q] * (1 - y[q]) }
-            }
-            if wantsInputGradient { zeroPaddingLanes(current, groups: chunkGroups, images: images.count, size: sizes[i]) }
-          }
-          if returnsInputGradient {
-            latentlab_from_lanes(current, Int32(images.count), inSize, dxs + images.lowerBound * inSize)
-          }
+          let images = LaneConvolution.chunk(c, batch: inputShape[0]).images
+          backwardChunk(
+            c, outputGradient: dys + images.lowerBound * outSize,
+            inputGradient: returnsInputGradient ? dxs + images.lowerBound * inSize : nil)
         }
       }
     }
+    endBackward()
+    if returnsInputGradient { inputGradientIsZero = false }
+    return inputGradient
+  }
+
+  /// Whether the first layer computes an input gradient (a first convolution may skip it).
+  var firstComputesInputGradient: Bool {
+    if case .convolution(_, _, _, false)? = stages.first { return false }
+    return true
+  }
+
+  /// Prepares the backward pass of the last forward: gradient buffers and the weights in the
+  /// backward kernels' layout. Chunks then run with `backwardChunk`; `endBackward` adds the
+  /// parameter gradients.
+  /// - Throws: `LayerError.backwardBeforeForward` when no forward pass is pending.
+  func beginBackward() throws {
+    guard hasForward else {
+      throw LayerError.backwardBeforeForward(layer: "Sequential layers \(range.lowerBound)...\(range.upperBound - 1)")
+    }
+    let groups = storedGroups
+    let largest = sizes.max() ?? 0
+    gradientA.reserve(groups * largest * Self.lanes)
+    gradientB.reserve(groups * largest * Self.lanes)
+    let chunks = BatchChunking.chunkCount(inputShape[0])
+    for (i, stage) in stages.enumerated() {
+      needsParameterGradients[i] = false
+      if case .convolution(let plan, let weight, let bias, _) = stage {
+        needsParameterGradients[i] = !weight.isFrozen || !(bias?.isFrozen ?? true)
+        weight.value.withUnsafeBufferPointer { plan.prepareBackward(weight: $0.baseAddress!, chunks: chunks) }
+      }
+    }
+  }
+
+  /// Chunk `c` of the backward pass: reads the chunk's output gradient (NCHW) at `dys`,
+  /// writes the convolutions' per-chunk parameter-gradient partials and, when `dxs` is given,
+  /// the chunk's input gradient (NCHW) there (a first convolution that skips its input
+  /// gradient must not be given one).
+  func backwardChunk(_ c: Int, outputGradient dys: UnsafePointer<Float>, inputGradient dxs: UnsafeMutablePointer<Float>?) {
+    let n = inputShape[0]
+    let largest = sizes.max() ?? 0
+    let (inSize, outSize) = (sizes[0], sizes[sizes.count - 1])
+    let (images, chunkFirstGroup, chunkGroups) = LaneConvolution.chunk(c, batch: n)
+    let firstGroup = storageGroup(chunk: c, firstGroup: chunkFirstGroup)
+    let offset = firstGroup * largest * Self.lanes
+    var (current, spare) = (gradientA.pointer + offset, gradientB.pointer + offset)
+    latentlab_to_lanes(dys, Int32(images.count), outSize, current)
+    for (i, stage) in stages.enumerated().reversed() {
+      let wantsInputGradient = i > 0 || dxs != nil
+      let count = chunkGroups * sizes[i + 1] * Self.lanes
+      switch stage {
+      case .convolution(let plan, _, let bias, _):
+        plan.backwardLanes(
+          current, input: laneChunk(boundary: i, firstGroup: firstGroup), groups: chunkGroups, chunk: c,
+          parameterGradients: needsParameterGradients[i], bias: bias != nil,
+          inputGradient: wantsInputGradient ? spare : nil)
+        swap(&current, &spare)
+      case .relu:
+        latentlab_relu_backward(laneChunk(boundary: i + 1, firstGroup: firstGroup), current, current, count)
+      case .sigmoid:
+        let y = laneChunk(boundary: i + 1, firstGroup: firstGroup)
+        for q in 0..<count { current[q] = current[q] * y[q] * (1 - y[q]) }
+      }
+      if wantsInputGradient { zeroPaddingLanes(current, groups: chunkGroups, images: images.count, size: sizes[i]) }
+    }
+    if let dxs { latentlab_from_lanes(current, Int32(images.count), inSize, dxs) }
+  }
+
+  /// Adds the per-chunk parameter-gradient partials of every chunk, in chunk order, and ends
+  /// the pass (the next backward needs a new forward).
+  func endBackward() {
+    let chunks = BatchChunking.chunkCount(inputShape[0])
     for (i, stage) in stages.enumerated() where needsParameterGradients[i] {
       if case .convolution(let plan, let weight, let bias, _) = stage {
         plan.reducePartials(chunks: chunks, into: weight, bias: bias)
       }
     }
-    if returnsInputGradient { inputGradientIsZero = false }
     hasForward = false
-    return inputGradient
   }
 
   // MARK: Plumbing
+
+  /// The number of chunk slots `beginForward` was given (nil: the whole batch is kept).
+  private var slots: Int?
+
+  /// Lane groups the activation and gradient buffers hold.
+  private var storedGroups: Int {
+    if let slots { return slots * LaneConvolution.laneGroups(BatchChunking.itemsPerChunk) }
+    return LaneConvolution.laneGroups(inputShape[0])
+  }
+
+  /// Where chunk `c`'s lane groups are kept: its slot's, or its own place in the batch.
+  @inline(__always)
+  private func storageGroup(chunk c: Int, firstGroup: Int) -> Int {
+    guard let slots else { return firstGroup }
+    return (c % slots) * LaneConvolution.laneGroups(BatchChunking.itemsPerChunk)
+  }
 
   private var layersOutputShape: [Int] = []
 

@@ -16,8 +16,9 @@ public final class LinearOf<Scalar: BLASScalar>: Layer {
   private var input = TensorOf<Scalar>.zeros([0])  // a copy: the caller may reuse its buffer
   private var output = TensorOf<Scalar>.zeros([0])
   private var inputGradient = TensorOf<Scalar>.zeros([0])
-  private var weightPartials = TensorOf<Scalar>.zeros([0])
-  private var biasPartials = TensorOf<Scalar>.zeros([0])
+  // Stable addresses: the chunks of a parallel region write their partials through them.
+  private let weightPartials = PartialsBuffer<Scalar>()
+  private let biasPartials = PartialsBuffer<Scalar>()
   private var hasForward = false
 
   /// A linear layer with PyTorch's default initialisation (fan_in = `inputFeatures`).
@@ -52,34 +53,43 @@ public final class LinearOf<Scalar: BLASScalar>: Layer {
     return [inputShape[0], outputFeatures]
   }
 
+  /// The forward pass and the input gradient run one GEMM per chunk of rows. On its own the
+  /// layer splits a batch evenly into `BatchChunking.denseChunkCount` chunks (about 128 rows,
+  /// where OpenBLAS runs faster); a `ChunkedChain` runs them on its 32-image chunks. Set, this
+  /// makes the layer on its own take chunks of this many rows (the last one shorter), as a
+  /// chain does: tests compare the two paths bit for bit. The weight gradient always takes the
+  /// even split (`accumulateParameterGradients`), in both.
+  public var fixedRowsPerChunk: Int?
+
+  /// The number of chunks of the forward pass and the input gradient for `n` rows.
+  private func chunking(_ n: Int) -> Int {
+    guard let fixed = fixedRowsPerChunk else { return BatchChunking.denseChunkCount(n) }
+    return max(1, (n + fixed - 1) / fixed)
+  }
+
+  /// The rows of chunk `c`: the even split's `range`, or the fixed-size chunk.
+  private func rows(ofChunk c: Int, batch n: Int, evenSplit range: Range<Int>) -> Range<Int> {
+    guard let fixed = fixedRowsPerChunk else { return range }
+    return (c * fixed)..<min(n, (c + 1) * fixed)
+  }
+
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func forward(_ x: TensorOf<Scalar>) throws -> TensorOf<Scalar> {
     let outShape = try outputShape(for: x.shape)
     let n = x.shape[0]
-    let (fin, fout) = (inputFeatures, outputFeatures)
     input.ensureShape(x.shape)
     output.ensureShape(outShape)
-    let chunks = BatchChunking.denseChunkCount(n)
+    let chunks = chunking(n)
+    let (fin, fout) = (inputFeatures, outputFeatures)
     x.withUnsafeBufferPointer { xb in
       input.withUnsafeMutableBufferPointer { ib in
-        weight.value.withUnsafeBufferPointer { wb in
-          output.withUnsafeMutableBufferPointer { yb in
-            withOptionalPointer(bias?.value) { biasPointer in
-              let (xs, cached, ws, ys) = (xb.baseAddress!, ib.baseAddress!, wb.baseAddress!, yb.baseAddress!)
-              parallel.forEachChunk(count: n, chunks: chunks) { _, range in
-                let rows = range.count
-                let xr = xs + range.lowerBound * fin
-                (cached + range.lowerBound * fin).update(from: xr, count: rows * fin)
-                let yr = ys + range.lowerBound * fout
-                if let biasPointer {
-                  for r in 0..<rows { (yr + r * fout).update(from: biasPointer, count: fout) }
-                }
-                Scalar.gemm(
-                  transposeA: false, transposeB: true, m: rows, n: fout, k: fin, alpha: 1, a: xr, lda: fin,
-                  b: ws, ldb: fin, beta: biasPointer == nil ? 0 : 1, c: yr, ldc: fout)
-              }
-            }
+        output.withUnsafeMutableBufferPointer { yb in
+          let (xs, cached, ys) = (xb.baseAddress!, ib.baseAddress!, yb.baseAddress!)
+          parallel.forEachChunk(count: n, chunks: chunks) { c, even in
+            let range = rows(ofChunk: c, batch: n, evenSplit: even)
+            (cached + range.lowerBound * fin).update(from: xs + range.lowerBound * fin, count: range.count * fin)
+            forwardRows(xs + range.lowerBound * fin, rows: range.count, into: ys + range.lowerBound * fout)
           }
         }
       }
@@ -88,60 +98,104 @@ public final class LinearOf<Scalar: BLASScalar>: Layer {
     return output
   }
 
+  /// `y = x · Wᵀ + b` for `rows` rows: inputs `[rows, in]` at `xs`, outputs `[rows, out]` at
+  /// `ys` (one GEMM).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  func forwardRows(_ xs: UnsafePointer<Scalar>, rows: Int, into ys: UnsafeMutablePointer<Scalar>) {
+    let (fin, fout) = (inputFeatures, outputFeatures)
+    weight.value.withUnsafeBufferPointer { wb in
+      withOptionalPointer(bias?.value) { biasPointer in
+        if let biasPointer {
+          for r in 0..<rows { (ys + r * fout).update(from: biasPointer, count: fout) }
+        }
+        Scalar.gemm(
+          transposeA: false, transposeB: true, m: rows, n: fout, k: fin, alpha: 1, a: xs, lda: fin,
+          b: wb.baseAddress!, ldb: fin, beta: biasPointer == nil ? 0 : 1, c: ys, ldc: fout)
+      }
+    }
+  }
+
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func backward(_ dy: TensorOf<Scalar>) throws -> TensorOf<Scalar> {
     guard hasForward, dy.shape == output.shape else { throw LayerError.backwardBeforeForward(layer: description) }
     let n = dy.shape[0]
-    let (fin, fout) = (inputFeatures, outputFeatures)
-    let chunks = BatchChunking.denseChunkCount(n)
-    let needsParameterGradients = !weight.isFrozen || !(bias?.isFrozen ?? true)
-    weightPartials.ensureShape([chunks, fout * fin])
-    biasPartials.ensureShape([chunks, fout])
     inputGradient.ensureShape(input.shape)
-    let wantInput = computesInputGradient
+    let (fin, fout) = (inputFeatures, outputFeatures)
     dy.withUnsafeBufferPointer { dyb in
       input.withUnsafeBufferPointer { xb in
-        weight.value.withUnsafeBufferPointer { wb in
-          inputGradient.withUnsafeMutableBufferPointer { dxb in
-            weightPartials.withUnsafeMutableBufferPointer { dwb in
-              biasPartials.withUnsafeMutableBufferPointer { dbb in
-                let (dys, xs, ws, dxs, dws, dbs) = (
-                  dyb.baseAddress!, xb.baseAddress!, wb.baseAddress!, dxb.baseAddress!, dwb.baseAddress!, dbb.baseAddress!
-                )
-                parallel.forEachChunk(count: n, chunks: chunks) { c, range in
-                  let rows = range.count
-                  let dyr = dys + range.lowerBound * fout
-                  if needsParameterGradients {
-                    // dW_c = dyᵀ · x over the chunk's rows; db_c = column sums of dy.
-                    Scalar.gemm(
-                      transposeA: true, transposeB: false, m: fout, n: fin, k: rows, alpha: 1, a: dyr, lda: fout,
-                      b: xs + range.lowerBound * fin, ldb: fin, beta: 0, c: dws + c * fout * fin, ldc: fin)
-                    let db = dbs + c * fout
-                    db.update(repeating: 0, count: fout)
-                    for r in 0..<rows {
-                      let row = dyr + r * fout
-                      for o in 0..<fout { db[o] += row[o] }
-                    }
-                  }
-                  if wantInput {
-                    // dx = dy · W
-                    Scalar.gemm(
-                      transposeA: false, transposeB: false, m: rows, n: fin, k: fout, alpha: 1, a: dyr, lda: fout,
-                      b: ws, ldb: fin, beta: 0, c: dxs + range.lowerBound * fin, ldc: fin)
-                  }
-                }
-              }
-            }
+        let (dys, xs) = (dyb.baseAddress!, xb.baseAddress!)
+        accumulateParameterGradients(outputGradient: dys, input: xs, batch: n)
+        guard computesInputGradient else { return }
+        inputGradient.withUnsafeMutableBufferPointer { dxb in
+          let dxs = dxb.baseAddress!
+          parallel.forEachChunk(count: n, chunks: chunking(n)) { c, even in
+            let range = rows(ofChunk: c, batch: n, evenSplit: even)
+            inputGradientRows(dys + range.lowerBound * fout, rows: range.count, into: dxs + range.lowerBound * fin)
           }
         }
       }
     }
-    if needsParameterGradients {
-      reduceChunkPartials(weightPartials, chunks: chunks, into: weight)
-      if let bias { reduceChunkPartials(biasPartials, chunks: chunks, into: bias) }
-    }
     return inputGradient
+  }
+
+  /// Adds the weight gradient `dyᵀ · x` and the bias gradient (column sums of `dy`) over a
+  /// batch of `n` rows (outputs' gradient `[n, out]` at `dys`, inputs `[n, in]` at `xs`) to the
+  /// parameters' gradients, unless both are frozen: one GEMM partial per chunk of the even
+  /// split (`BatchChunking.denseChunkCount`, in parallel), added in chunk order.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  func accumulateParameterGradients(outputGradient dys: UnsafePointer<Scalar>, input xs: UnsafePointer<Scalar>, batch n: Int) {
+    guard !weight.isFrozen || !(bias?.isFrozen ?? true) else { return }
+    let (fin, fout) = (inputFeatures, outputFeatures)
+    let chunks = BatchChunking.denseChunkCount(n)
+    weightPartials.reserve(chunks * fout * fin)
+    biasPartials.reserve(chunks * fout)
+    let (dw, db) = (weightPartials.pointer, biasPartials.pointer)
+    parallel.forEachChunk(count: n, chunks: chunks) { c, range in
+      let dyr = dys + range.lowerBound * fout
+      Scalar.gemm(
+        transposeA: true, transposeB: false, m: fout, n: fin, k: range.count, alpha: 1, a: dyr, lda: fout,
+        b: xs + range.lowerBound * fin, ldb: fin, beta: 0, c: dw + c * fout * fin, ldc: fin)
+      let dbc = db + c * fout
+      dbc.update(repeating: 0, count: fout)
+      for r in 0..<range.count {
+        let row = dyr + r * fout
+        for o in 0..<fout { dbc[o] += row[o] }
+      }
+    }
+    reduceChunkPartials(UnsafePointer(dw), chunks: chunks, into: weight)
+    if let bias { reduceChunkPartials(UnsafePointer(db), chunks: chunks, into: bias) }
+  }
+
+  /// `dx = dy · W` for `rows` rows: outputs' gradient `[rows, out]` at `dys`, input gradient
+  /// `[rows, in]` into `dxs` (one GEMM).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  func inputGradientRows(_ dys: UnsafePointer<Scalar>, rows: Int, into dxs: UnsafeMutablePointer<Scalar>) {
+    let (fin, fout) = (inputFeatures, outputFeatures)
+    weight.value.withUnsafeBufferPointer { wb in
+      Scalar.gemm(
+        transposeA: false, transposeB: false, m: rows, n: fin, k: fout, alpha: 1, a: dys, lda: fout,
+        b: wb.baseAddress!, ldb: fin, beta: 0, c: dxs, ldc: fin)
+    }
+  }
+}
+
+/// Per-chunk gradient partials at an address that stays put between `reserve`s.
+final class PartialsBuffer<Scalar> {
+  private(set) var pointer = UnsafeMutablePointer<Scalar>.allocate(capacity: 1)
+  private var capacity = 1
+
+  deinit { pointer.deallocate() }
+
+  /// Makes room for `count` scalars (contents are not kept).
+  func reserve(_ count: Int) {
+    guard count > capacity else { return }
+    pointer.deallocate()
+    pointer = .allocate(capacity: count)
+    capacity = count
   }
 }
 

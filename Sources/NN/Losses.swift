@@ -55,20 +55,35 @@ public struct MSELoss: Sendable {
     }
     gradient.ensureShape(prediction.shape)
     let scale = reductionScale(reduction, shape: prediction.shape)
-    let g = T(2 * scale)
     var total = 0.0
     prediction.withUnsafeBufferPointer { p in
       target.withUnsafeBufferPointer { t in
         gradient.withUnsafeMutableBufferPointer { d in
-          for i in 0..<p.count {
-            let e = p[i] - t[i]
-            total += Double(e) * Double(e)
-            d[i] = g * e
-          }
+          guard let ps = p.baseAddress else { return }
+          total = Self.squaredErrorSum(ps, t.baseAddress!, count: p.count, scale: scale, gradient: d.baseAddress!)
         }
       }
     }
     return total * scale
+  }
+
+  /// `Σ (ŷ − y)²` over `count` elements, accumulated in `Double` in element order, and the
+  /// gradient `2 · scale · (ŷ − y)` written into `gradient`: the loss of a part of a batch
+  /// whose `scale` is the whole batch's (a `ChunkedChain` chunk). The loss is this sum times
+  /// `scale`, over all parts.
+  @inlinable
+  public static func squaredErrorSum<T: BLASScalar>(
+    _ prediction: UnsafePointer<T>, _ target: UnsafePointer<T>, count: Int, scale: Double,
+    gradient: UnsafeMutablePointer<T>
+  ) -> Double {
+    let g = T(2 * scale)
+    var total = 0.0
+    for i in 0..<count {
+      let e = prediction[i] - target[i]
+      total += Double(e) * Double(e)
+      gradient[i] = g * e
+    }
+    return total
   }
 }
 

@@ -88,7 +88,7 @@ public final class SequentialOf<Scalar: BLASScalar>: Layer {
   /// The lane segment starting at layer `start`: the longest run of layers that can run on
   /// lanes (a convolution that skips its input gradient only first), when it holds a
   /// convolution and at least two layers.
-  private func laneSegment(startingAt start: Int) -> LaneSegment? {
+  func laneSegment(startingAt start: Int) -> LaneSegment? {
     guard Scalar.self == Float.self else { return nil }
     var end = start
     var hasConvolution = false
