@@ -159,3 +159,17 @@ final class ChunkedChainTests: XCTestCase {
     }
   }
 }
+
+extension ChunkedChainTests {
+  /// An empty batch passes through as the layers take it: an empty output, no loss, no
+  /// gradient.
+  func testEmptyBatch() throws {
+    try XCTSkipUnless(ConvolutionAlgorithm.directLanesAvailable, "this CPU lacks AVX2/FMA: no chain")
+    let parts = try model()
+    let chain = try XCTUnwrap(ChunkedChain.make(parts))
+    let x = Tensor.zeros([0, 1, 12, 12])
+    XCTAssertEqual(try chain.forward(x, parallel: DeterministicParallel(threads: 2)).shape, [0, 1, 12, 12])
+    XCTAssertEqual(try chain.trainingPass(x, parallel: DeterministicParallel(threads: 2), loss: mseShare(x, scale: 1)), 0)
+    for p in parameters(parts) { XCTAssertTrue(p.gradient.scalars.allSatisfy { $0 == 0 }) }
+  }
+}
