@@ -355,10 +355,7 @@ final class LaneSegment {
   private func zeroPaddingLanes(_ lanes: UnsafeMutablePointer<Float>, groups: Int, images: Int, size: Int) {
     let valid = images % Self.lanes
     guard valid != 0 else { return }
-    let group = lanes + (groups - 1) * size * Self.lanes
-    for q in 0..<size {
-      (group + q * Self.lanes + valid).update(repeating: 0, count: Self.lanes - valid)
-    }
+    latentlab_zero_padding_lanes(lanes + (groups - 1) * size * Self.lanes, size, Int32(valid))
   }
 }
 

@@ -83,4 +83,8 @@ void latentlab_to_lanes(const float *src, int32_t images, ptrdiff_t size, float 
 /// Lane groups back to `images` NCHW images.
 void latentlab_from_lanes(const float *src, int32_t images, ptrdiff_t size, float *dst);
 
+/// Zeroes lanes `valid`…7 of each of `positions` lane vectors at `lanes` (the padding lanes of a
+/// partial lane group), leaving lanes 0…`valid`−1 as they are.
+void latentlab_zero_padding_lanes(float *lanes, ptrdiff_t positions, int32_t valid);
+
 #endif
