@@ -42,3 +42,13 @@ public func assertClose(
 ) {
   assertClose(actual.map(Double.init), expected.map(Double.init), atol: atol, rtol: rtol, message(), file: file, line: line)
 }
+
+/// Asserts that two tensors have the same shape and the same bits in every element (a result
+/// that must not depend on the path or the thread count); the failure counts the differences.
+public func assertBitIdentical(
+  _ actual: Tensor, _ expected: Tensor, _ what: String, file: StaticString = #filePath, line: UInt = #line
+) {
+  XCTAssertEqual(actual.shape, expected.shape, what, file: file, line: line)
+  let differing = zip(actual.scalars, expected.scalars).filter { $0.bitPattern != $1.bitPattern }.count
+  XCTAssertEqual(differing, 0, "\(what): \(differing) of \(actual.count) elements differ", file: file, line: line)
+}

@@ -1,5 +1,6 @@
 import NN
 import TensorCore
+import TestSupport
 import XCTest
 
 /// A `ChunkedChain` runs a whole model one chunk of 32 images at a time (forward, loss,
@@ -50,12 +51,6 @@ final class ChunkedChainTests: XCTestCase {
 
   func linears(_ parts: [any Layer<Float>]) -> [Linear] {
     parts.flatMap { part in (part as? Sequential)?.layers.compactMap { $0 as? Linear } ?? [] }
-  }
-
-  func assertBitIdentical(_ a: Tensor, _ b: Tensor, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertEqual(a.shape, b.shape, what, file: file, line: line)
-    let differing = zip(a.scalars, b.scalars).filter { $0.bitPattern != $1.bitPattern }.count
-    XCTAssertEqual(differing, 0, "\(what): \(differing) of \(a.count) elements differ", file: file, line: line)
   }
 
   /// The loss share of a chunk: mean squared error against the input images, with the batch's

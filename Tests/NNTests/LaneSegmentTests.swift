@@ -1,5 +1,6 @@
 import NN
 import TensorCore
+import TestSupport
 import XCTest
 
 /// A `Sequential` runs its runs of convolutions and activations as lane segments (one layout
@@ -26,12 +27,6 @@ final class LaneSegmentTests: XCTestCase {
       Flatten(),
       try Linear(inputFeatures: 4 * 10 * 10, outputFeatures: 6, generator: &g),
     ])
-  }
-
-  func assertBitIdentical(_ a: Tensor, _ b: Tensor, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertEqual(a.shape, b.shape, what, file: file, line: line)
-    let differing = zip(a.scalars, b.scalars).filter { $0.bitPattern != $1.bitPattern }.count
-    XCTAssertEqual(differing, 0, "\(what): \(differing) of \(a.count) elements differ", file: file, line: line)
   }
 
   func compare(batch n: Int, firstSkipsInputGradient: Bool, frozen: Bool, threads: Int) throws {
