@@ -53,7 +53,7 @@ let package = Package(
     .target(name: "Analysis", dependencies: ["TensorCore", "CLAPACK", "CKernels"]),
     .target(name: "Figures", dependencies: ["TensorCore", "CZlib"]),
     .target(name: "Experiments", dependencies: ["Models", "Analysis", "Checkpointing", "Figures"]),
-    .target(name: "Checkpointing", dependencies: ["HDF5", "Models"]),
+    .target(name: "Checkpointing", dependencies: ["HDF5", "Models", "Datasets"]),
 
     // MARK: - Executables
 

@@ -4,6 +4,7 @@
 // functions give them to Swift as calls.
 #include <hdf5.h>
 #include <stdio.h>
+#include <string.h>
 
 static inline hid_t latentlab_H5P_DEFAULT(void) { return H5P_DEFAULT; }
 static inline hid_t latentlab_H5S_ALL(void) { return H5S_ALL; }
@@ -35,7 +36,17 @@ static inline herr_t latentlab_h5_silence_errors(void) {
 static herr_t latentlab_h5_error_walker(unsigned n, const H5E_error2_t *err, void *data) {
   char *buffer = (char *)data;
   if (buffer[0] == '\0' && err && err->desc) {
-    snprintf(buffer, 512, "%s (in %s)", err->desc, err->func_name ? err->func_name : "?");
+    snprintf(buffer, 400, "%s (in %s)", err->desc, err->func_name ? err->func_name : "?");
+  }
+  /* A failed system call deeper down the stack says why ("File too large", "No space left
+     on device"): add it once. */
+  const char *marker = err && err->desc ? strstr(err->desc, "error message = '") : NULL;
+  if (marker && !strstr(buffer, "; system: ")) {
+    const char *start = marker + strlen("error message = '");
+    const char *end = strchr(start, '\'');
+    size_t used = strlen(buffer);
+    int length = end ? (int)(end - start) : (int)strlen(start);
+    snprintf(buffer + used, 512 - used, "; system: %.*s", length, start);
   }
   (void)n;
   return 0;

@@ -11,6 +11,23 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
   case invalidField(path: String, field: String, reason: String)
   case parameterMismatch(path: String, parameter: String, reason: String)
   case cannotWrite(path: String, reason: String)
+  /// The file's bytes are not what was written: a seal or checksum mismatch, or metadata
+  /// libhdf5 cannot decode.
+  case damaged(path: String, reason: String)
+  /// The file cannot be read at all (missing, no permission, an I/O error, not HDF5).
+  case unreadable(path: String, reason: String)
+
+  /// Whether `error` says a file is damaged or unreadable (rather than a readable file that
+  /// is not a valid checkpoint): the distinction behind exit status 2 of `inspect` and `diff`.
+  public static func isDamage(_ error: Error) -> Bool {
+    switch error {
+    case CheckpointError.damaged, CheckpointError.unreadable: return true
+    case HDF5Error.callFailed: return true
+    case HDF5Error.notFound(_, let object): return object == HDF5Error.wholeFile
+    case HDF5Error.typeMismatch(_, let object, let expected, _): return object == "/" && expected == HDF5Error.anHDF5File
+    default: return false
+    }
+  }
 
   public var description: String {
     switch self {
@@ -25,6 +42,10 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
       return "\(path): /state_dict/\(parameter): \(reason)"
     case .cannotWrite(let path, let reason):
       return "\(path): cannot write the checkpoint: \(reason)"
+    case .damaged(let path, let reason):
+      return "\(path): the file is damaged: \(reason)"
+    case .unreadable(let path, let reason):
+      return "\(path): cannot read the file: \(reason)"
     }
   }
 }

@@ -9,14 +9,14 @@ import TensorCore
 #endif
 
 /// Writes checkpoints crash-safely: into a temporary file in the destination's folder, which
-/// is flushed, fsynced and renamed over the destination (then the folder is fsynced). A crash
-/// leaves the previous checkpoint intact, and at worst a stray `.<name>.tmp-<pid>` file that
-/// no reader takes for a checkpoint.
+/// is flushed, sealed (`CheckpointSeal`), fsynced and renamed over the destination (then the
+/// folder is fsynced). A crash leaves the previous checkpoint intact, and at worst a stray
+/// `.<name>.tmp-<pid>` file that no reader takes for a checkpoint; a failed write (a full
+/// disk, a file-size limit) removes its temporary file and names the path.
+///
+/// Every dataset carries the Fletcher-32 filter and the file HDF5's 1.10 format (checksummed
+/// metadata), and the seal covers every byte, so damage anywhere is found on reading.
 public enum CheckpointWriter {
-  /// For tests of crash safety only: when this environment variable holds a number of
-  /// seconds, the writer pauses that long half-way through writing the temporary file.
-  public static let stallVariable = "LATENTLAB_TEST_STALL_CHECKPOINT_WRITE"
-
   /// Writes `checkpoint` to `path` (replacing it atomically).
   public static func write(_ checkpoint: Checkpoint, to path: String) throws {
     let url = URL(fileURLWithPath: path)
@@ -24,10 +24,11 @@ public enum CheckpointWriter {
     let temporary = folder + "/." + url.lastPathComponent + ".tmp-\(getpid())"
     do {
       try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-      let file = try HDF5File.create(path: temporary)
+      let file = try HDF5File.create(path: temporary, userBlockSize: CheckpointSeal.userBlockSize)
       try writeContents(checkpoint, to: file)
       try file.flush()
       try file.close()
+      try CheckpointSeal.seal(temporary)
       try fsyncPath(temporary)
       guard rename(temporary, path) == 0 else {
         throw CheckpointError.cannotWrite(path: path, reason: "rename failed: \(String(cString: strerror(errno)))")
@@ -71,10 +72,6 @@ public enum CheckpointWriter {
     for (name, tensor) in c.stateDict {
       try file.write("/state_dict/\(name)", tensor.scalars, shape: tensor.shape, fletcher32: true)
     }
-    if let seconds = ProcessInfo.processInfo.environment[stallVariable].flatMap(Double.init), seconds > 0 {
-      try file.flush()
-      Thread.sleep(forTimeInterval: seconds)
-    }
 
     if let optimizer = c.optimizer {
       try file.createGroup("/optimizer")
@@ -92,19 +89,20 @@ public enum CheckpointWriter {
 
     try file.createGroup("/rng")
     for (stream, words) in c.rng.sorted(by: { $0.key < $1.key }) {
-      try file.write("/rng/\(stream)", words, shape: [words.count])
+      try file.write("/rng/\(stream)", words, shape: [words.count], fletcher32: true)
     }
 
     // Per-epoch curves; NaN where a value does not apply. Wall times are left out on
     // purpose: they would make the same run's files differ.
     try file.createGroup("/history")
     let n = c.history.count
-    try file.write("/history/epoch", c.history.map { Int64($0.epoch) }, shape: [n])
-    try file.write("/history/train_loss", c.history.map(\.trainLoss), shape: [n])
-    try file.write("/history/validation_loss", c.history.map { $0.validationLoss ?? .nan }, shape: [n])
+    try file.write("/history/epoch", c.history.map { Int64($0.epoch) }, shape: [n], fletcher32: true)
+    try file.write("/history/train_loss", c.history.map(\.trainLoss), shape: [n], fletcher32: true)
+    try file.write("/history/validation_loss", c.history.map { $0.validationLoss ?? .nan }, shape: [n], fletcher32: true)
     if c.history.contains(where: { $0.trainAccuracy != nil }) {
-      try file.write("/history/train_accuracy", c.history.map { $0.trainAccuracy ?? .nan }, shape: [n])
-      try file.write("/history/validation_accuracy", c.history.map { $0.validationAccuracy ?? .nan }, shape: [n])
+      try file.write("/history/train_accuracy", c.history.map { $0.trainAccuracy ?? .nan }, shape: [n], fletcher32: true)
+      try file.write(
+        "/history/validation_accuracy", c.history.map { $0.validationAccuracy ?? .nan }, shape: [n], fletcher32: true)
     }
 
     // Written last: a file without /progress is incomplete, and readers refuse it.

@@ -12,6 +12,11 @@ public enum HDF5Error: Error, CustomStringConvertible, Equatable {
   /// The data does not fit the shape.
   case shapeMismatch(file: String, object: String, expected: String, found: String)
 
+  /// The `object` of `notFound` when the file itself is missing.
+  public static let wholeFile = "(the file itself)"
+  /// The `expected` of `typeMismatch` when a file is not HDF5 at all.
+  public static let anHDF5File = "an HDF5 file"
+
   public var description: String {
     switch self {
     case .callFailed(let file, let object, let operation, let detail):
@@ -30,6 +35,10 @@ public enum HDF5Error: Error, CustomStringConvertible, Equatable {
 public enum HDF5Library {
   static let lock = NSRecursiveLock()
   private static let initialized: Void = {
+    // No library shutdown at process exit: a file whose write failed (a full disk) cannot be
+    // closed, and libhdf5's exit handler crashes closing it again. Files LatentLab writes
+    // are closed (and synced) explicitly; nothing is left for the exit handler to do.
+    H5dont_atexit()
     H5open()
     _ = latentlab_h5_silence_errors()
   }()
@@ -107,15 +116,38 @@ public enum HDF5AttributeValue: Equatable, CustomStringConvertible {
   case string(String)
   case int(Int64)
   case double(Double)
-  /// Another type (shown by its class and shape; not interpreted).
-  case other(String)
+  /// Another type: its description (class and element count) and its bytes in the native
+  /// memory type, so two values compare exactly.
+  case other(description: String, bytes: [UInt8])
 
   public var description: String {
     switch self {
     case .string(let s): return s
     case .int(let i): return String(i)
     case .double(let d): return String(d)
-    case .other(let s): return "<\(s)>"
+    case .other(let s, _): return "<\(s)>"
+    }
+  }
+}
+
+/// A whole dataset's values, in the form that compares them faithfully: floats as `Double`
+/// (exact for float32 and float64), integers as 64-bit integers of their sign (exact),
+/// strings as strings, and any other fixed-size type as its bytes in the native memory type.
+public enum HDF5DatasetValues: Equatable {
+  case floats([Double])
+  case signedIntegers([Int64])
+  case unsignedIntegers([UInt64])
+  case strings([String])
+  case bytes([UInt8], elementSize: Int)
+
+  /// The number of elements.
+  public var count: Int {
+    switch self {
+    case .floats(let v): return v.count
+    case .signedIntegers(let v): return v.count
+    case .unsignedIntegers(let v): return v.count
+    case .strings(let v): return v.count
+    case .bytes(let v, let size): return size == 0 ? 0 : v.count / size
     }
   }
 }
@@ -148,26 +180,49 @@ public final class HDF5File {
   deinit { try? close() }
 
   /// Creates a file, replacing any file at `path`.
-  public static func create(path: String) throws -> HDF5File {
+  ///
+  /// The file uses HDF5's 1.10 file format, pinned (`H5Pset_libver_bounds(V110, V110)`): its
+  /// superblock (version 3), object headers (version 2) and single-chunk indexes carry
+  /// Jenkins lookup3 checksums that libhdf5 verifies on every read, so damaged metadata is an
+  /// error, not a silently different object; pinning both bounds keeps the bytes the same
+  /// whichever libhdf5 writes them. Readable by libhdf5 1.10 and later (h5py, HDF5.jl).
+  /// - Parameter userBlockSize: bytes reserved at the start of the file for the caller
+  ///   (0, or a power of two of at least 512); libhdf5 skips them when it reads.
+  public static func create(path: String, userBlockSize: Int = 0) throws -> HDF5File {
     try HDF5Library.locked {
-      let id = H5Fcreate(path, latentlab_H5F_ACC_TRUNC(), latentlab_H5P_DEFAULT(), latentlab_H5P_DEFAULT())
-      guard id >= 0 else {
-        throw HDF5Error.callFailed(file: path, object: "/", operation: "create file", detail: HDF5Library.takeError())
+      func fail(_ operation: String) -> HDF5Error {
+        HDF5Error.callFailed(file: path, object: "/", operation: operation, detail: HDF5Library.takeError())
       }
+      let access = H5Pcreate(latentlab_H5P_FILE_ACCESS())
+      guard access >= 0 else { throw fail("create file access list") }
+      defer { H5Pclose(access) }
+      guard H5Pset_libver_bounds(access, H5F_LIBVER_V110, H5F_LIBVER_V110) >= 0 else { throw fail("set format bounds") }
+      let creation = H5Pcreate(latentlab_H5P_FILE_CREATE())
+      guard creation >= 0 else { throw fail("create file creation list") }
+      defer { H5Pclose(creation) }
+      // The root group is created with the file: no timestamps on it either.
+      guard H5Pset_obj_track_times(creation, false) >= 0 else { throw fail("turn off time tracking") }
+      if userBlockSize > 0 {
+        guard H5Pset_userblock(creation, hsize_t(userBlockSize)) >= 0 else { throw fail("reserve a user block") }
+      }
+      let id = H5Fcreate(path, latentlab_H5F_ACC_TRUNC(), creation, access)
+      guard id >= 0 else { throw fail("create file") }
       return HDF5File(path: path, id: id, writable: true)
     }
   }
 
-  /// Opens an existing file (read-only unless `writable`).
+  /// Opens an existing file (read-only unless `writable`), after checking its global heap
+  /// collections (`GlobalHeapCheck`: the one structure libhdf5 trusts without a checksum).
   public static func open(path: String, writable: Bool = false) throws -> HDF5File {
     try HDF5Library.locked {
       guard FileManager.default.fileExists(atPath: path) else {
-        throw HDF5Error.notFound(file: path, object: "(the file itself)")
+        throw HDF5Error.notFound(file: path, object: HDF5Error.wholeFile)
       }
       guard H5Fis_hdf5(path) > 0 else {
         _ = HDF5Library.takeError()
-        throw HDF5Error.typeMismatch(file: path, object: "/", expected: "an HDF5 file", found: "another kind of file")
+        throw HDF5Error.typeMismatch(file: path, object: "/", expected: HDF5Error.anHDF5File, found: "another kind of file")
       }
+      try GlobalHeapCheck.verify(path)
       let id = H5Fopen(path, writable ? latentlab_H5F_ACC_RDWR() : latentlab_H5F_ACC_RDONLY(), latentlab_H5P_DEFAULT())
       guard id >= 0 else {
         throw HDF5Error.callFailed(file: path, object: "/", operation: "open file", detail: HDF5Library.takeError())
@@ -226,6 +281,7 @@ public final class HDF5File {
   // MARK: - Structure
 
   /// Whether `path` (absolute) names an object; every component is checked.
+  /// - Throws: `HDF5Error.callFailed` when a group on the way cannot be read.
   public func exists(_ objectPath: String) throws -> Bool {
     try HDF5Library.locked {
       let file = try openFile()
@@ -234,8 +290,9 @@ public final class HDF5File {
       for part in objectPath.split(separator: "/") {
         prefix += "/" + part
         let status = H5Lexists(file, prefix, latentlab_H5P_DEFAULT())
-        if status < 0 { _ = HDF5Library.takeError() }
-        if status <= 0 { return false }
+        // Negative: the group holding the link could not be read (damaged), not "absent".
+        try check(status, prefix, "look up")
+        if status == 0 { return false }
       }
       return true
     }
@@ -270,6 +327,14 @@ public final class HDF5File {
   /// The names of a group's members, in name order, with their kinds.
   public func children(of groupPath: String) throws -> [(name: String, kind: HDF5ObjectKind)] {
     try HDF5Library.locked {
+      let prefix = groupPath.hasSuffix("/") ? groupPath : groupPath + "/"
+      return try memberNames(of: groupPath).map { ($0, try kind(of: prefix + $0)) }
+    }
+  }
+
+  /// The names of a group's members, in name order (their objects are not opened).
+  public func memberNames(of groupPath: String) throws -> [String] {
+    try HDF5Library.locked {
       let group = try check(H5Gopen2(try openFile(), groupPath, latentlab_H5P_DEFAULT()), groupPath, "open group")
       defer { H5Gclose(group) }
       final class Names { var list: [String] = [] }
@@ -283,8 +348,7 @@ public final class HDF5File {
           }, Unmanaged.passUnretained(names).toOpaque())
       }
       try check(status, groupPath, "list members")
-      let prefix = groupPath.hasSuffix("/") ? groupPath : groupPath + "/"
-      return try names.list.map { ($0, try kind(of: prefix + $0)) }
+      return names.list
     }
   }
 
@@ -383,7 +447,7 @@ public final class HDF5File {
       try values.withUnsafeMutableBytes { raw in
         try check(
           H5Dread(dataset, T.nativeType, latentlab_H5S_ALL(), latentlab_H5S_ALL(), latentlab_H5P_DEFAULT(), raw.baseAddress),
-          datasetPath, "read (a Fletcher-32 failure means the stored data is damaged)")
+          datasetPath, "read (a checksum failure means the stored data is damaged)")
       }
       return (values, shape)
     }
@@ -535,7 +599,100 @@ public final class HDF5File {
         try check(H5Aread(attribute, latentlab_H5T_NATIVE_DOUBLE(), &v), object, "read attribute")
         return .double(v)
       }
-      return .other("\(typeName(type)) x \(elements)")
+      let description = "\(typeName(type)) x \(elements)"
+      return .other(description: description, bytes: try nativeBytes(count: Int(elements), type: type, object: object) { memory, buffer in
+        H5Aread(attribute, memory, buffer)
+      })
+    }
+  }
+
+  /// Reads `count` elements of a stored `type` through `read` into bytes of the native memory
+  /// type. Types holding variable-length data (whose bytes would be pointers) are refused.
+  private func nativeBytes(
+    count: Int, type: hid_t, object: String, _ read: (hid_t, UnsafeMutableRawPointer?) -> herr_t
+  ) throws -> [UInt8] {
+    if H5Tdetect_class(type, H5T_VLEN) > 0 || H5Tis_variable_str(type) > 0 {
+      _ = HDF5Library.takeError()
+      throw HDF5Error.typeMismatch(
+        file: path, object: object, expected: "a fixed-size type", found: "\(typeName(type)) holding variable-length data")
+    }
+    _ = HDF5Library.takeError()
+    let memory = try check(H5Tget_native_type(type, H5T_DIR_ASCEND), object, "find the native type")
+    defer { H5Tclose(memory) }
+    let size = H5Tget_size(memory)
+    var bytes = [UInt8](repeating: 0, count: size * count)
+    if !bytes.isEmpty {
+      try bytes.withUnsafeMutableBytes { raw in try check(read(memory, raw.baseAddress), object, "read") }
+    }
+    return bytes
+  }
+
+  /// Reads a whole dataset of any type (see `HDF5DatasetValues`), verifying its checksum
+  /// filter where it has one.
+  /// - Throws: `HDF5Error` when the data cannot be read (a Fletcher-32 failure, damaged
+  ///   metadata, an I/O error) or its type holds variable-length data other than strings.
+  public func readValues(_ datasetPath: String) throws -> (values: HDF5DatasetValues, shape: [Int]) {
+    try HDF5Library.locked {
+      guard try exists(datasetPath) else { throw HDF5Error.notFound(file: path, object: datasetPath) }
+      let dataset = try check(H5Dopen2(try openFile(), datasetPath, latentlab_H5P_DEFAULT()), datasetPath, "open dataset")
+      defer { H5Dclose(dataset) }
+      let type = try check(H5Dget_type(dataset), datasetPath, "get type")
+      defer { H5Tclose(type) }
+      let shape = try shape(ofDataset: dataset, datasetPath)
+      let count = shape.reduce(1, *)
+      let operation = "read (a checksum failure means the stored data is damaged)"
+      func read<T>(_ memory: hid_t, _ zero: T) throws -> [T] {
+        var values = [T](repeating: zero, count: count)
+        if count > 0 {
+          try values.withUnsafeMutableBytes { raw in
+            try check(
+              H5Dread(dataset, memory, latentlab_H5S_ALL(), latentlab_H5S_ALL(), latentlab_H5P_DEFAULT(), raw.baseAddress),
+              datasetPath, operation)
+          }
+        }
+        return values
+      }
+      switch H5Tget_class(type) {
+      case H5T_FLOAT where H5Tget_size(type) <= 8:
+        return (.floats(try read(latentlab_H5T_NATIVE_DOUBLE(), 0.0)), shape)
+      case H5T_INTEGER where H5Tget_size(type) <= 8:
+        if H5Tget_sign(type) == H5T_SGN_NONE {
+          return (.unsignedIntegers(try read(latentlab_H5T_NATIVE_UINT64(), UInt64(0))), shape)
+        }
+        return (.signedIntegers(try read(latentlab_H5T_NATIVE_INT64(), Int64(0))), shape)
+      case H5T_STRING:
+        if H5Tis_variable_str(type) > 0 {
+          let memory = try check(H5Tcopy(latentlab_H5T_C_S1()), datasetPath, "copy string type")
+          defer { H5Tclose(memory) }
+          H5Tset_size(memory, latentlab_H5T_VARIABLE())
+          H5Tset_cset(memory, H5Tget_cset(type))
+          var pointers = try read(memory, UnsafeMutablePointer<CChar>?.none)
+          defer {
+            for i in pointers.indices { if let p = pointers[i] { H5free_memory(p) } }
+            pointers.removeAll()
+          }
+          return (.strings(pointers.map { $0.map { String(cString: $0) } ?? "" }), shape)
+        }
+        let size = H5Tget_size(type)
+        var buffer = [UInt8](repeating: 0, count: size * count)
+        if count > 0 {
+          try buffer.withUnsafeMutableBytes { raw in
+            try check(
+              H5Dread(dataset, type, latentlab_H5S_ALL(), latentlab_H5S_ALL(), latentlab_H5P_DEFAULT(), raw.baseAddress),
+              datasetPath, operation)
+          }
+        }
+        let strings = (0..<count).map { i -> String in
+          let bytes = buffer[(i * size)..<((i + 1) * size)].prefix { $0 != 0 }
+          return String(decoding: bytes, as: UTF8.self)
+        }
+        return (.strings(strings), shape)
+      default:
+        let bytes = try nativeBytes(count: count, type: type, object: datasetPath) { memory, buffer in
+          H5Dread(dataset, memory, latentlab_H5S_ALL(), latentlab_H5S_ALL(), latentlab_H5P_DEFAULT(), buffer)
+        }
+        return (.bytes(bytes, elementSize: count == 0 ? 0 : bytes.count / count), shape)
+      }
     }
   }
 }

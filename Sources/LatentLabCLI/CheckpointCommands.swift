@@ -39,87 +39,52 @@ struct EvaluateCommand: ParsableCommand {
   }
 }
 
-/// One object of an HDF5 file, for `inspect`.
-struct InspectedObject: Encodable {
-  var path: String
-  var kind: String
-  var shape: [Int]?
-  var type: String?
-  var attributes: [String: String]
-}
-
-/// Walks a file's tree, depth first, members in name order.
-func walk(_ file: HDF5File, _ group: String = "/") throws -> [InspectedObject] {
-  var objects: [InspectedObject] = []
-  func attributes(_ path: String) throws -> [String: String] {
-    Dictionary(uniqueKeysWithValues: try file.attributeNames(on: path).map { ($0, "\(try file.attribute($0, on: path))") })
-  }
-  objects.append(InspectedObject(path: group, kind: "group", attributes: try attributes(group)))
-  for (name, kind) in try file.children(of: group) {
-    let path = (group == "/" ? "" : group) + "/" + name
-    switch kind {
-    case .group: objects += try walk(file, path)
-    case .dataset:
-      objects.append(InspectedObject(
-        path: path, kind: "dataset", shape: try file.shape(of: path), type: try file.typeName(of: path),
-        attributes: try attributes(path)))
-    case .other: objects.append(InspectedObject(path: path, kind: "other", attributes: [:]))
-    }
-  }
-  return objects
-}
-
 /// `latentlab inspect`: the tree, attributes and shapes of a checkpoint, and whether it is valid.
 struct InspectCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "inspect",
-    abstract: "Print an HDF5 file's tree, attributes and shapes, and whether it is a valid LatentLab checkpoint.")
+    abstract: "Print an HDF5 file's tree, attributes and shapes, and whether it is a valid LatentLab checkpoint.",
+    discussion: """
+      Every dataset is read, so every checksum is verified, and every problem is listed (the \
+      tree is printed as far as it can be read). Exit status: 0 for a valid LatentLab \
+      checkpoint with every byte intact; 1 for a readable HDF5 file that is not a valid \
+      checkpoint; 2 for a damaged or unreadable file (a seal or checksum mismatch, damaged \
+      metadata, a missing file, not HDF5 at all).
+      """)
 
   @Argument(help: ArgumentHelp("An HDF5 file.", valueName: "file")) var file: String
-  @Flag(help: "Print JSON for machines.") var json = false
+  @Flag(help: "Print JSON for machines (the verdict, every problem and the tree).") var json = false
 
   func run() throws {
-    let h5 = try HDF5File.open(path: file)
-    let objects = try walk(h5)
-    try h5.close()
-    var verdict: String
-    var valid = false
-    do {
-      let c = try CheckpointReader.read(file)
-      let count = c.stateDict.reduce(0) { $0 + $1.tensor.count }
-      verdict = "valid LatentLab checkpoint, format version \(Checkpoint.formatVersion): \(c.model.rawValue),"
-        + " \(c.stateDict.count) tensors, \(count) parameters, epoch \(c.epoch), step \(c.step), seed \(c.seed)"
-      valid = true
-    } catch {
-      verdict = "not a valid LatentLab checkpoint: \(error)"
-    }
+    let inspection = CheckpointInspection(file)
     if json {
-      struct Report: Encodable {
-        var file: String
-        var valid: Bool
-        var verdict: String
-        var objects: [InspectedObject]
-      }
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      print(String(decoding: try encoder.encode(Report(file: file, valid: valid, verdict: verdict, objects: objects)), as: UTF8.self))
-      return
-    }
-    print(file)
-    for object in objects {
-      let depth = object.path == "/" ? 0 : object.path.split(separator: "/").count
-      let indent = String(repeating: "  ", count: depth)
-      let name = object.path == "/" ? "/" : String(object.path.split(separator: "/").last!)
-      switch object.kind {
-      case "dataset": print("\(indent)\(name)  \(object.type ?? "?") \(object.shape ?? [])")
-      default: print("\(indent)\(name)\(object.kind == "group" && name != "/" ? "/" : "")")
+      print(String(decoding: try encoder.encode(inspection), as: UTF8.self))
+    } else {
+      print(file)
+      for object in inspection.objects {
+        let depth = object.path == "/" ? 0 : object.path.split(separator: "/").count
+        let indent = String(repeating: "  ", count: depth)
+        let name = object.path == "/" ? "/" : String(object.path.split(separator: "/").last ?? "?")
+        switch object.kind {
+        case "dataset": print("\(indent)\(name)  \(object.type ?? "?") \(object.shape ?? [])")
+        default: print("\(indent)\(name)\(object.kind == "group" && name != "/" ? "/" : "")")
+        }
+        for (key, value) in object.attributes.sorted(by: { $0.key < $1.key }) {
+          let shown = value.count > 100 ? String(value.prefix(97)) + "..." : value
+          print("\(indent)  @\(key) = \(shown)")
+        }
+        for problem in object.problems { print("\(indent)  !! \(problem)") }
       }
-      for (key, value) in object.attributes.sorted(by: { $0.key < $1.key }) {
-        let shown = value.count > 100 ? String(value.prefix(97)) + "..." : value
-        print("\(indent)  @\(key) = \(shown)")
+      print("\nseal: \(inspection.seal)")
+      if inspection.problems.count > 1 {
+        print("problems (\(inspection.problems.count)):")
+        for problem in inspection.problems { print("  " + problem) }
       }
+      print("verdict: \(inspection.summary)")
     }
-    print("\nverdict: \(verdict)")
+    if inspection.verdict != .valid { throw ExitCode(inspection.verdict.exitStatus) }
   }
 }
 
@@ -129,68 +94,41 @@ struct DiffCommand: ParsableCommand {
     commandName: "diff",
     abstract: "Compare two checkpoints (or any two HDF5 files); exit 0 only when they agree within tolerance.",
     discussion: """
-      Numbers agree when |a - b| <= atol + rtol * |b| elementwise (NaN equals NaN); strings \
-      must be equal. Prints every difference: objects present in one file only, shapes or \
-      types that differ, and for values the largest difference, where, and how many elements \
-      are out of tolerance. The software-version attribute is compared too: pass \
-      --ignore-attribute software to regression-test across versions.
+      Floating-point values agree when |a - b| <= atol + rtol * |b| elementwise (NaN equals \
+      NaN); integers, strings and every other type must be equal exactly. Prints every \
+      difference: objects present in one file only, shapes or types that differ, and for \
+      values the largest difference, where, and how many elements are out of tolerance. The \
+      software-version attribute is compared too: pass --ignore-attribute software to \
+      regression-test across versions. Anything that cannot be read (a seal or checksum \
+      failure, damaged metadata, a type that cannot be compared, an I/O error) is reported, \
+      never skipped. Exit status: 0 the files agree; 1 they differ; 2 a file is damaged or \
+      unreadable (whatever else was found).
       """)
 
   @Argument(help: ArgumentHelp("The file under test.", valueName: "a")) var a: String
   @Argument(help: ArgumentHelp("The reference file.", valueName: "b")) var b: String
-  @Option(help: "Relative tolerance.") var rtol: Double = 0
-  @Option(help: "Absolute tolerance.") var atol: Double = 0
+  @Option(help: "Relative tolerance (floating-point data).") var rtol: Double = 0
+  @Option(help: "Absolute tolerance (floating-point data).") var atol: Double = 0
   @Option(help: ArgumentHelp("An attribute name to leave out (repeatable).", valueName: "name"))
   var ignoreAttribute: [String] = []
 
   func run() throws {
     guard rtol >= 0, atol >= 0 else { throw ValidationError("--rtol and --atol must be non-negative") }
-    let fa = try HDF5File.open(path: a)
-    let fb = try HDF5File.open(path: b)
-    let oa = Dictionary(uniqueKeysWithValues: try walk(fa).map { ($0.path, $0) })
-    let ob = Dictionary(uniqueKeysWithValues: try walk(fb).map { ($0.path, $0) })
-    var differences: [String] = []
-    for path in Set(oa.keys).union(ob.keys).sorted() {
-      guard let x = oa[path] else { differences.append("\(path): only in \(b)"); continue }
-      guard let y = ob[path] else { differences.append("\(path): only in \(a)"); continue }
-      if x.kind != y.kind { differences.append("\(path): a \(x.kind) in \(a), a \(y.kind) in \(b)"); continue }
-      for key in Set(x.attributes.keys).union(y.attributes.keys).sorted() where !ignoreAttribute.contains(key) {
-        switch (x.attributes[key], y.attributes[key]) {
-        case (nil, _): differences.append("\(path) @\(key): only in \(b)")
-        case (_, nil): differences.append("\(path) @\(key): only in \(a)")
-        case (let u?, let v?) where u != v:
-          if let p = Double(u), let q = Double(v), abs(p - q) <= atol + rtol * abs(q) { continue }
-          differences.append("\(path) @\(key): \(u.prefix(60)) vs \(v.prefix(60))")
-        default: break
-        }
+    let comparison = HDF5Comparison(
+      a, b, options: HDF5Comparison.Options(rtol: rtol, atol: atol, ignoredAttributes: Set(ignoreAttribute)))
+    switch comparison.outcome {
+    case .agree:
+      print("\(a) and \(b) agree (\(comparison.objectCount) objects; atol \(atol), rtol \(rtol))")
+    case .differ, .damaged:
+      if !comparison.damage.isEmpty {
+        print("cannot compare everything: \(comparison.damage.count) place(s) could not be read (damaged or unreadable):")
+        for d in comparison.damage { print("  " + d) }
       }
-      guard x.kind == "dataset" else { continue }
-      if x.shape != y.shape || x.type != y.type {
-        differences.append("\(path): \(x.type ?? "?") \(x.shape ?? []) vs \(y.type ?? "?") \(y.shape ?? [])")
-        continue
+      if !comparison.differences.isEmpty {
+        print("\(a) and \(b) differ in \(comparison.differences.count) place(s):")
+        for d in comparison.differences { print("  " + d) }
       }
-      guard let va = try? fa.readNumeric(path).values, let vb = try? fb.readNumeric(path).values else { continue }
-      var worst = 0.0, worstIndex = 0, outside = 0
-      for i in 0..<va.count {
-        let (p, q) = (va[i], vb[i])
-        if p.isNaN && q.isNaN { continue }
-        let d = abs(p - q)
-        let magnitude = d.isNaN ? Double.infinity : d
-        if magnitude > worst { (worst, worstIndex) = (magnitude, i) }
-        if !(d <= atol + rtol * abs(q)) { outside += 1 }
-      }
-      if outside > 0 {
-        differences.append(
-          "\(path): \(outside) of \(va.count) elements differ beyond atol \(atol) + rtol \(rtol); max abs difference"
-            + " \(worst) at index \(worstIndex) (\(va[worstIndex]) vs \(vb[worstIndex]))")
-      }
+      throw ExitCode(comparison.outcome.rawValue)
     }
-    if differences.isEmpty {
-      print("\(a) and \(b) agree (\(oa.count) objects; atol \(atol), rtol \(rtol))")
-      return
-    }
-    print("\(a) and \(b) differ in \(differences.count) place(s):")
-    for d in differences { print("  " + d) }
-    throw ExitCode(1)
   }
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Checkpointing
+import Foundation
 import TensorCore
 
 /// The `latentlab` command: reproducible research on small neural networks.
@@ -29,4 +31,30 @@ struct LatentLab: ParsableCommand {
       GenerateCommand.self, EmbedCommand.self, SearchCommand.self, ReproduceCommand.self,
     ]
   )
+
+  /// Runs the command with the exit statuses the README documents: 0 success; 1 an error (for
+  /// `diff`, files that differ; for `inspect`, a file that is not a valid checkpoint); 2 a
+  /// damaged or unreadable file; 64 a usage error; 130 / 143 stopped by SIGINT / SIGTERM.
+  static func main() {
+    StopSignals.install()
+    var command: ParsableCommand
+    do {
+      command = try parseAsRoot()
+    } catch {
+      exit(withError: error)
+    }
+    do {
+      try command.run()
+    } catch let interrupted as Interrupted {
+      var note = "\n\(interrupted)."
+      if let continuable = command as? ContinuableCommand { note += " " + continuable.interruptionNote() }
+      FileHandle.standardError.write(Data((note + "\n").utf8))
+      Foundation.exit(interrupted.exitStatus)
+    } catch where CheckpointError.isDamage(error) {
+      FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+      Foundation.exit(2)
+    } catch {
+      exit(withError: error)
+    }
+  }
 }
