@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what LatentLab needs and is missing: Debian's -dev packages and the data set
-# (apt), and NumPy + h5py for the interoperability tests (pip). Does nothing when all is there.
+# (apt), strace for the crash-safety tests, and NumPy + h5py for the interoperability tests
+# (pip). Does nothing when all is there.
 set -euo pipefail
 
-APT_PACKAGES=(libopenblas-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist)
+APT_PACKAGES=(libopenblas-dev libhdf5-dev zlib1g-dev dataset-fashion-mnist strace)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

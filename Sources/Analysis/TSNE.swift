@@ -83,6 +83,7 @@ public enum TSNE {
     var tree = QuadTree(capacity: 2 * n + 16)
     var lastKL = Double.nan
     for iteration in 0..<options.iterations {
+      try Interruption.check()
       let exaggerating = iteration < options.exaggerationIterations
       let exaggeration = exaggerating ? options.earlyExaggeration : 1
       let momentum = exaggerating ? 0.5 : 0.8

@@ -53,7 +53,11 @@ public struct Study {
   public func finishedTrials() throws -> [TrialResult] {
     guard FileManager.default.fileExists(atPath: trialsPath) else { return [] }
     let text = try String(contentsOfFile: trialsPath, encoding: .utf8)
-    return try text.split(separator: "\n").enumerated().map { number, line in
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    // The last piece is empty after a complete record; anything else there is a record a
+    // crash cut short, which the writer drops before the next trial is appended.
+    lines.removeLast()
+    return try lines.enumerated().map { number, line in
       do {
         return try JSONDecoder().decode(TrialResult.self, from: Data(line.utf8))
       } catch {

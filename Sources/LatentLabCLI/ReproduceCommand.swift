@@ -57,3 +57,17 @@ struct SearchCommand: ParsableCommand {
     if let best = Study.best(results) { print("best: trial \(best.trial + 1), mean validation MSE \(String(format: "%.4f", best.meanMSE))") }
   }
 }
+
+extension ReproduceCommand: ContinuableCommand {
+  func interruptionNote() -> String {
+    "Every finished stage and search trial is kept in \(out ?? "runs/\(preset)-seed\(seed)"); continue with: \(currentCommandLine())"
+  }
+}
+
+extension SearchCommand: ContinuableCommand {
+  func interruptionNote() -> String {
+    let folder = out ?? "runs/search-\(preset)-seed\(seed)"
+    let kept = (try? String(contentsOfFile: folder + "/study.jsonl", encoding: .utf8))?.split(separator: "\n").count ?? 0
+    return "Kept \(kept) finished trial(s) in \(folder)/study.jsonl; continue with: \(currentCommandLine())"
+  }
+}

@@ -210,3 +210,37 @@ struct TrainClassifier: ParsableCommand {
     try trainOrResume(run, resume: resuming.resume, epochs: epochs)
   }
 }
+
+/// What an interrupted training run kept, and the command that continues it.
+func trainingInterruptionNote(kind: String, folder: String, common: RunOptions) -> String {
+  let path = folder + "/checkpoint.h5"
+  var flags = ["--resume", folder]
+  if let data = common.data { flags += ["--data", data] }
+  if common.threads != 2 { flags += ["--threads", "\(common.threads)"] }
+  let command = (["latentlab", "train", kind] + flags).map(shellQuoted).joined(separator: " ")
+  guard let saved = try? CheckpointReader.read(path) else {
+    return "No epoch was finished, so nothing was kept; start again with: \(currentCommandLine())"
+  }
+  let target = (try? JSONDecoder().decode(TrainingRecord.self, from: Data(saved.training.utf8)))?.epochs
+  return "Kept \(path) (epoch \(saved.epoch)\(target.map { " of \($0)" } ?? "")); continue with: \(command)"
+}
+
+extension TrainAutoencoder: ContinuableCommand {
+  func interruptionNote() -> String {
+    trainingInterruptionNote(
+      kind: "autoencoder", folder: resuming.resume ?? common.out ?? "runs/autoencoder-seed\(common.seed)", common: common)
+  }
+}
+
+extension TrainVAE: ContinuableCommand {
+  func interruptionNote() -> String {
+    trainingInterruptionNote(kind: "vae", folder: resuming.resume ?? common.out ?? "runs/vae-seed\(common.seed)", common: common)
+  }
+}
+
+extension TrainClassifier: ContinuableCommand {
+  func interruptionNote() -> String {
+    trainingInterruptionNote(
+      kind: "classifier", folder: resuming.resume ?? common.out ?? "runs/classifier-seed\(common.seed)", common: common)
+  }
+}

@@ -203,24 +203,43 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
   }
 }
 
-/// Appends JSON lines to a file, one `flush` per line, so an interrupted run keeps its history.
+/// Appends JSON lines to a file, one `fsync` per line, so an interrupted run keeps its history
+/// and a reader never meets half a record: a line that cannot be written whole (a full disk, a
+/// file-size limit) is cut off again before the error is thrown.
 public final class JSONLinesWriter {
   public let path: String
   private let handle: FileHandle
+  private var end: UInt64
 
   /// Creates (or truncates) the file, or with `append` adds to what it holds.
-  public init(path: String, append: Bool = false) throws {
+  public convenience init(path: String, append: Bool = false) throws {
+    try self.init(path: path, keepingLines: append ? nil : 0)
+  }
+
+  /// Opens the file keeping its first `keepingLines` complete lines (all complete lines when
+  /// nil); a last line without its newline, left by a crash, is dropped.
+  public init(path: String, keepingLines: Int?) throws {
     self.path = path
     let url = URL(fileURLWithPath: path)
     do {
       try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-      if !append || !FileManager.default.fileExists(atPath: path) {
+      if !FileManager.default.fileExists(atPath: path) {
         guard FileManager.default.createFile(atPath: path, contents: nil) else {
           throw TrainingError.cannotWrite(path: path, reason: "cannot create the file")
         }
       }
-      handle = try FileHandle(forWritingTo: url)
-      try handle.seekToEnd()
+      handle = try FileHandle(forUpdating: url)
+      let text = try handle.readToEnd() ?? Data()
+      var keep = 0
+      var lines = 0
+      for (i, byte) in text.enumerated() where byte == 0x0A {
+        if let limit = keepingLines, lines == limit { break }
+        lines += 1
+        keep = i + 1
+      }
+      end = UInt64(keep)
+      try handle.truncate(atOffset: end)
+      try handle.seek(toOffset: end)
     } catch let error as TrainingError {
       throw error
     } catch {
@@ -230,7 +249,7 @@ public final class JSONLinesWriter {
 
   deinit { try? handle.close() }
 
-  /// Writes one value as a line.
+  /// Writes one value as a line, whole or not at all.
   public func append<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
@@ -239,7 +258,10 @@ public final class JSONLinesWriter {
       data.append(0x0A)
       try handle.write(contentsOf: data)
       try handle.synchronize()
+      end += UInt64(data.count)
     } catch {
+      try? handle.truncate(atOffset: end)
+      try? handle.seek(toOffset: end)
       throw TrainingError.cannotWrite(path: path, reason: "\(error)")
     }
   }
@@ -318,7 +340,9 @@ public struct Trainer {
     }
     let firstEpoch = (resume?.epoch ?? 0) + 1
     guard firstEpoch <= options.epochs else { return history }
-    let writer = try historyPath.map { try JSONLinesWriter(path: $0, append: resume != nil) }
+    // Resuming keeps the history lines of the epochs the checkpoint holds, no more: an epoch
+    // logged but not checkpointed (a crash between the two) is trained and logged again.
+    let writer = try historyPath.map { try JSONLinesWriter(path: $0, keepingLines: resume?.epoch ?? 0) }
     var batch = Tensor.zeros([0])
     var batchLabels: [Int32] = []
     let all = Array(0..<train.count)
@@ -333,6 +357,9 @@ public struct Trainer {
       var seen = 0
       var hasAccuracy = false
       for (step, indices) in batches.enumerated() {
+        // A stop between steps loses only this epoch's steps: the last checkpoint (written at
+        // the previous epoch's end) is the resume point.
+        try Interruption.check()
         train.gather(indices, into: &batch, labels: &batchLabels)
         optimizer.zeroGradients()
         let result = try model.trainingStep(inputs: batch, labels: batchLabels)

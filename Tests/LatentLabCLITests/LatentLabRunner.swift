@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// What a run of the `latentlab` binary printed and returned.
 struct CommandResult {
   var status: Int32
@@ -43,4 +47,54 @@ func runLatentLab(_ arguments: [String], environment: [String: String] = [:]) th
   return CommandResult(
     status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
     stderr: String(decoding: errors.data, as: UTF8.self))
+}
+
+/// A `latentlab` process running in the background, whose standard error the test reads as
+/// it comes, to act at a point it chooses (no sleeping, no polling).
+final class RunningLatentLab {
+  let process = Process()
+  private let errors = Pipe()
+  private let output = Pipe()
+  /// Standard error read so far.
+  private(set) var stderr = ""
+
+  /// Starts `latentlab` with `arguments`, or, with `launcher`, runs `launcher + [binary] + arguments`.
+  init(_ arguments: [String], launcher: [String] = []) throws {
+    let binary = Bundle.main.bundleURL.appendingPathComponent("latentlab").path
+    if launcher.isEmpty {
+      process.executableURL = URL(fileURLWithPath: binary)
+      process.arguments = arguments
+    } else {
+      process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+      process.arguments = launcher + [binary] + arguments
+    }
+    var env = ProcessInfo.processInfo.environment
+    env.removeValue(forKey: "LATENTLAB_DATA")
+    process.environment = env
+    process.standardError = errors
+    process.standardOutput = output
+    try process.run()
+  }
+
+  /// Blocks until standard error holds `text`; false when the process ended first.
+  func waitForStandardError(containing text: String) -> Bool {
+    while !stderr.contains(text) {
+      let chunk = errors.fileHandleForReading.availableData
+      if chunk.isEmpty { return false }
+      stderr += String(decoding: chunk, as: UTF8.self)
+    }
+    return true
+  }
+
+  /// Sends `signal` to the process.
+  func send(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+  /// Waits for the end; returns the exit status and everything printed.
+  func finish() -> CommandResult {
+    let rest = errors.fileHandleForReading.readDataToEndOfFile()
+    stderr += String(decoding: rest, as: UTF8.self)
+    let out = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CommandResult(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: stderr)
+  }
 }
