@@ -4,7 +4,7 @@
 SWIFT ?= swift
 RELEASE_BIN := .build/release
 
-.PHONY: all setup build build-release test reproduce bench fixtures clean
+.PHONY: all setup build build-release test reproduce bench fuzz fixtures clean
 
 all: build
 
@@ -35,12 +35,20 @@ reproduce: build-release
 bench: build-release
 	$(RELEASE_BIN)/latentlab-bench
 
+## fuzz: every reader fuzzed for FUZZ_SECONDS each (default 60) with libFuzzer, from the seed
+## corpus in Fixtures/fuzz; crashes go to .fuzz/crashes/<target> (keep each, once fixed, as
+## Fixtures/fuzz/<target>/crash-<name>, which make test replays)
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
+
 ## fixtures: regenerate the NumPy-made fixtures and golden files (review the diff!)
 fixtures: setup
 	python3 Fixtures/generators/seeded_generator.py
 	python3 Fixtures/generators/idx_fixtures.py
 	python3 Fixtures/generators/nn_reference.py
 	python3 Fixtures/generators/pca_reference.py
+	python3 Fixtures/generators/fuzz_corpus.py
 
 clean:
-	rm -rf .build .bench
+	rm -rf .build .bench .build-fuzz .fuzz

@@ -7,6 +7,7 @@ let package = Package(
   products: [
     .executable(name: "latentlab", targets: ["LatentLabCLI"]),
     .executable(name: "latentlab-bench", targets: ["LatentLabBench"]),
+    .executable(name: "latentlab-hdf5-probe", targets: ["LatentLabHDF5Probe"]),
     .library(name: "TensorCore", targets: ["TensorCore"]),
     .library(name: "Datasets", targets: ["Datasets"]),
     .library(name: "NN", targets: ["NN"]),
@@ -63,6 +64,11 @@ let package = Package(
         "TensorCore", "Datasets", "NN", "Models", "HDF5", "Checkpointing", "Analysis", "Figures", "Experiments",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
+    // Reads an HDF5 file whole in a child process, so that a libhdf5 crash is not ours (HDF5Probe).
+    .executableTarget(name: "LatentLabHDF5Probe", dependencies: ["HDF5"], path: "Sources/latentlab-hdf5-probe"),
+    // The fuzzing driver (`make fuzz`): libFuzzer when built with -sanitize=fuzzer, else a
+    // corpus replayer and seeded mutation loop. Not a product: it ships with nothing.
+    .executableTarget(name: "LatentLabFuzz", dependencies: ["FuzzTargets", "TensorCore"], path: "Sources/latentlab-fuzz"),
     .executableTarget(
       name: "LatentLabBench",
       dependencies: ["TensorCore", "Datasets", "NN", "Models", "Analysis", "Experiments"],
@@ -71,6 +77,9 @@ let package = Package(
     // MARK: - Tests
 
     .target(name: "TestSupport", dependencies: ["TensorCore"]),
+    // Every reader of files users bring, as a fuzz target (for the driver and the corpus replay test).
+    .target(name: "FuzzTargets", dependencies: ["Checkpointing", "Datasets", "Experiments", "TensorCore"]),
+    .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"]),
     .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
     .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),

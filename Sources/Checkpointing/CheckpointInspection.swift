@@ -53,7 +53,7 @@ public struct CheckpointInspection: Encodable {
       return
     }
     do {
-      let h5 = try HDF5File.open(path: path)
+      let h5 = try HDF5File.open(path: path, probe: seal != "intact")
       defer { try? h5.close() }
       objects = HDF5Tree(h5).objects
       for i in objects.indices where objects[i].kind == "dataset" && objects[i].problems.isEmpty {

@@ -37,8 +37,9 @@ public enum CheckpointReader {
   /// that every problem is reported (`latentlab inspect`).
   public static func examine(_ path: String) -> CheckpointExamination {
     var problems: [Error] = []
+    let seal: CheckpointSeal.Status
     do {
-      try CheckpointSeal.verify(path)
+      seal = try CheckpointSeal.verify(path)
     } catch {
       // Damaged content never reaches libhdf5, which trusts some unchecksummed lengths (the
       // global heap's) and can crash on them.
@@ -46,7 +47,7 @@ public enum CheckpointReader {
     }
     let file: HDF5File
     do {
-      file = try HDF5File.open(path: path)
+      file = try HDF5File.open(path: path, probe: seal != .intact)
     } catch {
       problems.append(error)
       return CheckpointExamination(checkpoint: nil, problems: problems)

@@ -50,6 +50,16 @@ public struct RunIdentity: Codable, Equatable, Sendable {
   public var preset: String
   public var seed: UInt64
   public var software: String
+
+  /// Reads a run folder's `run.json`.
+  /// - Throws: `ExperimentError.invalid` naming the file when it cannot be read or is not a run record.
+  public static func read(_ path: String) throws -> RunIdentity {
+    do {
+      return try JSONDecoder().decode(RunIdentity.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    } catch {
+      throw ExperimentError.invalid("\(path): not a LatentLab run record (\(error.localizedDescription))")
+    }
+  }
 }
 
 /// The seed study, end to end: search → retrain the best configuration → test MSE → PCA and
@@ -79,9 +89,8 @@ public struct ReproducePipeline {
   func checkFolder() throws {
     let path = out + "/run.json"
     if FileManager.default.fileExists(atPath: path) {
-      guard let saved = try? JSONDecoder().decode(RunIdentity.self, from: Data(contentsOf: URL(fileURLWithPath: path))) else {
-        throw ExperimentError.invalid("\(path): not a LatentLab run record; nothing was changed")
-      }
+      let saved: RunIdentity
+      do { saved = try RunIdentity.read(path) } catch { throw ExperimentError.invalid("\(error); nothing was changed") }
       guard saved == identity else {
         throw ExperimentError.invalid(
           "\(out) holds a run of preset \(saved.preset), seed \(saved.seed), LatentLab \(saved.software);"

@@ -52,7 +52,27 @@ public struct Study {
   /// The trials finished so far (empty for a new study).
   public func finishedTrials() throws -> [TrialResult] {
     guard FileManager.default.fileExists(atPath: trialsPath) else { return [] }
-    let text = try String(contentsOfFile: trialsPath, encoding: .utf8)
+    return try Study.readTrials(trialsPath)
+  }
+
+  /// Reads a `study.json`.
+  /// - Throws: `ExperimentError.invalid` naming the file when it is not a study's settings.
+  public static func readSettings(_ path: String) throws -> StudySettings {
+    do {
+      return try JSONDecoder().decode(StudySettings.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    } catch {
+      throw ExperimentError.invalid("\(path): not a study settings file (\(error))")
+    }
+  }
+
+  /// Reads a `study.jsonl`: one trial record per complete line.
+  /// - Throws: `ExperimentError.invalid` naming the file and line that is not a trial record.
+  public static func readTrials(_ trialsPath: String) throws -> [TrialResult] {
+    let data: Data
+    do { data = try Data(contentsOf: URL(fileURLWithPath: trialsPath)) } catch {
+      throw ExperimentError.invalid("\(trialsPath): cannot read: \(error.localizedDescription)")
+    }
+    guard let text = String(data: data, encoding: .utf8) else { throw ExperimentError.invalid("\(trialsPath): not UTF-8 text") }
     var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
     // The last piece is empty after a complete record; anything else there is a record a
     // crash cut short, which the writer drops before the next trial is appended.
@@ -74,11 +94,7 @@ public struct Study {
     }
     if FileManager.default.fileExists(atPath: settingsPath) {
       let saved: StudySettings
-      do {
-        saved = try JSONDecoder().decode(StudySettings.self, from: Data(contentsOf: URL(fileURLWithPath: settingsPath)))
-      } catch {
-        throw ExperimentError.invalid("\(settingsPath): not a study settings file (\(error)); nothing was changed")
-      }
+      do { saved = try Study.readSettings(settingsPath) } catch { throw ExperimentError.invalid("\(error); nothing was changed") }
       guard saved == settings else {
         throw ExperimentError.invalid(
           "\(settingsPath): this folder holds a study with other settings (seed \(saved.seed), software \(saved.software),"

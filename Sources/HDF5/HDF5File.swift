@@ -212,9 +212,12 @@ public final class HDF5File {
   }
 
   /// Opens an existing file (read-only unless `writable`), after checking its global heap
-  /// collections (`GlobalHeapCheck`: the one structure libhdf5 trusts without a checksum).
-  public static func open(path: String, writable: Bool = false) throws -> HDF5File {
-    try HDF5Library.locked {
+  /// collections (`GlobalHeapCheck`) and, with `probe`, letting `HDF5Probe` read it in a child
+  /// process first, so that a file libhdf5 crashes on is an error here.
+  /// - Parameter probe: false only for a file whose content is known (a verified seal).
+  public static func open(path: String, writable: Bool = false, probe: Bool = true) throws -> HDF5File {
+    if probe { try HDF5Probe.check(path) }
+    return try HDF5Library.locked {
       guard FileManager.default.fileExists(atPath: path) else {
         throw HDF5Error.notFound(file: path, object: HDF5Error.wholeFile)
       }
@@ -405,6 +408,30 @@ public final class HDF5File {
     return dims.map { Int($0) }
   }
 
+  /// The number of elements of `shape`, checked before anything is allocated: a damaged or
+  /// hostile file may claim any sizes, and reading them must be an error, not a crash.
+  ///
+  /// The bound is what the file could hold: its size times 1,100 (deflate's largest ratio is
+  /// about 1,032), and never more than this machine's memory. A larger dataset can only be an
+  /// unwritten one (all fill value) or a damaged one; neither is read whole.
+  /// - Throws: `HDF5Error.shapeMismatch` naming the shape and the bound.
+  private func elementCount(_ shape: [Int], size: Int, _ object: String) throws -> Int {
+    var status = stat()
+    let fileSize = stat(path, &status) == 0 ? UInt64(max(status.st_size, 0)) : 0
+    let bound = min(ProcessInfo.processInfo.physicalMemory, fileSize * 1100 + (1 << 20))
+    var bytes = max(size, 1)
+    for n in shape {
+      let (product, overflow) = bytes.multipliedReportingOverflow(by: n)
+      guard !overflow, n >= 0, UInt64(product) <= bound else {
+        throw HDF5Error.shapeMismatch(
+          file: path, object: object, expected: "at most \(bound) bytes of data (what a file of \(fileSize) bytes can hold)",
+          found: "shape \(shape) of \(size)-byte elements")
+      }
+      bytes = product
+    }
+    return bytes / max(size, 1)
+  }
+
   /// A description of a stored type (`float32`, `int64`, `string`, …).
   private func typeName(_ type: hid_t) -> String {
     let size = H5Tget_size(type)
@@ -441,7 +468,7 @@ public final class HDF5File {
         throw HDF5Error.typeMismatch(file: path, object: datasetPath, expected: T.typeName, found: found)
       }
       let shape = try shape(ofDataset: dataset, datasetPath)
-      var values = [T](unsafeUninitializedCapacity: shape.reduce(1, *)) { buffer, count in
+      var values = [T](unsafeUninitializedCapacity: try elementCount(shape, size: T.storedSize, datasetPath)) { buffer, count in
         count = buffer.count
       }
       try values.withUnsafeMutableBytes { raw in
@@ -467,7 +494,7 @@ public final class HDF5File {
         throw HDF5Error.typeMismatch(file: path, object: datasetPath, expected: "a number type", found: typeName(type))
       }
       let shape = try shape(ofDataset: dataset, datasetPath)
-      var values = [Double](repeating: 0, count: shape.reduce(1, *))
+      var values = [Double](repeating: 0, count: try elementCount(shape, size: 8, datasetPath))
       try values.withUnsafeMutableBytes { raw in
         try check(
           H5Dread(
@@ -600,7 +627,8 @@ public final class HDF5File {
         return .double(v)
       }
       let description = "\(typeName(type)) x \(elements)"
-      return .other(description: description, bytes: try nativeBytes(count: Int(elements), type: type, object: object) { memory, buffer in
+      let count = try elementCount([Int(elements)], size: H5Tget_size(type), object)
+      return .other(description: description, bytes: try nativeBytes(count: count, type: type, object: object) { memory, buffer in
         H5Aread(attribute, memory, buffer)
       })
     }
@@ -639,7 +667,7 @@ public final class HDF5File {
       let type = try check(H5Dget_type(dataset), datasetPath, "get type")
       defer { H5Tclose(type) }
       let shape = try shape(ofDataset: dataset, datasetPath)
-      let count = shape.reduce(1, *)
+      let count = try elementCount(shape, size: max(H5Tget_size(type), 8), datasetPath)
       let operation = "read (a checksum failure means the stored data is damaged)"
       func read<T>(_ memory: hid_t, _ zero: T) throws -> [T] {
         var values = [T](repeating: zero, count: count)

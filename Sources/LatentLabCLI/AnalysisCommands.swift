@@ -71,58 +71,6 @@ struct GenerateCommand: ParsableCommand {
   }
 }
 
-/// Reads a matrix a user brings: `.npy`, `.csv` (one row per point, numbers only, an optional
-/// header line), or an HDF5 dataset as `file.h5:/path/to/dataset`.
-func readMatrix(_ spec: String) throws -> Tensor {
-  if let range = spec.range(of: ".h5:") ?? spec.range(of: ".hdf5:") {
-    let file = String(spec[..<range.lowerBound]) + String(spec[range.lowerBound..<range.upperBound].dropLast())
-    let dataset = String(spec[range.upperBound...])
-    let h5 = try HDF5File.open(path: file)
-    let (values, shape) = try h5.readNumeric(dataset)
-    guard shape.count == 2 else { throw ValidationError("\(file):\(dataset): expected a 2-D dataset, found shape \(shape)") }
-    return Tensor(shape: shape, scalars: values.map(Float.init))
-  }
-  if spec.hasSuffix(".npy") {
-    let array = try NumPyArray.read(path: spec)
-    guard array.shape.count == 2 else { throw ValidationError("\(spec): expected a 2-D array, found shape \(array.shape)") }
-    return array.tensor()
-  }
-  let text: String
-  do { text = try String(contentsOfFile: spec, encoding: .utf8) } catch {
-    throw ValidationError("\(spec): cannot read: \(error.localizedDescription)")
-  }
-  var rows: [[Float]] = []
-  for (number, line) in text.split(whereSeparator: \.isNewline).enumerated() {
-    let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-    let values = fields.compactMap(Float.init)
-    if values.count != fields.count {
-      if number == 0 && rows.isEmpty { continue }  // a header
-      throw ValidationError("\(spec): line \(number + 1): expected numbers separated by commas, found \"\(line.prefix(60))\"")
-    }
-    if let first = rows.first, first.count != values.count {
-      throw ValidationError("\(spec): line \(number + 1): \(values.count) values, expected \(first.count) like the first row")
-    }
-    rows.append(values)
-  }
-  guard !rows.isEmpty else { throw ValidationError("\(spec): no rows") }
-  return Tensor(shape: [rows.count, rows[0].count], scalars: rows.flatMap { $0 })
-}
-
-/// Reads labels: a 1-D `.npy`, or a text/CSV file with one integer per line.
-func readLabels(_ path: String) throws -> [Int] {
-  if path.hasSuffix(".npy") { return try NumPyArray.read(path: path).doubles().map { Int($0) } }
-  let text = try String(contentsOfFile: path, encoding: .utf8)
-  return try text.split(whereSeparator: \.isNewline).enumerated().compactMap { number, line in
-    let s = line.trimmingCharacters(in: .whitespaces)
-    if s.isEmpty { return nil }
-    guard let v = Int(s) else {
-      if number == 0 { return nil }
-      throw ValidationError("\(path): line \(number + 1): expected an integer label, found \"\(s.prefix(40))\"")
-    }
-    return v
-  }
-}
-
 /// `latentlab embed`: 2-D maps of latent codes (or of any matrix).
 struct EmbedCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -168,8 +116,8 @@ struct EmbedCommand: ParsableCommand {
       classNames = FashionMNIST.classNames
       title = "the \(saved.model.rawValue)'s latent codes (\(split) images)"
     } else {
-      matrix = try readMatrix(input!)
-      pointLabels = try labels.map(readLabels) ?? [Int](repeating: 0, count: matrix.shape[0])
+      matrix = try MatrixInput.readMatrix(input!)
+      pointLabels = try labels.map(MatrixInput.readLabels) ?? [Int](repeating: 0, count: matrix.shape[0])
       guard pointLabels.count == matrix.shape[0] else {
         throw ValidationError("\(labels!): \(pointLabels.count) labels for \(matrix.shape[0]) rows")
       }

@@ -198,8 +198,16 @@ public struct NumPyArray: Equatable, Sendable {
       throw NumPyArrayFileError.unsupportedType(path: path, descr: descr)
     }
     let dataStart = headerStart + headerLength
-    let expected = shape.reduce(1, *) * dtype.size
     let found = file.count - dataStart
+    // The product is checked for overflow: a header may claim any sizes.
+    var expected = dtype.size
+    for size in shape {
+      let (product, overflow) = expected.multipliedReportingOverflow(by: size)
+      guard !overflow else {
+        throw NumPyArrayFileError.badHeader(path: path, reason: "shape \(shapeText) holds more elements than memory can")
+      }
+      expected = product
+    }
     guard found == expected else {
       throw NumPyArrayFileError.sizeMismatch(path: path, shape: shape, expectedBytes: expected, foundBytes: found)
     }

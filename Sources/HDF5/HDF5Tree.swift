@@ -1,5 +1,3 @@
-import HDF5
-
 /// One object of an HDF5 file as `inspect` and `diff` see it.
 public struct HDF5TreeObject: Encodable {
   /// The absolute path (`/state_dict/encoder.cnn.0.weight`).
