@@ -1,5 +1,8 @@
 // swift-tools-version:6.0
 // LatentLab: reproducible research on small neural networks.
+// Licensed under the Apache License, Version 2.0 (see LICENSE). Every library it links is
+// compatible: OpenBLAS (BSD-3-Clause), libhdf5 (BSD-style), zlib (zlib), swift-argument-parser
+// (Apache-2.0).
 import PackageDescription
 
 let package = Package(
