@@ -390,12 +390,7 @@ public final class HDF5File {
 
   /// A dataset's shape.
   public func shape(of datasetPath: String) throws -> [Int] {
-    try HDF5Library.locked {
-      guard try exists(datasetPath) else { throw HDF5Error.notFound(file: path, object: datasetPath) }
-      let dataset = try check(H5Dopen2(try openFile(), datasetPath, latentlab_H5P_DEFAULT()), datasetPath, "open dataset")
-      defer { H5Dclose(dataset) }
-      return try shape(ofDataset: dataset, datasetPath)
-    }
+    try withDataset(datasetPath) { dataset, _ in try shape(ofDataset: dataset, datasetPath) }
   }
 
   private func shape(ofDataset dataset: hid_t, _ object: String) throws -> [Int] {
@@ -443,26 +438,27 @@ public final class HDF5File {
     }
   }
 
-  /// The stored element type of a dataset, as a name (`float32`, `int64`, …).
-  public func typeName(of datasetPath: String) throws -> String {
-    try HDF5Library.locked {
-      let dataset = try check(H5Dopen2(try openFile(), datasetPath, latentlab_H5P_DEFAULT()), datasetPath, "open dataset")
-      defer { H5Dclose(dataset) }
-      let type = try check(H5Dget_type(dataset), datasetPath, "get type")
-      defer { H5Tclose(type) }
-      return typeName(type)
-    }
-  }
-
-  /// Reads a dataset whose stored type is exactly `T` (no silent conversion).
-  /// - Throws: `HDF5Error.typeMismatch` naming both types otherwise.
-  public func read<T: HDF5Scalar>(_ datasetPath: String, as: T.Type = T.self) throws -> (values: [T], shape: [Int]) {
+  /// Opens the dataset at `datasetPath` and its stored type for `body`, holding the lock.
+  private func withDataset<R>(_ datasetPath: String, _ body: (_ dataset: hid_t, _ type: hid_t) throws -> R) throws -> R {
     try HDF5Library.locked {
       guard try exists(datasetPath) else { throw HDF5Error.notFound(file: path, object: datasetPath) }
       let dataset = try check(H5Dopen2(try openFile(), datasetPath, latentlab_H5P_DEFAULT()), datasetPath, "open dataset")
       defer { H5Dclose(dataset) }
       let type = try check(H5Dget_type(dataset), datasetPath, "get type")
       defer { H5Tclose(type) }
+      return try body(dataset, type)
+    }
+  }
+
+  /// The stored element type of a dataset, as a name (`float32`, `int64`, …).
+  public func typeName(of datasetPath: String) throws -> String {
+    try withDataset(datasetPath) { _, type in typeName(type) }
+  }
+
+  /// Reads a dataset whose stored type is exactly `T` (no silent conversion).
+  /// - Throws: `HDF5Error.typeMismatch` naming both types otherwise.
+  public func read<T: HDF5Scalar>(_ datasetPath: String, as: T.Type = T.self) throws -> (values: [T], shape: [Int]) {
+    try withDataset(datasetPath) { dataset, type in
       let found = typeName(type)
       guard H5Tget_class(type) == T.storedClass, H5Tget_size(type) == T.storedSize, found == T.typeName else {
         throw HDF5Error.typeMismatch(file: path, object: datasetPath, expected: T.typeName, found: found)
@@ -475,31 +471,6 @@ public final class HDF5File {
         try check(
           H5Dread(dataset, T.nativeType, latentlab_H5S_ALL(), latentlab_H5S_ALL(), latentlab_H5P_DEFAULT(), raw.baseAddress),
           datasetPath, "read (a checksum failure means the stored data is damaged)")
-      }
-      return (values, shape)
-    }
-  }
-
-  /// Reads any integer or float dataset converted to `Double` (for comparisons and display;
-  /// 64-bit integers above 2^53 lose their lowest bits).
-  public func readNumeric(_ datasetPath: String) throws -> (values: [Double], shape: [Int]) {
-    try HDF5Library.locked {
-      guard try exists(datasetPath) else { throw HDF5Error.notFound(file: path, object: datasetPath) }
-      let dataset = try check(H5Dopen2(try openFile(), datasetPath, latentlab_H5P_DEFAULT()), datasetPath, "open dataset")
-      defer { H5Dclose(dataset) }
-      let type = try check(H5Dget_type(dataset), datasetPath, "get type")
-      defer { H5Tclose(type) }
-      let cls = H5Tget_class(type)
-      guard cls == H5T_FLOAT || cls == H5T_INTEGER else {
-        throw HDF5Error.typeMismatch(file: path, object: datasetPath, expected: "a number type", found: typeName(type))
-      }
-      let shape = try shape(ofDataset: dataset, datasetPath)
-      var values = [Double](repeating: 0, count: try elementCount(shape, size: 8, datasetPath))
-      try values.withUnsafeMutableBytes { raw in
-        try check(
-          H5Dread(
-            dataset, latentlab_H5T_NATIVE_DOUBLE(), latentlab_H5S_ALL(), latentlab_H5S_ALL(), latentlab_H5P_DEFAULT(),
-            raw.baseAddress), datasetPath, "read")
       }
       return (values, shape)
     }
@@ -660,12 +631,7 @@ public final class HDF5File {
   /// - Throws: `HDF5Error` when the data cannot be read (a Fletcher-32 failure, damaged
   ///   metadata, an I/O error) or its type holds variable-length data other than strings.
   public func readValues(_ datasetPath: String) throws -> (values: HDF5DatasetValues, shape: [Int]) {
-    try HDF5Library.locked {
-      guard try exists(datasetPath) else { throw HDF5Error.notFound(file: path, object: datasetPath) }
-      let dataset = try check(H5Dopen2(try openFile(), datasetPath, latentlab_H5P_DEFAULT()), datasetPath, "open dataset")
-      defer { H5Dclose(dataset) }
-      let type = try check(H5Dget_type(dataset), datasetPath, "get type")
-      defer { H5Tclose(type) }
+    try withDataset(datasetPath) { dataset, type in
       let shape = try shape(ofDataset: dataset, datasetPath)
       let count = try elementCount(shape, size: max(H5Tget_size(type), 8), datasetPath)
       let operation = "read (a checksum failure means the stored data is damaged)"

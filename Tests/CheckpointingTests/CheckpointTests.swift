@@ -147,17 +147,8 @@ final class InteropTests: XCTestCase {
 
   override func tearDownWithError() throws { if let directory { try? FileManager.default.removeItem(at: directory) } }
 
-  func python(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", Fixture.path("interop/autoencoder_numpy.py")] + arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, output)
+  func python(_ arguments: [String]) throws -> ChildProcessResult {
+    try runChildProcess("python3", [Fixture.path("interop/autoencoder_numpy.py")] + arguments)
   }
 
   func testNumPyReproducesLatentLabOutputsFromItsCheckpoint() throws {

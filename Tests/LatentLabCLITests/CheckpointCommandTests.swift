@@ -21,17 +21,7 @@ final class CheckpointCommandTests: XCTestCase {
 
   override func tearDownWithError() throws { if let directory { try? FileManager.default.removeItem(atPath: directory) } }
 
-  func sha256(_ path: String) throws -> String {
-    let r = Process()
-    r.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-    r.arguments = [path]
-    let pipe = Pipe()
-    r.standardOutput = pipe
-    try r.run()
-    let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    r.waitUntilExit()
-    return String(out.prefix(64))
-  }
+  func sha256(_ path: String) throws -> String { String(try runChildProcess("sha256sum", [path]).output.prefix(64)) }
 
   func train(_ out: String, epochs: Int, seed: Int = 4, extra: [String] = []) throws -> CommandResult {
     try runLatentLab(
@@ -67,16 +57,7 @@ final class CheckpointCommandTests: XCTestCase {
   }
 
   /// Whether strace can trace here (ptrace allowed): it kills or fails a chosen system call.
-  func straceWorks() -> Bool {
-    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else { return false }
-    let probe = Process()
-    probe.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
-    probe.arguments = ["-o", "/dev/null", "/bin/true"]
-    probe.standardError = FileHandle.nullDevice
-    guard (try? probe.run()) != nil else { return false }
-    probe.waitUntilExit()
-    return probe.terminationStatus == 0
-  }
+  func straceWorks() -> Bool { (try? runChildProcess("strace", ["-o", "/dev/null", "/bin/true"]).status) == 0 }
 
   func testKilledWriterLeavesThePreviousCheckpointIntact() throws {
     guard straceWorks() else { throw XCTSkip("strace (make test installs it) cannot trace here") }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `diff`, `inspect` and `evaluate` on damaged and invalid files, through the built binary.
@@ -24,18 +25,7 @@ final class DamagedFileCommandTests: XCTestCase {
   override func tearDownWithError() throws { if let directory { try? FileManager.default.removeItem(atPath: directory) } }
 
   @discardableResult
-  func python(_ code: String) throws -> CommandResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", code]
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = out
-    try process.run()
-    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return CommandResult(status: process.terminationStatus, stdout: text, stderr: "")
-  }
+  func python(_ code: String) throws -> ChildProcessResult { try runChildProcess("python3", ["-c", code]) }
 
   /// A copy of the checkpoint with one byte flipped inside the stored data of `dataset`
   /// (found by h5py), optionally without its seal.
@@ -52,7 +42,7 @@ final class DamagedFileCommandTests: XCTestCase {
           data[:512] = bytes(512)
       open('\(copy)', 'wb').write(data)
       """)
-    XCTAssertEqual(r.status, 0, r.stdout)
+    XCTAssertEqual(r.status, 0, r.output)
     return copy
   }
 
@@ -88,7 +78,7 @@ final class DamagedFileCommandTests: XCTestCase {
               f['notes'] = np.array([text.encode(), b'same'], dtype=h5py.string_dtype())
               f['count'] = np.array([2**62 + count], dtype=np.int64)
       """)
-    XCTAssertEqual(r.status, 0, r.stdout)
+    XCTAssertEqual(r.status, 0, r.output)
     let strings = try runLatentLab(["diff", directory + "/s1.h5", directory + "/s2.h5"])
     XCTAssertEqual(strings.status, 1, strings.stdout)
     XCTAssertTrue(strings.stdout.contains("/notes: 1 of 2 elements differ (compared exactly); first at index 0 (\"alpha\" vs \"alphb\")"), strings.stdout)
@@ -121,7 +111,7 @@ final class DamagedFileCommandTests: XCTestCase {
             \(edit.code)
         data = bytearray(open('\(copy)', 'rb').read()); data[:512] = bytes(512); open('\(copy)', 'wb').write(data)
         """)
-      XCTAssertEqual(r.status, 0, r.stdout)
+      XCTAssertEqual(r.status, 0, r.output)
       let inspect = try runLatentLab(["inspect", copy])
       XCTAssertEqual(inspect.status, 1, "\(edit.name): \(inspect.stdout)")
       XCTAssertTrue(inspect.stdout.contains(edit.mentions), "\(edit.name): \(inspect.stdout)")
