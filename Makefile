@@ -39,8 +39,9 @@ bench: build-release
 ## corpus in Fixtures/fuzz; crashes go to .fuzz/crashes/<target> (keep each, once fixed, as
 ## Fixtures/fuzz/<target>/crash-<name>, which make test replays)
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
 fuzz: setup
-	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" bash scripts/fuzz.sh
 
 ## fixtures: regenerate the NumPy-made fixtures and golden files (review the diff!)
 fixtures: setup

@@ -10,7 +10,7 @@ let package = Package(
   products: [
     .executable(name: "latentlab", targets: ["LatentLabCLI"]),
     .executable(name: "latentlab-bench", targets: ["LatentLabBench"]),
-    .executable(name: "latentlab-hdf5-probe", targets: ["LatentLabHDF5Probe"]),
+    .executable(name: "latentlab-hdf5-copy", targets: ["LatentLabHDF5Copy"]),
     .library(name: "TensorCore", targets: ["TensorCore"]),
     .library(name: "Datasets", targets: ["Datasets"]),
     .library(name: "NN", targets: ["NN"]),
@@ -67,8 +67,8 @@ let package = Package(
         "TensorCore", "Datasets", "NN", "Models", "HDF5", "Checkpointing", "Analysis", "Figures", "Experiments",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
-    // Reads an HDF5 file whole in a child process, so that a libhdf5 crash is not ours (HDF5Probe).
-    .executableTarget(name: "LatentLabHDF5Probe", dependencies: ["HDF5"], path: "Sources/latentlab-hdf5-probe"),
+    // Reads untrusted HDF5 files in a child process, so that a libhdf5 crash is not ours (HDF5SafeCopy).
+    .executableTarget(name: "LatentLabHDF5Copy", dependencies: ["HDF5"], path: "Sources/latentlab-hdf5-copy"),
     // The fuzzing driver (`make fuzz`): libFuzzer when built with -sanitize=fuzzer, else a
     // corpus replayer and seeded mutation loop. Not a product: it ships with nothing.
     .executableTarget(name: "LatentLabFuzz", dependencies: ["FuzzTargets", "TensorCore"], path: "Sources/latentlab-fuzz"),

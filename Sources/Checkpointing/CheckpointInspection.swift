@@ -41,19 +41,17 @@ public struct CheckpointInspection: Encodable {
     var problems: [String] = []
     var damaged = false
     objects = []
+    var trusted = false
     do {
-      seal = try CheckpointSeal.verify(path) == .intact ? "intact" : "absent"
+      trusted = try CheckpointSeal.verify(path) == .intact
+      seal = trusted ? "intact" : "absent"
     } catch {
-      // Damaged content is not handed to libhdf5 (see `CheckpointReader.examine`).
       seal = CheckpointError.isDamage(error) ? "damaged" : "unreadable"
-      verdict = .damaged
-      valid = false
-      self.problems = ["\(error)"]
-      summary = "damaged or unreadable file: \(error)"
-      return
+      damaged = true
+      problems.append("\(error)")
     }
     do {
-      let h5 = try HDF5File.open(path: path, probe: seal != "intact")
+      let h5 = try HDF5File.open(path: path, trusted: trusted)
       defer { try? h5.close() }
       objects = HDF5Tree(h5).objects
       for i in objects.indices where objects[i].kind == "dataset" && objects[i].problems.isEmpty {

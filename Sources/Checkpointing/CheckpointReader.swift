@@ -37,22 +37,23 @@ public enum CheckpointReader {
   /// that every problem is reported (`latentlab inspect`).
   public static func examine(_ path: String) -> CheckpointExamination {
     var problems: [Error] = []
-    let seal: CheckpointSeal.Status
+    var seal: CheckpointSeal.Status?
     do {
       seal = try CheckpointSeal.verify(path)
     } catch {
-      // Damaged content never reaches libhdf5, which trusts some unchecksummed lengths (the
-      // global heap's) and can crash on them.
-      return CheckpointExamination(checkpoint: nil, problems: [error])
+      // Reported, and the content is still examined (in isolation: HDF5File.open) to say
+      // what else is wrong.
+      problems.append(error)
     }
     let file: HDF5File
     do {
-      file = try HDF5File.open(path: path, probe: seal != .intact)
+      file = try HDF5File.open(path: path, trusted: seal == .intact)
     } catch {
       problems.append(error)
       return CheckpointExamination(checkpoint: nil, problems: problems)
     }
     defer { try? file.close() }
+    problems += file.damage.map { CheckpointError.damaged(path: path, reason: "cannot read \($0)") }
     let reader = FieldReader(file: file, path: path)
     let checkpoint = reader.checkpoint()
     problems += reader.problems

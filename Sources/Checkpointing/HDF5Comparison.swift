@@ -76,16 +76,14 @@ public struct HDF5Comparison {
 
   /// Opens a file and walks it; records why not.
   private mutating func open(_ path: String) -> (HDF5File, HDF5Tree)? {
-    let seal: CheckpointSeal.Status
+    var seal: CheckpointSeal.Status?
     do {
       seal = try CheckpointSeal.verify(path)
     } catch {
-      // Damaged content is not handed to libhdf5 (see `CheckpointReader.examine`).
       damage.append("\(error)")
-      return nil
     }
     do {
-      let file = try HDF5File.open(path: path, probe: seal != .intact)
+      let file = try HDF5File.open(path: path, trusted: seal == .intact)
       return (file, HDF5Tree(file))
     } catch {
       damage.append("\(error)")

@@ -15,6 +15,9 @@ public enum MatrixInput {
       let dataset = String(spec[range.upperBound...])
       let h5 = try HDF5File.open(path: file)
       defer { try? h5.close() }
+      if let first = h5.damage.first {
+        throw HDF5Error.callFailed(file: file, object: dataset, operation: "read", detail: "the file is damaged: \(first)")
+      }
       let (values, shape) = try h5.readValues(dataset)
       guard shape.count == 2 else {
         throw ExperimentError.invalid("\(file):\(dataset): expected a 2-D dataset, found shape \(shape)")

@@ -165,16 +165,20 @@ public enum HDF5ObjectKind: String, Equatable {
 /// leaks. Objects are created without timestamps (`H5Pset_obj_track_times(false)`), so the
 /// same content gives the same bytes.
 public final class HDF5File {
-  /// The file's path, as given.
+  /// The file's path, as given (what every error names).
   public let path: String
-  private var id: hid_t
+  private(set) var id: hid_t
   /// Whether the file accepts writes.
   public let isWritable: Bool
+  /// What could not be read of an untrusted file (see `open`): `path: reason` lines; such
+  /// objects are absent from this view of it.
+  public let damage: [String]
 
-  private init(path: String, id: hid_t, writable: Bool) {
+  private init(path: String, id: hid_t, writable: Bool, damage: [String] = []) {
     self.path = path
     self.id = id
     isWritable = writable
+    self.damage = damage
   }
 
   deinit { try? close() }
@@ -211,26 +215,42 @@ public final class HDF5File {
     }
   }
 
-  /// Opens an existing file (read-only unless `writable`), after checking its global heap
-  /// collections (`GlobalHeapCheck`) and, with `probe`, letting `HDF5Probe` read it in a child
-  /// process first, so that a file libhdf5 crashes on is an error here.
-  /// - Parameter probe: false only for a file whose content is known (a verified seal).
-  public static func open(path: String, writable: Bool = false, probe: Bool = true) throws -> HDF5File {
-    if probe { try HDF5Probe.check(path) }
-    return try HDF5Library.locked {
-      guard FileManager.default.fileExists(atPath: path) else {
-        throw HDF5Error.notFound(file: path, object: HDF5Error.wholeFile)
+  /// Opens an existing file: read-only unless `writable`; parsed here only when `trusted`.
+  ///
+  /// libhdf5 1.10 has memory-safety bugs on malformed files (fuzzing found a null-pointer
+  /// copy from a damaged local heap and uninitialised memory freed from a damaged link table,
+  /// the latter crashing only in some processes), so a file this process did not write, or
+  /// whose seal did not verify, is not parsed here: `HDF5SafeCopy` reads it in a child
+  /// process, which copies every object it can read into a fresh file that this view then
+  /// reads, and lists what it could not (`damage`). A crash there is an error naming the file.
+  /// - Parameter trusted: true only for a file whose bytes are known to be a well-formed
+  ///   file's (a verified seal, a file this process wrote); writable files are always trusted.
+  public static func open(path: String, writable: Bool = false, trusted: Bool = false) throws -> HDF5File {
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw HDF5Error.notFound(file: path, object: HDF5Error.wholeFile)
+    }
+    if !trusted && !writable, let copy = try HDF5SafeCopy.copy(of: path) {
+      do {
+        return HDF5File(path: path, id: try openDirectly(copy.path, writable: false), writable: false, damage: copy.damage)
+      } catch {
+        throw HDF5Error.callFailed(file: path, object: "/", operation: "open the isolated copy", detail: "\(error)")
       }
+    }
+    return HDF5File(path: path, id: try openDirectly(path, writable: writable), writable: writable)
+  }
+
+  /// H5Fopen on `path`, after checking it is HDF5 at all.
+  private static func openDirectly(_ path: String, writable: Bool) throws -> hid_t {
+    try HDF5Library.locked {
       guard H5Fis_hdf5(path) > 0 else {
         _ = HDF5Library.takeError()
         throw HDF5Error.typeMismatch(file: path, object: "/", expected: HDF5Error.anHDF5File, found: "another kind of file")
       }
-      try GlobalHeapCheck.verify(path)
       let id = H5Fopen(path, writable ? latentlab_H5F_ACC_RDWR() : latentlab_H5F_ACC_RDONLY(), latentlab_H5P_DEFAULT())
       guard id >= 0 else {
         throw HDF5Error.callFailed(file: path, object: "/", operation: "open file", detail: HDF5Library.takeError())
       }
-      return HDF5File(path: path, id: id, writable: writable)
+      return id
     }
   }
 
@@ -253,13 +273,13 @@ public final class HDF5File {
 
   // MARK: - Helpers
 
-  private func check(_ status: herr_t, _ object: String, _ operation: String) throws {
+  func check(_ status: herr_t, _ object: String, _ operation: String) throws {
     if status < 0 {
       throw HDF5Error.callFailed(file: path, object: object, operation: operation, detail: HDF5Library.takeError())
     }
   }
 
-  private func check(_ handle: hid_t, _ object: String, _ operation: String) throws -> hid_t {
+  func check(_ handle: hid_t, _ object: String, _ operation: String) throws -> hid_t {
     if handle < 0 {
       throw HDF5Error.callFailed(file: path, object: object, operation: operation, detail: HDF5Library.takeError())
     }

@@ -30,6 +30,8 @@ public struct HDF5Tree {
   public init(_ file: HDF5File) {
     objects = []
     visit(file, "/", kind: .group)
+    // What an isolated read of an untrusted file left out (see `HDF5File.open`).
+    objects[0].problems += file.damage.map { "not readable, left out: \($0)" }
   }
 
   private mutating func visit(_ file: HDF5File, _ path: String, kind: HDF5ObjectKind) {

@@ -121,11 +121,11 @@ final class HDF5FileTests: XCTestCase {
   }
 
   /// Oracle: the fuzzer's find (`Fixtures/fuzz/hdf5-matrix/crash-local-heap.h5`), on which
-  /// libhdf5 1.10.8 crashes in-process; the probe process must take the crash.
+  /// libhdf5 1.10.8 crashes in-process; the isolated child must take the crash.
   func testAFileLibHDF5CrashesOnIsAnErrorNamingIt() throws {
     let crash = Fixture.path("fuzz/hdf5-matrix/crash-local-heap.h5")
     XCTAssertThrowsError(try HDF5File.open(path: crash).readValues("/matrix")) { error in
-      XCTAssertTrue("\(error)".contains("\(crash): /: read the file's structure failed: libhdf5 crashed on it"), "\(error)")
+      XCTAssertTrue("\(error)".contains("\(crash): /: read the file failed: libhdf5 crashed on it"), "\(error)")
     }
   }
 
