@@ -4,7 +4,7 @@
 SWIFT ?= swift
 RELEASE_BIN := .build/release
 
-.PHONY: all setup build build-release test reproduce bench fuzz fixtures clean
+.PHONY: all setup build build-release test reproduce bench fuzz checkpoints fixtures clean
 
 all: build
 
@@ -34,6 +34,11 @@ reproduce: build-release
 ## bench: the performance figures, one per line, also in .bench/latest.json
 bench: build-release
 	$(RELEASE_BIN)/latentlab-bench
+
+## checkpoints: retrain the shipped models in Checkpoints/ (published configuration, seed 0,
+## all 60,000 training images) and record their test metrics
+checkpoints: build-release
+	bash scripts/make-checkpoints.sh
 
 ## fuzz: every reader fuzzed for FUZZ_SECONDS each (default 60) with libFuzzer, from the seed
 ## corpus in Fixtures/fuzz; crashes go to .fuzz/crashes/<target> (keep each, once fixed, as
