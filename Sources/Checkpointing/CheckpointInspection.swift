@@ -63,6 +63,7 @@ public struct CheckpointInspection: Encodable {
       }
     } catch {
       damaged = true
+      problems.append("\(error)")
     }
     let examination = CheckpointReader.examine(path)
     for problem in examination.problems {
