@@ -4,19 +4,7 @@ import TestSupport
 import XCTest
 
 /// `generate` and `embed` end to end, and the figures `train` writes.
-final class AnalysisCommandTests: XCTestCase {
-  var directory: String!
-
-  override func setUpWithError() throws {
-    guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist") else {
-      throw XCTSkip("dataset-fashion-mnist is not installed")
-    }
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("analysis-cli-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { if let directory { try? FileManager.default.removeItem(atPath: directory) } }
-
+final class AnalysisCommandTests: LatentLabCommandTestCase {
   func isPNG(_ path: String) throws -> Bool {
     let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
     return bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) && String(decoding: bytes.suffix(8).prefix(4), as: UTF8.self) == "IEND"

@@ -8,19 +8,7 @@ import XCTest
 
 /// Checkpoints through the command line: byte-reproducible files, bit-identical resume, crash
 /// safety under SIGKILL, and the evaluate, inspect and diff commands.
-final class CheckpointCommandTests: XCTestCase {
-  var directory: String!
-
-  override func setUpWithError() throws {
-    guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist") else {
-      throw XCTSkip("dataset-fashion-mnist is not installed")
-    }
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-cli-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { if let directory { try? FileManager.default.removeItem(atPath: directory) } }
-
+final class CheckpointCommandTests: LatentLabCommandTestCase {
   func sha256(_ path: String) throws -> String { String(try runChildProcess("sha256sum", [path]).output.prefix(64)) }
 
   func train(_ out: String, epochs: Int, seed: Int = 4, extra: [String] = []) throws -> CommandResult {

@@ -6,23 +6,16 @@ import XCTest
 /// Files are damaged and edited with h5py (an independent HDF5 implementation's view of where
 /// each dataset's bytes are); the oracle is the exit status the README documents and the
 /// message naming what is wrong.
-final class DamagedFileCommandTests: XCTestCase {
-  var directory: String!
+final class DamagedFileCommandTests: LatentLabCommandTestCase {
   var checkpoint: String { directory + "/run/checkpoint.h5" }
 
   override func setUpWithError() throws {
-    guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist") else {
-      throw XCTSkip("dataset-fashion-mnist is not installed")
-    }
+    try super.setUpWithError()
     guard (try? python("import h5py, numpy").status) == 0 else { throw XCTSkip("python3 with h5py (make test installs it)") }
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("damaged-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let trained = try runLatentLab(
       ["train", "autoencoder", "--subset", "600", "--epochs", "2", "--seed", "3", "--out", directory + "/run"])
     XCTAssertEqual(trained.status, 0, trained.stderr)
   }
-
-  override func tearDownWithError() throws { if let directory { try? FileManager.default.removeItem(atPath: directory) } }
 
   @discardableResult
   func python(_ code: String) throws -> ChildProcessResult { try runChildProcess("python3", ["-c", code]) }

@@ -8,19 +8,7 @@ import XCTest
 /// A search stopped by SIGTERM, then by a file-size limit while writing a trial record, then
 /// finished: nothing kept is lost or half-written, and the finished study equals one run
 /// without interruption (oracle: that run's trial records, wall times aside).
-final class InterruptedSearchTests: XCTestCase {
-  var directory: String!
-
-  override func setUpWithError() throws {
-    guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist") else {
-      throw XCTSkip("dataset-fashion-mnist is not installed")
-    }
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("search-stop-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { if let directory { try? FileManager.default.removeItem(atPath: directory) } }
-
+final class InterruptedSearchTests: LatentLabCommandTestCase {
   /// The trial records of a study folder, without their wall times.
   func records(_ folder: String) throws -> [NSDictionary] {
     let text = try String(contentsOfFile: folder + "/study.jsonl", encoding: .utf8)

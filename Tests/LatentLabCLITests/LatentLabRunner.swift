@@ -98,3 +98,19 @@ final class RunningLatentLab {
     return CommandResult(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: stderr)
   }
 }
+
+/// A test of the built binary on the real data set, each test in a fresh folder (`directory`),
+/// removed afterwards; skipped where Debian's dataset-fashion-mnist is not installed.
+class LatentLabCommandTestCase: XCTestCase {
+  var directory: String!
+
+  override func setUpWithError() throws {
+    guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist") else {
+      throw XCTSkip("dataset-fashion-mnist is not installed")
+    }
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(Self.self)-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+  }
+
+  override func tearDownWithError() throws { if let directory { try? FileManager.default.removeItem(atPath: directory) } }
+}

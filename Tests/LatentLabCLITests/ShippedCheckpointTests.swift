@@ -9,19 +9,7 @@ import XCTest
 /// picks its kernels by CPU, so other CPUs may differ in the last bits). Retraining: the same
 /// bytes are reported, and asserted on the test MSE within 2% and the accuracy within 1
 /// point, until the same bytes hold on every CPU type.
-final class ShippedCheckpointTests: XCTestCase {
-  var directory: String!
-
-  override func setUpWithError() throws {
-    guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist") else {
-      throw XCTSkip("dataset-fashion-mnist is not installed")
-    }
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("shipped-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { if let directory { try? FileManager.default.removeItem(atPath: directory) } }
-
+final class ShippedCheckpointTests: LatentLabCommandTestCase {
   var checkpoints: String { Fixture.packageRoot + "/Checkpoints" }
 
   func recorded() throws -> [String: [String: Any]] {
