@@ -52,4 +52,27 @@ final class ReproduceCommandTests: XCTestCase {
     XCTAssertNotEqual(unknown.status, 0)
     XCTAssertTrue(unknown.stderr.contains("unknown preset \"full\"; expected seed or quick"), unknown.stderr)
   }
+
+  /// Ctrl-C in the search stage: exit 130, what was kept and the command that continues;
+  /// that command then finishes the run, resuming the study where it stopped.
+  func testInterruptedRunSaysHowToContinueAndContinues() throws {
+    guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist") else {
+      throw XCTSkip("dataset-fashion-mnist is not installed")
+    }
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("reproduce-stop-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let arguments = ["reproduce", "--preset", "quick", "--seed", "2", "--out", out]
+    let run = try RunningLatentLab(arguments)
+    XCTAssertTrue(run.waitForStandardError(containing: "trial 2/3 fold 1/3"), run.stderr)
+    run.send(SIGINT)
+    let stopped = run.finish()
+    XCTAssertEqual(stopped.status, 130, stopped.stderr)
+    XCTAssertTrue(
+      stopped.stderr.contains("interrupted by SIGINT. Every finished stage and search trial is kept in \(out);"
+        + " continue with: latentlab reproduce --preset quick --seed 2 --out \(out)"), stopped.stderr)
+    let continued = try runLatentLab(arguments)
+    XCTAssertEqual(continued.status, 0, continued.stderr)
+    XCTAssertTrue(continued.stdout.contains("resuming the study: 1 of 3 trials already finished"), continued.stdout)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/report.html"))
+  }
 }
