@@ -94,14 +94,15 @@ public enum HDF5SafeCopy {
   /// not start. posix_spawn and waitpid directly: Foundation's Process waits on a run loop,
   /// which took up to a second a call here.
   private static func run(_ executable: String, _ arguments: [String]) -> (status: Int32, signal: Int32?, output: String)? {
+    // Close-on-exec: a child another thread spawns meanwhile must not hold the write end, or
+    // the read below would wait for that child too. dup2 clears the flag on the copy.
     var pipe: [Int32] = [0, 0]
     guard Glibc.pipe(&pipe) == 0 else { return nil }
+    for end in pipe { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_adddup2(&actions, pipe[1], STDOUT_FILENO)
-    posix_spawn_file_actions_addclose(&actions, pipe[0])
-    posix_spawn_file_actions_addclose(&actions, pipe[1])
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0)
     let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
     let environment = ProcessInfo.processInfo.environment.filter { $0.key != "SWIFT_BACKTRACE" }
