@@ -49,7 +49,7 @@ let package = Package(
 
     // MARK: - Library modules, bottom up
 
-    .target(name: "TensorCore", dependencies: ["CBLAS"]),
+    .target(name: "TensorCore", dependencies: ["CBLAS", "CKernels"]),
     .target(name: "Datasets", dependencies: ["TensorCore", "CZlib", "CSHA256"]),
     .target(name: "NN", dependencies: ["TensorCore", "CKernels"]),
     .target(name: "Models", dependencies: ["NN", "Datasets"]),

@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 
 /// A parallel-for whose results do not depend on the number of threads.
@@ -15,6 +16,8 @@ public struct DeterministicParallel: Sendable {
   /// A parallel-for running on `threads` threads.
   /// - Precondition: `threads >= 1`.
   public init(threads: Int) {
+    // The thread that sets up a computation computes too (outside parallel regions).
+    latentlab_flush_subnormals_to_zero()
     precondition(threads >= 1, "DeterministicParallel: threads must be at least 1, got \(threads)")
     threadCount = threads
   }
@@ -48,11 +51,15 @@ public struct DeterministicParallel: Sendable {
   ) {
     let ranges = DeterministicParallel.chunkRanges(count: count, chunks: chunks)
     let workers = min(threadCount, chunks)
+    // Every thread that computes flushes subnormals (see latentlab_flush_subnormals_to_zero):
+    // the same bits on every thread and CPU, and no microcode assists on Intel cores.
     if workers <= 1 {
+      latentlab_flush_subnormals_to_zero()
       for (c, r) in ranges.enumerated() { body(c, r) }
       return
     }
     let share: (Int) -> Void = { t in
+      latentlab_flush_subnormals_to_zero()
       var c = t
       while c < ranges.count {
         body(c, ranges[c])
