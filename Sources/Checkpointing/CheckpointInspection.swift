@@ -41,15 +41,16 @@ public struct CheckpointInspection: Encodable {
     var problems: [String] = []
     var damaged = false
     objects = []
+    var sealProblems: [Error] = []
     var trusted = false
     do {
       trusted = try CheckpointSeal.verify(path) == .intact
       seal = trusted ? "intact" : "absent"
     } catch {
       seal = CheckpointError.isDamage(error) ? "damaged" : "unreadable"
-      damaged = true
-      problems.append("\(error)")
+      sealProblems.append(error)
     }
+    let examination: CheckpointExamination
     do {
       let h5 = try HDF5File.open(path: path, trusted: trusted)
       defer { try? h5.close() }
@@ -61,15 +62,16 @@ public struct CheckpointInspection: Encodable {
         damaged = true
         problems += object.problems.map { "\(object.path): \($0)" }
       }
+      examination = CheckpointReader.examine(h5, after: sealProblems)
     } catch {
-      damaged = true
-      problems.append("\(error)")
+      examination = CheckpointExamination(checkpoint: nil, problems: sealProblems + [error])
     }
-    let examination = CheckpointReader.examine(path)
-    for problem in examination.problems {
-      let text = "\(problem)"
-      // Reading datasets again may meet the same damage the walk met; say it once.
-      if !problems.contains(where: { text.contains($0) || $0.contains(text) }) { problems.append(text) }
+    // The seal's problem first, then the walk's; the checkpoint's reader meets again what they
+    // met (the seal, a dataset read twice, the file's own damage list): say each once.
+    problems = sealProblems.map { "\($0)" } + problems
+    for problem in examination.problems.map({ "\($0)" })
+    where !problems.contains(where: { problem.contains($0) || $0.contains(problem) }) {
+      problems.append(problem)
     }
     damaged = damaged || examination.isDamaged
     self.problems = problems

@@ -53,8 +53,14 @@ public enum CheckpointReader {
       return CheckpointExamination(checkpoint: nil, problems: problems)
     }
     defer { try? file.close() }
-    problems += file.damage.map { CheckpointError.damaged(path: path, reason: "cannot read \($0)") }
-    let reader = FieldReader(file: file, path: path)
+    return examine(file, after: problems)
+  }
+
+  /// Examines an open file, whose seal (if any) was checked; `problems` are those met so far.
+  static func examine(_ file: HDF5File, after problems: [Error]) -> CheckpointExamination {
+    var problems = problems
+    problems += file.damage.map { CheckpointError.damaged(path: file.path, reason: "cannot read \($0)") }
+    let reader = FieldReader(file: file, path: file.path)
     let checkpoint = reader.checkpoint()
     problems += reader.problems
     return CheckpointExamination(checkpoint: problems.isEmpty ? checkpoint : nil, problems: problems)
@@ -122,7 +128,7 @@ private final class FieldReader {
 
   func children(of group: String) -> [String] {
     guard exists(group) else { return [] }
-    return attempt { try file.children(of: group).map(\.name) } ?? []
+    return attempt { try file.memberNames(of: group) } ?? []
   }
 
   func checkpoint() -> Checkpoint? {

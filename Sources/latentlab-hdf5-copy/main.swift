@@ -13,8 +13,12 @@ guard arguments.count == 3 else {
 do {
   for line in try HDF5File.copyReadableContents(from: arguments[1], to: arguments[2]) { print(line) }
 } catch let error as HDF5Error {
-  print(error)
-  if case .typeMismatch = error { exit(HDF5SafeCopy.ExitStatus.notHDF5.rawValue) }
+  // The parent names the file and the operation; it wants libhdf5's reason only.
+  switch error {
+  case .typeMismatch: exit(HDF5SafeCopy.ExitStatus.notHDF5.rawValue)
+  case .callFailed(_, _, _, let detail): print(detail)
+  default: print(error)
+  }
   exit(HDF5SafeCopy.ExitStatus.cannotOpen.rawValue)
 } catch {
   print(error)
