@@ -14,6 +14,7 @@ let package = Package(
     .library(name: "TensorCore", targets: ["TensorCore"]),
     .library(name: "Datasets", targets: ["Datasets"]),
     .library(name: "NN", targets: ["NN"]),
+    .library(name: "Execution", targets: ["Execution"]),
     .library(name: "Models", targets: ["Models"]),
   ],
   dependencies: [
@@ -52,7 +53,9 @@ let package = Package(
     .target(name: "TensorCore", dependencies: ["CBLAS", "CKernels"]),
     .target(name: "Datasets", dependencies: ["TensorCore", "CZlib", "CSHA256"]),
     .target(name: "NN", dependencies: ["TensorCore", "CKernels"]),
-    .target(name: "Models", dependencies: ["NN", "Datasets"]),
+    // The fast way to run a model: its layers compiled into one chunked plan.
+    .target(name: "Execution", dependencies: ["NN", "TensorCore", "CKernels"]),
+    .target(name: "Models", dependencies: ["NN", "Execution", "Datasets"]),
     .target(name: "HDF5", dependencies: ["CHDF5"]),
     .target(name: "Analysis", dependencies: ["TensorCore", "CLAPACK", "CKernels"]),
     .target(name: "Figures", dependencies: ["TensorCore", "CZlib"]),
@@ -74,7 +77,7 @@ let package = Package(
     .executableTarget(name: "LatentLabFuzz", dependencies: ["FuzzTargets", "TensorCore"], path: "Sources/latentlab-fuzz"),
     .executableTarget(
       name: "LatentLabBench",
-      dependencies: ["TensorCore", "Datasets", "NN", "Models", "Analysis", "Experiments"],
+      dependencies: ["TensorCore", "Datasets", "NN", "Execution", "Models", "Analysis", "Experiments", "CKernels"],
       path: "Sources/latentlab-bench"),
 
     // MARK: - Tests
@@ -86,6 +89,7 @@ let package = Package(
     .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
     .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
+    .testTarget(name: "ExecutionTests", dependencies: ["Execution", "NN", "TestSupport"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
     .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
     .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TestSupport", "CKernels"]),

@@ -50,11 +50,6 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
   }
 }
 
-/// The model a checkpoint holds.
-public enum ModelKind: String, Codable, CaseIterable, Sendable {
-  case autoencoder, vae, classifier
-}
-
 /// The optimizer part of a checkpoint: its settings and its state by parameter name.
 public struct OptimizerCheckpoint: Equatable {
   public var settings: OptimizerSettings
@@ -113,15 +108,7 @@ public struct Checkpoint {
 
   /// The parameter names and shapes a model of `kind` and `config` has, in order.
   public static func expectedParameters(kind: ModelKind, config: AutoencoderConfig) throws -> [(name: String, shape: [Int])] {
-    var g = SeededGenerator(seed: 0, stream: .initialization)
-    let model: any TrainableModel
-    switch kind {
-    case .autoencoder: model = try Autoencoder(config: config, generator: &g)
-    case .vae: model = try VariationalAutoencoder(config: config, generator: &g, noise: g)
-    case .classifier:
-      let encoder = try ConvEncoder(config: config, latentHead: true, generator: &g)
-      model = try LatentClassifier(encoder: encoder, generator: &g)
-    }
+    let model = try ModelFactory.make(kind, config: config, seed: 0)
     return model.stateDict.map { ($0.name, $0.parameter.value.shape) }
   }
 

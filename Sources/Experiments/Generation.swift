@@ -18,7 +18,7 @@ public enum Generation {
       }
     }
     let z = (0..<(count * latent)).map { i in generator.nextUniform(low[i % latent], high[i % latent]) }
-    return try decode(model, Tensor(shape: [count, latent], scalars: z))
+    return try model.decode(Tensor(shape: [count, latent], scalars: z))
   }
 
   /// The two images of `pair` (`[2, 1, 28, 28]`) with `steps` images decoded from evenly spaced
@@ -34,7 +34,7 @@ public enum Generation {
       let t = Float(s) / Float(steps - 1)
       for j in 0..<latent { z.append((1 - t) * ends.scalars[j] + t * ends.scalars[latent + j]) }
     }
-    let decoded = try decode(model, Tensor(shape: [steps, latent], scalars: z))
+    let decoded = try model.decode(Tensor(shape: [steps, latent], scalars: z))
     let originals = imageList(pair)
     return [originals[0]] + imageList(decoded) + [originals[1]]
   }

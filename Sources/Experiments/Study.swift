@@ -122,8 +122,8 @@ public struct Study {
       var status = "ok"
       for fold in 0..<settings.folds {
         let (trainIndices, validationIndices) = try folds.split(fold)
-        var g = SeededGenerator(seed: settings.seed, streamName: "init/trial\(trial)")
-        let model = try Autoencoder(config: p.config, generator: &g)
+        let model = try ModelFactory.make(
+          .autoencoder, config: p.config, seed: settings.seed, initializationStream: "init/trial\(trial)")
         model.parallel = DeterministicParallel(threads: threads)
         let options = TrainingOptions(epochs: settings.epochs, batchSize: settings.batchSize, optimizer: p.optimizer, seed: settings.seed)
         let trainer = Trainer(options: options, label: "trial \(trial + 1)/\(settings.trials) fold \(fold + 1)/\(settings.folds)")

@@ -169,39 +169,25 @@ public struct TrainingRun {
   /// `record.encoderCheckpoint` or is trained here first, unless `restoring`: then the
   /// checkpoint about to be restored holds it).
   public func makeModel(data: RunData, restoring: Bool) throws -> any TrainableModel {
-    var initialization = SeededGenerator(seed: seed, stream: .initialization)
-    switch kind {
-    case .autoencoder:
-      return try Autoencoder(config: config, generator: &initialization)
-    case .vae:
-      return try VariationalAutoencoder(
-        config: config, loss: record.vae ?? VAELossSettings(), generator: &initialization,
-        noise: SeededGenerator(seed: seed, stream: .noise))
-    case .classifier:
-      let autoencoder = try Autoencoder(config: config, generator: &initialization)
-      if restoring {
-        // The classifier's checkpoint carries the encoder's parameters.
-      } else if let encoderPath = record.encoderCheckpoint {
-        let saved = try CheckpointReader.read(encoderPath)
-        guard saved.model == .autoencoder, saved.config == config else {
-          throw ExperimentError.invalid(
-            "\(encoderPath): expected an autoencoder checkpoint with config \(try CheckpointWriter.json(config))")
-        }
-        try saved.restore(into: autoencoder, path: encoderPath)
-      } else if let encoderOptions = record.encoderTraining {
-        autoencoder.parallel = DeterministicParallel(threads: threads)
-        _ = try Trainer(options: encoderOptions, historyPath: out + "/encoder-history.jsonl", label: "encoder")
-          .fit(autoencoder, train: data.train, validation: data.validation)
-      }
-      var head = SeededGenerator(seed: seed, streamName: "init/classifier")
-      return try LatentClassifier(encoder: autoencoder.encoder, generator: &head)
+    guard kind == .classifier, !restoring else {
+      // A classifier's checkpoint carries the encoder's parameters.
+      return try ModelFactory.make(kind, config: config, seed: seed, vaeLoss: record.vae ?? VAELossSettings())
     }
-  }
-
-  /// The training inputs for the model: images, or for the classifier the frozen codes.
-  public func inputs(for model: any TrainableModel, _ set: LabeledTensor) throws -> LabeledTensor {
-    guard let classifier = model as? LatentClassifier else { return set }
-    return LabeledTensor(inputs: try classifier.codes(of: set.inputs), labels: set.labels)
+    let autoencoder = try ModelFactory.make(.autoencoder, config: config, seed: seed)
+    if let encoderPath = record.encoderCheckpoint {
+      let saved = try CheckpointReader.read(encoderPath)
+      guard saved.model == .autoencoder, saved.config == config else {
+        throw ExperimentError.invalid(
+          "\(encoderPath): expected an autoencoder checkpoint with config \(try CheckpointWriter.json(config))")
+      }
+      try saved.restore(into: autoencoder, path: encoderPath)
+    } else if let encoderOptions = record.encoderTraining {
+      autoencoder.parallel = DeterministicParallel(threads: threads)
+      _ = try Trainer(options: encoderOptions, historyPath: out + "/encoder-history.jsonl", label: "encoder")
+        .fit(autoencoder, train: data.train, validation: data.validation)
+    }
+    guard let trained = autoencoder as? Autoencoder else { throw ExperimentError.invalid("the factory built no autoencoder") }
+    return try ModelFactory.make(.classifier, config: config, seed: seed, encoder: trained.encoder)
   }
 
   public func checkpoint(of model: any TrainableModel, data: RunData, end: EpochEnd?) throws -> Checkpoint {
@@ -210,9 +196,9 @@ public struct TrainingRun {
       let s = end.shuffle.state
       rng["shuffle"] = [s.0, s.1, s.2, s.3]
     }
-    if let vae = model as? VariationalAutoencoder {
-      let s = vae.noise.state
-      rng["noise"] = [s.0, s.1, s.2, s.3]
+    for (name, stream) in model.randomStreams {
+      let s = stream.state
+      rng[name] = [s.0, s.1, s.2, s.3]
     }
     return Checkpoint(
       model: kind, config: config, training: try CheckpointWriter.json(record), seed: seed,
@@ -242,16 +228,18 @@ public struct TrainingRun {
       guard let optimizer = resume.optimizer, let shuffle = resume.rng["shuffle"] else {
         throw ExperimentError.invalid("\(checkpointPath): holds no optimizer or shuffle state to resume from")
       }
-      if let vae = model as? VariationalAutoencoder, let noise = resume.rng["noise"] {
-        vae.noise = SeededGenerator(state: (noise[0], noise[1], noise[2], noise[3]))
+      for name in model.randomStreams.keys {
+        if let state = resume.rng[name] {
+          model.randomStreams[name] = SeededGenerator(state: (state[0], state[1], state[2], state[3]))
+        }
       }
       resumePoint = ResumePoint(
         epoch: resume.epoch, step: resume.step, optimizerState: optimizer.state,
         shuffle: SeededGenerator(state: (shuffle[0], shuffle[1], shuffle[2], shuffle[3])), history: resume.history)
       print("resuming \(kind.rawValue) from epoch \(resume.epoch) of \(record.epochs) (\(checkpointPath))")
     }
-    let train = try inputs(for: model, data.train)
-    let validation = try data.validation.map { try inputs(for: model, $0) }
+    let train = try model.trainingInputs(data.train)
+    let validation = try data.validation.map { try model.trainingInputs($0) }
     var trainer = Trainer(options: options, historyPath: out + "/history.jsonl", label: kind.rawValue)
     trainer.onEpochEnd = { end in
       try CheckpointWriter.write(try checkpoint(of: model, data: data, end: end), to: checkpointPath)
@@ -270,28 +258,26 @@ public struct TrainingRun {
     if history.contains(where: { $0.validationLoss != nil }) {
       series.append(("validation", epochs, history.map { $0.validationLoss ?? .nan }))
     }
-    let lossName = kind == .classifier ? "cross-entropy" : kind == .vae ? "loss (train: MSE + KL/784; validation: MSE)" : "MSE"
+    let lossName = model.lossDescription
     try FigureFile.write(
       SVGPlot.lines(series: series, title: "\(kind.rawValue): loss per epoch", xLabel: "epoch", yLabel: lossName),
       to: out + "/curves.svg")
     var written = ["curves.svg"]
     if kind != .classifier {
       let originals = data.test.inputs.slice(outer: 0..<10)
-      let reconstructed = try decode(model, try latentCodes(model, originals))
+      let reconstructed = try model.decode(try model.encode(originals))
       try FigureFile.write(
         try ImageGrid.render(imageList(originals) + imageList(reconstructed), side: 28, columns: 10).encoded(),
         to: out + "/reconstructions.png")
       written.append("reconstructions.png")
     }
-    if let vae = model as? VariationalAutoencoder {
-      var g = SeededGenerator(seed: seed, streamName: "noise/generate")
+    var generate = SeededGenerator(seed: seed, streamName: "noise/generate")
+    if let samples = try model.samplePrior(count: 64, generator: &generate) {
       try FigureFile.write(
-        try ImageGrid.render(imageList(try vae.generate(count: 64, generator: &g)), side: 28, columns: 8).encoded(),
-        to: out + "/samples.png")
+        try ImageGrid.render(imageList(samples), side: 28, columns: 8).encoded(), to: out + "/samples.png")
       written.append("samples.png")
     }
-    if let classifier = model as? LatentClassifier {
-      let predicted = try classifier.predict(codes: try classifier.codes(of: data.test.inputs))
+    if let predicted = try model.predictedClasses(data.test.inputs) {
       let matrix = try ConfusionMatrix(classNames: FashionMNIST.classNames, truth: data.test.labels, predicted: predicted)
       try FigureFile.write(
         SVGPlot.heatmap(
@@ -329,10 +315,8 @@ public struct TestMetrics: Codable {
   }
 
   public static func measure(_ model: any TrainableModel, on test: LabeledTensor) throws -> TestMetrics {
-    if let classifier = model as? LatentClassifier {
-      let codes = try classifier.codes(of: test.inputs)
-      let confusion = try ConfusionMatrix(
-        classNames: FashionMNIST.classNames, truth: test.labels, predicted: try classifier.predict(codes: codes))
+    if let predicted = try model.predictedClasses(test.inputs) {
+      let confusion = try ConfusionMatrix(classNames: FashionMNIST.classNames, truth: test.labels, predicted: predicted)
       return TestMetrics(
         testAccuracy: confusion.accuracy, confusionMatrix: confusion.counts, classNames: FashionMNIST.classNames)
     }
@@ -370,14 +354,7 @@ public func latentCodes(_ model: any TrainableModel, _ images: Tensor, batchSize
   var width = 0
   var start = 0
   while start < n {
-    let batch = images.slice(outer: start..<min(n, start + batchSize))
-    let codes: Tensor
-    switch model {
-    case let ae as Autoencoder: codes = try ae.encode(batch)
-    case let vae as VariationalAutoencoder: codes = try vae.encode(batch).mu
-    case let classifier as LatentClassifier: codes = try classifier.codes(of: batch)
-    default: throw ExperimentError.invalid("this model has no latent codes")
-    }
+    let codes = try model.encode(images.slice(outer: start..<min(n, start + batchSize)))
     width = codes.shape[1]
     parts += codes.scalars
     start += batchSize
@@ -385,33 +362,14 @@ public func latentCodes(_ model: any TrainableModel, _ images: Tensor, batchSize
   return Tensor(shape: [n, width], scalars: parts)
 }
 
-/// Decodes latent vectors with an autoencoder or a VAE.
-public func decode(_ model: any TrainableModel, _ codes: Tensor) throws -> Tensor {
-  switch model {
-  case let ae as Autoencoder: return try ae.decode(codes)
-  case let vae as VariationalAutoencoder: return try vae.decode(codes)
-  default: throw ExperimentError.invalid("generation needs an autoencoder or a VAE checkpoint")
-  }
-}
-
 /// Builds the model a checkpoint describes, with its parameters.
 public func loadModel(_ checkpoint: Checkpoint, path: String) throws -> any TrainableModel {
-  var g = SeededGenerator(seed: checkpoint.seed, stream: .initialization)
-  let model: any TrainableModel
-  switch checkpoint.model {
-  case .autoencoder: model = try Autoencoder(config: checkpoint.config, generator: &g)
-  case .vae:
-    let loss = (try? JSONDecoder().decode(TrainingRecord.self, from: Data(checkpoint.training.utf8)))?.vae
-    model = try VariationalAutoencoder(
-      config: checkpoint.config, loss: loss ?? VAELossSettings(), generator: &g, noise: SeededGenerator(seed: 0, stream: .noise))
-  case .classifier:
-    let encoder = try ConvEncoder(config: checkpoint.config, latentHead: true, generator: &g)
-    model = try LatentClassifier(encoder: encoder, generator: &g)
-  }
+  let loss = (try? JSONDecoder().decode(TrainingRecord.self, from: Data(checkpoint.training.utf8)))?.vae
+  let model = try ModelFactory.make(
+    checkpoint.model, config: checkpoint.config, seed: checkpoint.seed, vaeLoss: loss ?? VAELossSettings())
   try checkpoint.restore(into: model, path: path)
   return model
 }
-
 
 extension String {
   /// The string right-aligned in `width` characters.

@@ -48,8 +48,8 @@ struct GenerateCommand: ParsableCommand {
       let count = parts[0] * parts[1]
       var g = SeededGenerator(seed: seed, streamName: "noise/generate")
       let images: Tensor
-      if let vae = model as? VariationalAutoencoder {
-        images = try vae.generate(count: count, generator: &g)
+      if let samples = try model.samplePrior(count: count, generator: &g) {
+        images = samples
       } else {
         let train = try FashionMNIST.load(.train, directory: directory)
         images = try Generation.grid(model, spanning: train.images, count: count, generator: &g)

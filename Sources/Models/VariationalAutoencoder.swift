@@ -1,49 +1,39 @@
+import Execution
 import NN
 import TensorCore
-
-/// The VAE's loss weights and normalisation.
-///
-/// `loss = MSE + beta · KL / pixels`, where MSE is the mean over pixels (and images) of the
-/// squared error, and KL is `−½ Σ (1 + log σ² − μ² − σ²)` summed over the latent coordinates
-/// and averaged over the batch. Dividing KL by the 784 pixels makes the objective the summed
-/// one (per-image squared error + KL) rescaled by 1/784, so the two terms keep their
-/// relative weight. Measured in PyTorch on this data: MSE-per-pixel + per-image KL (no
-/// rescaling) collapses the posterior (test MSE 0.087), while this normalisation gives 0.027.
-public struct VAELossSettings: Codable, Equatable, Sendable {
-  public var beta: Double
-  /// The number the KL term is divided by (the pixel count, 784).
-  public var klDivisor: Double
-
-  public init(beta: Double = 1, klDivisor: Double = 784) {
-    self.beta = beta
-    self.klDivisor = klDivisor
-  }
-
-  /// Words for the checkpoint's `training` attribute and the report.
-  public var normalisation: String {
-    "mean-pixel MSE + \(beta) * (KL summed over latent, averaged over batch) / \(Int(klDivisor))"
-  }
-}
 
 /// A variational autoencoder (Kingma and Welling, 2014) with the seed's convolutional encoder
 /// and decoder: the encoder's hidden features feed two heads, the mean `μ` and the
 /// log-variance `log σ²` of a diagonal Gaussian over the latent space; training decodes the
-/// reparameterised sample `v = μ + σ · ε`, `ε ~ N(0, I)` from the `noise` stream.
+/// reparameterised sample `v = μ + σ · ε`, `ε ~ N(0, I)` from the `noise` stream, under
+/// `VAELossSettings`' loss.
 ///
 /// Parameter names: `encoder.cnn.…`, `encoder.lin.0.…` (hidden layer), `encoder.mu.…`,
-/// `encoder.logvar.…`, `decoder.…` (as `Autoencoder`).
+/// `encoder.logvar.…`, `decoder.…` (as `Autoencoder`). Its plan: encoder, `GaussianSampling`,
+/// the mark `codes`, decoder. On either path ε is drawn for the whole batch first, in row
+/// order, so both paths train on the same draws.
 public final class VariationalAutoencoder: TrainableModel {
+  public let kind = ModelKind.vae
   public let config: AutoencoderConfig
   public let lossSettings: VAELossSettings
   public let encoder: ConvEncoder
   public let muHead: Linear
   public let logVarianceHead: Linear
   public let decoder: ConvDecoder
-  /// The `noise` stream that draws ε; part of the training state.
-  public var noise: SeededGenerator
+  public var execution = ModelExecution.preferred
+  public var parallel: DeterministicParallel {
+    didSet {
+      for layer in [encoder.cnn, encoder.lin, muHead, logVarianceHead, decoder.lin, decoder.cnn] as [any Layer<Float>] {
+        layer.parallel = parallel
+      }
+    }
+  }
+  /// The compiled plan (nil on a CPU without AVX2, where the model runs on its layers).
+  public let plan: ExecutionPlan?
+  private let sampling: GaussianSampling
 
   private let mse = MSELoss(reduction: .mean)
-  private let kl: GaussianKLDivergence
+  private let kl = GaussianKLDivergence(reduction: .batchMean)
   private var reconstructionGradient = Tensor.zeros([0])
   private var epsilon = Tensor.zeros([0])
   private var sample = Tensor.zeros([0])
@@ -59,12 +49,29 @@ public final class VariationalAutoencoder: TrainableModel {
     try config.validate(model: "vae")
     self.config = config
     lossSettings = loss
-    kl = GaussianKLDivergence(reduction: .batchMean)
     encoder = try ConvEncoder(config: config, latentHead: false, generator: &generator)
     muHead = try Linear(inputFeatures: config.hidden, outputFeatures: config.latent, generator: &generator)
     logVarianceHead = try Linear(inputFeatures: config.hidden, outputFeatures: config.latent, generator: &generator)
     decoder = try ConvDecoder(config: config, generator: &generator)
-    self.noise = noise
+    parallel = encoder.parallel
+    sampling = GaussianSampling(
+      muHead: muHead, logVarianceHead: logVarianceHead, noise: noise, klWeight: Float(loss.beta / loss.klDivisor))
+    plan = ExecutionPlan.isSupported
+      ? try ExecutionPlan(
+        [.layers(encoder.layers), .latent(sampling), .mark(ModelPlanMarks.codes), .layers(decoder.layers)],
+        inputShape: ConvEncoder.imageShape)
+      : nil
+  }
+
+  /// The `noise` stream that draws ε; part of the training state.
+  public var noise: SeededGenerator {
+    get { sampling.noise }
+    set { sampling.noise = newValue }
+  }
+
+  public var randomStreams: [String: SeededGenerator] {
+    get { ["noise": noise] }
+    set { if let stream = newValue["noise"] { noise = stream } }
   }
 
   public var namedParameters: [NamedParameter<Float>] {
@@ -74,24 +81,35 @@ public final class VariationalAutoencoder: TrainableModel {
       + decoder.namedParameters.map { NamedParameter(name: "decoder.\($0.name)", parameter: $0.parameter) }
   }
 
-  public var parallel: DeterministicParallel {
-    get { encoder.parallel }
-    set {
-      encoder.parallel = newValue
-      muHead.parallel = newValue
-      logVarianceHead.parallel = newValue
-      decoder.parallel = newValue
-    }
-  }
+  public var lossDescription: String { "MSE + KL/\(Int(lossSettings.klDivisor)) (validation: MSE of the decoded mean)" }
 
   /// The posterior's mean and log-variance, each `[N, latent]`.
-  public func encode(_ images: Tensor) throws -> (mu: Tensor, logVariance: Tensor) {
-    let features = try encoder.forward(images)
-    return (try muHead.forward(features), try logVarianceHead.forward(features))
+  public func posterior(_ images: Tensor) throws -> (mu: Tensor, logVariance: Tensor) {
+    try ConvEncoder.checkImages(images, model: "vae")
+    guard let plan = try selectedPlan(plan, execution) else {
+      let features = try encoder.forward(images)
+      return (try muHead.forward(features), try logVarianceHead.forward(features))
+    }
+    let mu = try plan.forward(images, to: try plan.mark(ModelPlanMarks.codes), parallel: parallel)
+    return (mu, sampling.lastLogVariance(rows: images.shape[0]))
   }
 
+  /// The posterior means `[N, latent]`: the VAE's codes.
+  public func encode(_ images: Tensor) throws -> Tensor { try posterior(images).mu }
+
   /// Images for latent vectors.
-  public func decode(_ codes: Tensor) throws -> Tensor { try decoder.forward(codes) }
+  public func decode(_ codes: Tensor) throws -> Tensor {
+    try decoder.checkCodes(codes)
+    guard let plan = try selectedPlan(plan, execution) else { return try decoder.forward(codes) }
+    return try plan.forward(codes, from: try plan.mark(ModelPlanMarks.codes), parallel: parallel)
+  }
+
+  /// The decoded posterior means: `decode(encode(images))` in one pass.
+  public func reconstruct(_ images: Tensor) throws -> Tensor {
+    try ConvEncoder.checkImages(images, model: "vae")
+    guard let plan = try selectedPlan(plan, execution) else { return try decode(try encode(images)) }
+    return try plan.forward(images, parallel: parallel)
+  }
 
   /// Images decoded from `count` draws of the prior N(0, I), using `generator`.
   public func generate(count: Int, generator: inout SeededGenerator) throws -> Tensor {
@@ -99,8 +117,28 @@ public final class VariationalAutoencoder: TrainableModel {
     return try decode(z)
   }
 
+  public func samplePrior(count: Int, generator: inout SeededGenerator) throws -> Tensor? {
+    try generate(count: count, generator: &generator)
+  }
+
   public func trainingStep(inputs: Tensor, labels: [Int32]) throws -> BatchResult {
-    let (mu, logVariance) = try encode(inputs)
+    try ConvEncoder.checkImages(inputs, model: "vae")
+    let n = inputs.shape[0]
+    if let plan = try selectedPlan(plan, execution) {
+      let reconstruction = SquaredErrorChunks(targets: inputs)
+      let totals = try plan.trainingPass(inputs, loss: reconstruction, parallel: parallel)
+      let divergence = totals.latentSum * (1 / Double(max(1, n)))
+      return BatchResult(
+        loss: totals.lossSum * reconstruction.scale + lossSettings.beta * divergence / lossSettings.klDivisor, count: n)
+    }
+    return try referenceTrainingStep(inputs)
+  }
+
+  /// The training step on the reference layers, with ε drawn for the batch first as the plan does.
+  private func referenceTrainingStep(_ inputs: Tensor) throws -> BatchResult {
+    let features = try encoder.forward(inputs)
+    let mu = try muHead.forward(features)
+    let logVariance = try logVarianceHead.forward(features)
     let n = mu.count
     epsilon.ensureShape(mu.shape)
     sample.ensureShape(mu.shape)
@@ -111,7 +149,7 @@ public final class VariationalAutoencoder: TrainableModel {
       logVariance.withUnsafeBufferPointer { lv in
         epsilon.withUnsafeBufferPointer { e in
           sample.withUnsafeMutableBufferPointer { v in
-            for i in 0..<n { v[i] = m[i] + (0.5 * lv[i]).exponential * e[i] }
+            for i in 0..<n { v[i] = m[i] + Float.exp(0.5 * lv[i]) * e[i] }
           }
         }
       }
@@ -129,7 +167,7 @@ public final class VariationalAutoencoder: TrainableModel {
             dLogVariance.withUnsafeMutableBufferPointer { dl in
               for i in 0..<n {
                 dm[i] = g[i] + weight * dm[i]
-                dl[i] = g[i] * 0.5 * (0.5 * lv[i]).exponential * e[i] + weight * dl[i]
+                dl[i] = g[i] * 0.5 * Float.exp(0.5 * lv[i]) * e[i] + weight * dl[i]
               }
             }
           }
@@ -144,13 +182,14 @@ public final class VariationalAutoencoder: TrainableModel {
   /// Reconstruction MSE (mean over pixels) of the decoded posterior mean: the VAE's test loss
   /// as the seed reports it.
   public func evaluationStep(inputs: Tensor, labels: [Int32]) throws -> BatchResult {
-    let (mu, _) = try encode(inputs)
-    let value = try mse(try decoder.forward(mu), inputs, gradient: &reconstructionGradient)
+    try ConvEncoder.checkImages(inputs, model: "vae")
+    if let plan = try selectedPlan(plan, execution) {
+      let reconstruction = SquaredErrorChunks(targets: inputs)
+      let totals = try plan.evaluationPass(inputs, loss: reconstruction, parallel: parallel)
+      return BatchResult(loss: totals.lossSum * reconstruction.scale, count: inputs.shape[0])
+    }
+    let value = try mse(try reconstruct(inputs), inputs, gradient: &reconstructionGradient)
     return BatchResult(loss: value, count: inputs.shape[0])
   }
-}
 
-extension Float {
-  /// e^self.
-  @inlinable var exponential: Float { Float.exp(self) }
 }

@@ -1,4 +1,3 @@
-import CKernels
 import TensorCore
 
 /// Rectified linear unit, as PyTorch's `nn.ReLU`: `y = max(x, 0)`; `dx = dy · [y > 0]`
@@ -19,16 +18,11 @@ public final class ReLUOf<Scalar: BLASScalar>: Layer {
   @_specialize(where Scalar == Double)
   public func forward(_ x: TensorOf<Scalar>) throws -> TensorOf<Scalar> {
     output.ensureShape(x.shape)
-    let vectorised = Scalar.self == Float.self && avx2KernelsAvailable
     x.withUnsafeBufferPointer { xb in
       output.withUnsafeMutableBufferPointer { yb in
         guard let xs = xb.baseAddress, let ys = yb.baseAddress else { return }
         parallel.forEachElementChunk(count: xb.count) { r in
-          if vectorised {
-            latentlab_relu_forward(asFloat(xs + r.lowerBound), asMutableFloat(ys + r.lowerBound), r.count)
-          } else {
-            for i in r { ys[i] = xs[i] <= 0 ? 0 : xs[i] }
-          }
+          for i in r { ys[i] = xs[i] <= 0 ? 0 : xs[i] }
         }
       }
     }
@@ -41,18 +35,12 @@ public final class ReLUOf<Scalar: BLASScalar>: Layer {
   public func backward(_ dy: TensorOf<Scalar>) throws -> TensorOf<Scalar> {
     guard hasForward, dy.shape == output.shape else { throw LayerError.backwardBeforeForward(layer: description) }
     inputGradient.ensureShape(dy.shape)
-    let vectorised = Scalar.self == Float.self && avx2KernelsAvailable
     dy.withUnsafeBufferPointer { dyb in
       output.withUnsafeBufferPointer { yb in
         inputGradient.withUnsafeMutableBufferPointer { dxb in
           guard let dys = dyb.baseAddress, let ys = yb.baseAddress, let dxs = dxb.baseAddress else { return }
           parallel.forEachElementChunk(count: dyb.count) { r in
-            if vectorised {
-              latentlab_relu_backward(
-                asFloat(ys + r.lowerBound), asFloat(dys + r.lowerBound), asMutableFloat(dxs + r.lowerBound), r.count)
-            } else {
-              for i in r { dxs[i] = ys[i] <= 0 ? 0 : dys[i] }
-            }
+            for i in r { dxs[i] = ys[i] <= 0 ? 0 : dys[i] }
           }
         }
       }
@@ -84,12 +72,7 @@ public final class SigmoidOf<Scalar: BLASScalar>: Layer {
     x.withUnsafeBufferPointer { xb in
       output.withUnsafeMutableBufferPointer { yb in
         guard let xs = xb.baseAddress, let ys = yb.baseAddress else { return }
-        let vectorised = Scalar.self == Float.self && avx2KernelsAvailable
-        parallel.forEachElementChunk(count: xb.count) { r in
-          if vectorised {
-            latentlab_sigmoid_forward(asFloat(xs + r.lowerBound), asMutableFloat(ys + r.lowerBound), r.count)
-            return
-          }
+            parallel.forEachElementChunk(count: xb.count) { r in
           for i in r {
             let v = xs[i]
             if v >= 0 {
@@ -125,23 +108,6 @@ public final class SigmoidOf<Scalar: BLASScalar>: Layer {
   }
 }
 
-extension ReLUOf: LaneLayer {
-  var laneRole: (convolution: Bool, skipsInputGradient: Bool)? {
-    Scalar.self == Float.self && avx2KernelsAvailable ? (false, false) : nil
-  }
-
-  func laneStage(for shape: [Int]) throws -> LaneStage { .relu }
-}
-
-extension SigmoidOf: LaneLayer {
-  var laneRole: (convolution: Bool, skipsInputGradient: Bool)? {
-    Scalar.self == Float.self && avx2KernelsAvailable ? (false, false) : nil
-  }
-
-  func laneStage(for shape: [Int]) throws -> LaneStage { .sigmoid }
-}
-
-/// `Float` activations.
 public typealias ReLU = ReLUOf<Float>
 public typealias Sigmoid = SigmoidOf<Float>
 

@@ -18,8 +18,6 @@ public final class Conv2dOf<Scalar: BLASScalar>: Layer {
   public var parallel = DeterministicParallel(threads: 1)
   /// Whether `backward` computes the input gradient (off for a network's first layer).
   public var computesInputGradient = true
-  /// How a `Float` convolution is computed (`Double` always uses im2col + GEMM).
-  public var algorithm = ConvolutionAlgorithm.preferred
 
   // Buffers for the last batch shape.
   private var geometry: ConvGeometry?
@@ -30,8 +28,6 @@ public final class Conv2dOf<Scalar: BLASScalar>: Layer {
   private var inputGradient = TensorOf<Scalar>.zeros([0])
   private var weightPartials = TensorOf<Scalar>.zeros([0])  // [chunks, Cout·K]
   private var biasPartials = TensorOf<Scalar>.zeros([0])  // [chunks, Cout]
-  var lanes: LaneConvolution?  // the direct kernels' plan for the last input size (LaneConvolutionLayer)
-  private var lastForwardUsedLanes = false
 
   /// A convolution with PyTorch's default initialisation drawn from `generator`.
   /// - Throws: `LayerError.invalidConfiguration` for non-positive sizes or negative padding.
@@ -95,14 +91,6 @@ public final class Conv2dOf<Scalar: BLASScalar>: Layer {
       kernelWidth: kernelSize, stride: stride, padding: padding, outHeight: outShape[2], outWidth: outShape[3])
     geometry = g
     batch = n
-    if runsOnLaneKernels {
-      lastForwardUsedLanes = true
-      output.ensureShape(outShape)
-      let plan = lanePlan(height: x.shape[2], width: x.shape[3], outHeight: outShape[2], outWidth: outShape[3])
-      plan.forward(x, weight: weight, bias: bias, into: &output, parallel: parallel)
-      return output
-    }
-    lastForwardUsedLanes = false
     let (k, p, cout) = (g.rows, g.columns, outputChannels)
     columns.ensureShape([n * k * p])
     channelMajor.ensureShape([n * cout * p])
@@ -152,13 +140,6 @@ public final class Conv2dOf<Scalar: BLASScalar>: Layer {
     biasPartials.ensureShape([chunks, cout])
     // Sized even when not computed: it is then returned as zeros, never written.
     inputGradient.ensureShape([n, inputChannels, g.height, g.width])
-    if lastForwardUsedLanes, let plan = lanes {
-      plan.backward(
-        dy, weight: weight, bias: bias, wantInput: computesInputGradient, inputGradient: &inputGradient,
-        parallel: parallel)
-      geometry = nil
-      return inputGradient
-    }
     if computesInputGradient { inputGradient.fill(0) }
     let wantInput = computesInputGradient
     dy.withUnsafeBufferPointer { dyb in
@@ -214,49 +195,6 @@ public final class Conv2dOf<Scalar: BLASScalar>: Layer {
     geometry = nil  // the columns now hold dcols: a second backward needs a new forward
     return inputGradient
   }
-}
-
-/// The same address seen as `Float` (called only when `T` is `Float`).
-@inline(__always)
-func asFloat<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
-  UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
-}
-
-/// The same address seen as `Float` (called only when `T` is `Float`).
-@inline(__always)
-func asMutableFloat<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
-  UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
-}
-
-/// Adds per-chunk partial gradients `[chunks, size]` to a parameter's gradient, chunk by
-/// chunk in order: the same sums whatever thread computed each chunk.
-@inlinable
-func reduceChunkPartials<T>(_ partials: TensorOf<T>, chunks: Int, into parameter: ParameterOf<T>) {
-  partials.withUnsafeBufferPointer { pb in reduceChunkPartials(pb.baseAddress!, chunks: chunks, into: parameter) }
-}
-
-/// `reduceChunkPartials` on partials `[chunks, size]` at `partials`.
-@inlinable
-func reduceChunkPartials<T>(_ partials: UnsafePointer<T>, chunks: Int, into parameter: ParameterOf<T>) {
-  guard !parameter.isFrozen else { return }
-  let size = parameter.count
-  parameter.gradient.withUnsafeMutableBufferPointer { gb in
-    for c in 0..<chunks {
-      let part = partials + c * size
-      for i in 0..<size { gb[i] += part[i] }
-    }
-  }
-}
-
-/// Calls `body` with a pointer to the tensor's elements, or nil when there is no tensor.
-@inlinable
-func withOptionalPointer<T, R>(_ tensor: TensorOf<T>?, _ body: (UnsafePointer<T>?) throws -> R) rethrows -> R {
-  guard let tensor else { return try body(nil) }
-  return try tensor.withUnsafeBufferPointer { try body($0.baseAddress) }
-}
-
-extension Conv2dOf: LaneConvolutionLayer {
-  static var isTransposed: Bool { false }
 }
 
 /// The `Float` convolution models use.

@@ -22,8 +22,6 @@ public final class ConvTranspose2dOf<Scalar: BLASScalar>: Layer {
   public var parallel = DeterministicParallel(threads: 1)
   /// Whether `backward` computes the input gradient.
   public var computesInputGradient = true
-  /// How a `Float` transposed convolution is computed (`Double` always uses GEMM + col2im).
-  public var algorithm = ConvolutionAlgorithm.preferred
 
   private var geometry: ConvGeometry?  // the output side: conv geometry from y back to x
   private var batch = 0
@@ -34,8 +32,6 @@ public final class ConvTranspose2dOf<Scalar: BLASScalar>: Layer {
   private var inputGradientChannelMajor = TensorOf<Scalar>.zeros([0])
   private var weightPartials = TensorOf<Scalar>.zeros([0])
   private var biasPartials = TensorOf<Scalar>.zeros([0])
-  var lanes: LaneConvolution?  // the direct kernels' plan for the last input size (LaneConvolutionLayer)
-  private var lastForwardUsedLanes = false
 
   /// A transposed convolution with PyTorch's default initialisation (fan_in = `outputChannels
   /// · k · k`, since the weight is `[in, out, k, k]`) drawn from `generator`.
@@ -107,14 +103,6 @@ public final class ConvTranspose2dOf<Scalar: BLASScalar>: Layer {
       kernelWidth: kernelSize, stride: stride, padding: padding, outHeight: x.shape[2], outWidth: x.shape[3])
     geometry = g
     batch = n
-    if runsOnLaneKernels {
-      lastForwardUsedLanes = true
-      output.ensureShape(outShape)
-      let plan = lanePlan(height: x.shape[2], width: x.shape[3], outHeight: outShape[2], outWidth: outShape[3])
-      plan.forward(x, weight: weight, bias: bias, into: &output, parallel: parallel)
-      return output
-    }
-    lastForwardUsedLanes = false
     let (k, cin, cout) = (g.rows, inputChannels, outputChannels)
     inputChannelMajor.ensureShape([n * cin * p])
     columns.ensureShape([n * k * p])
@@ -170,13 +158,6 @@ public final class ConvTranspose2dOf<Scalar: BLASScalar>: Layer {
     biasPartials.ensureShape([chunks, cout])
     inputGradient.ensureShape([n, cin, g.outHeight, g.outWidth])
     let wantInput = computesInputGradient
-    if lastForwardUsedLanes, let plan = lanes {
-      plan.backward(
-        dy, weight: weight, bias: bias, wantInput: computesInputGradient, inputGradient: &inputGradient,
-        parallel: parallel)
-      geometry = nil
-      return inputGradient
-    }
     inputGradientChannelMajor.ensureShape([n * cin * p])
     let outPlane = g.height * g.width
     dy.withUnsafeBufferPointer { dyb in
@@ -238,10 +219,6 @@ public final class ConvTranspose2dOf<Scalar: BLASScalar>: Layer {
     geometry = nil
     return inputGradient
   }
-}
-
-extension ConvTranspose2dOf: LaneConvolutionLayer {
-  static var isTransposed: Bool { true }
 }
 
 /// The `Float` transposed convolution models use.

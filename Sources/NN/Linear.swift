@@ -53,26 +53,6 @@ public final class LinearOf<Scalar: BLASScalar>: Layer {
     return [inputShape[0], outputFeatures]
   }
 
-  /// The forward pass and the input gradient run one GEMM per chunk of rows. On its own the
-  /// layer splits a batch evenly into `BatchChunking.denseChunkCount` chunks (about 128 rows,
-  /// where OpenBLAS runs faster); a `ChunkedChain` runs them on its 32-image chunks. Set, this
-  /// makes the layer on its own take chunks of this many rows (the last one shorter), as a
-  /// chain does: tests compare the two paths bit for bit. The weight gradient always takes the
-  /// even split (`accumulateParameterGradients`), in both.
-  public var fixedRowsPerChunk: Int?
-
-  /// The number of chunks of the forward pass and the input gradient for `n` rows.
-  private func chunking(_ n: Int) -> Int {
-    guard let fixed = fixedRowsPerChunk else { return BatchChunking.denseChunkCount(n) }
-    return max(1, (n + fixed - 1) / fixed)
-  }
-
-  /// The rows of chunk `c`: the even split's `range`, or the fixed-size chunk.
-  private func rows(ofChunk c: Int, batch n: Int, evenSplit range: Range<Int>) -> Range<Int> {
-    guard let fixed = fixedRowsPerChunk else { return range }
-    return (c * fixed)..<min(n, (c + 1) * fixed)
-  }
-
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func forward(_ x: TensorOf<Scalar>) throws -> TensorOf<Scalar> {
@@ -80,14 +60,13 @@ public final class LinearOf<Scalar: BLASScalar>: Layer {
     let n = x.shape[0]
     input.ensureShape(x.shape)
     output.ensureShape(outShape)
-    let chunks = chunking(n)
+    let chunks = BatchChunking.denseChunkCount(n)
     let (fin, fout) = (inputFeatures, outputFeatures)
     x.withUnsafeBufferPointer { xb in
       input.withUnsafeMutableBufferPointer { ib in
         output.withUnsafeMutableBufferPointer { yb in
           let (xs, cached, ys) = (xb.baseAddress!, ib.baseAddress!, yb.baseAddress!)
-          parallel.forEachChunk(count: n, chunks: chunks) { c, even in
-            let range = rows(ofChunk: c, batch: n, evenSplit: even)
+          parallel.forEachChunk(count: n, chunks: chunks) { _, range in
             (cached + range.lowerBound * fin).update(from: xs + range.lowerBound * fin, count: range.count * fin)
             forwardRows(xs + range.lowerBound * fin, rows: range.count, into: ys + range.lowerBound * fout)
           }
@@ -102,7 +81,7 @@ public final class LinearOf<Scalar: BLASScalar>: Layer {
   /// `ys` (one GEMM).
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  func forwardRows(_ xs: UnsafePointer<Scalar>, rows: Int, into ys: UnsafeMutablePointer<Scalar>) {
+  package func forwardRows(_ xs: UnsafePointer<Scalar>, rows: Int, into ys: UnsafeMutablePointer<Scalar>) {
     let (fin, fout) = (inputFeatures, outputFeatures)
     weight.value.withUnsafeBufferPointer { wb in
       withOptionalPointer(bias?.value) { biasPointer in
@@ -130,8 +109,7 @@ public final class LinearOf<Scalar: BLASScalar>: Layer {
         guard computesInputGradient else { return }
         inputGradient.withUnsafeMutableBufferPointer { dxb in
           let dxs = dxb.baseAddress!
-          parallel.forEachChunk(count: n, chunks: chunking(n)) { c, even in
-            let range = rows(ofChunk: c, batch: n, evenSplit: even)
+          parallel.forEachChunk(count: n, chunks: BatchChunking.denseChunkCount(n)) { _, range in
             inputGradientRows(dys + range.lowerBound * fout, rows: range.count, into: dxs + range.lowerBound * fin)
           }
         }
@@ -146,7 +124,7 @@ public final class LinearOf<Scalar: BLASScalar>: Layer {
   /// split (`BatchChunking.denseChunkCount`, in parallel), added in chunk order.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  func accumulateParameterGradients(outputGradient dys: UnsafePointer<Scalar>, input xs: UnsafePointer<Scalar>, batch n: Int) {
+  package func accumulateParameterGradients(outputGradient dys: UnsafePointer<Scalar>, input xs: UnsafePointer<Scalar>, batch n: Int) {
     guard !weight.isFrozen || !(bias?.isFrozen ?? true) else { return }
     let (fin, fout) = (inputFeatures, outputFeatures)
     let chunks = BatchChunking.denseChunkCount(n)
@@ -173,29 +151,13 @@ public final class LinearOf<Scalar: BLASScalar>: Layer {
   /// `[rows, in]` into `dxs` (one GEMM).
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  func inputGradientRows(_ dys: UnsafePointer<Scalar>, rows: Int, into dxs: UnsafeMutablePointer<Scalar>) {
+  package func inputGradientRows(_ dys: UnsafePointer<Scalar>, rows: Int, into dxs: UnsafeMutablePointer<Scalar>) {
     let (fin, fout) = (inputFeatures, outputFeatures)
     weight.value.withUnsafeBufferPointer { wb in
       Scalar.gemm(
         transposeA: false, transposeB: false, m: rows, n: fin, k: fout, alpha: 1, a: dys, lda: fout,
         b: wb.baseAddress!, ldb: fin, beta: 0, c: dxs, ldc: fin)
     }
-  }
-}
-
-/// Per-chunk gradient partials at an address that stays put between `reserve`s.
-final class PartialsBuffer<Scalar> {
-  private(set) var pointer = UnsafeMutablePointer<Scalar>.allocate(capacity: 1)
-  private var capacity = 1
-
-  deinit { pointer.deallocate() }
-
-  /// Makes room for `count` scalars (contents are not kept).
-  func reserve(_ count: Int) {
-    guard count > capacity else { return }
-    pointer.deallocate()
-    pointer = .allocate(capacity: count)
-    capacity = count
   }
 }
 

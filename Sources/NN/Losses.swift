@@ -69,7 +69,7 @@ public struct MSELoss: Sendable {
 
   /// `Σ (ŷ − y)²` over `count` elements, accumulated in `Double` in element order, and the
   /// gradient `2 · scale · (ŷ − y)` written into `gradient`: the loss of a part of a batch
-  /// whose `scale` is the whole batch's (a `ChunkedChain` chunk). The loss is this sum times
+  /// whose `scale` is the whole batch's (a chunk of an execution plan). The loss is this sum times
   /// `scale`, over all parts.
   @inlinable
   public static func squaredErrorSum<T: BLASScalar>(
@@ -114,27 +114,43 @@ public struct CrossEntropyLoss: Sendable {
   private func compute<T: BLASScalar>(_ logits: TensorOf<T>, _ labels: [Int32], n: Int, c: Int, gradient: inout TensorOf<T>) -> Double {
     gradient.ensureShape(logits.shape)
     var total = 0.0
-    let invN = 1 / Double(n)
     logits.withUnsafeBufferPointer { z in
       gradient.withUnsafeMutableBufferPointer { d in
-        for row in 0..<n {
-          let zr = z.baseAddress! + row * c
-          let dr = d.baseAddress! + row * c
-          var m = Double(zr[0])
-          for j in 1..<max(c, 1) { m = max(m, Double(zr[j])) }
-          var sum = 0.0
-          for j in 0..<c { sum += Double.exp(Double(zr[j]) - m) }
-          let logSum = Double.log(sum)
-          let label = Int(labels[row])
-          total -= Double(zr[label]) - m - logSum
-          for j in 0..<c {
-            let softmax = Double.exp(Double(zr[j]) - m - logSum)
-            dr[j] = T((softmax - (j == label ? 1 : 0)) * invN)
-          }
+        labels.withUnsafeBufferPointer { l in
+          total = Self.negativeLogLikelihoodSum(
+            z.baseAddress!, labels: l.baseAddress!, rows: n, classes: c, scale: 1 / Double(n), gradient: d.baseAddress!)
         }
       }
     }
-    return total * invN
+    return total * (1 / Double(n))
+  }
+
+  /// `−Σ log softmax(z)[label]` over `rows` rows of logits `[rows, classes]` (labels already
+  /// checked to lie in `0..<classes`), accumulated in `Double` in row order, and the gradient
+  /// `scale · (softmax(z) − onehot(label))` written into `gradient`: the loss of a part of a
+  /// batch whose `scale` is the whole batch's `1/N`. The loss is this sum times `scale`.
+  @inlinable
+  public static func negativeLogLikelihoodSum<T: BLASScalar>(
+    _ logits: UnsafePointer<T>, labels: UnsafePointer<Int32>, rows: Int, classes c: Int, scale: Double,
+    gradient: UnsafeMutablePointer<T>
+  ) -> Double {
+    var total = 0.0
+    for row in 0..<rows {
+      let zr = logits + row * c
+      let dr = gradient + row * c
+      var m = Double(zr[0])
+      for j in 1..<max(c, 1) { m = max(m, Double(zr[j])) }
+      var sum = 0.0
+      for j in 0..<c { sum += Double.exp(Double(zr[j]) - m) }
+      let logSum = Double.log(sum)
+      let label = Int(labels[row])
+      total -= Double(zr[label]) - m - logSum
+      for j in 0..<c {
+        let softmax = Double.exp(Double(zr[j]) - m - logSum)
+        dr[j] = T((softmax - (j == label ? 1 : 0)) * scale)
+      }
+    }
+    return total
   }
 }
 

@@ -305,3 +305,7 @@ public final class RMSprop: BufferedOptimizer, Optimizer {
 #if canImport(Glibc)
   import Glibc
 #endif
+
+/// Whether this CPU has AVX2 and FMA for `CKernels`' Adam update (checked once; without them
+/// Adam runs the same operations one at a time, bit for bit the same).
+let avx2KernelsAvailable = latentlab_avx2_fma_available() == 1

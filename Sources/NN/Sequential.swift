@@ -34,74 +34,14 @@ public final class SequentialOf<Scalar: BLASScalar>: Layer {
     try layers.reduce(inputShape) { try $1.outputShape(for: $0) }
   }
 
-  /// Runs the layers in order. In `Float` on CPUs with AVX2, runs of convolutions and
-  /// activations (at least one convolution, two layers or more) go through a `LaneSegment`,
-  /// which keeps them in the lane layout: same bits as calling the layers one by one, less
-  /// layout conversion and one parallel region per run.
+  /// Runs the layers in order.
   public func forward(_ x: TensorOf<Scalar>) throws -> TensorOf<Scalar> {
-    lastSteps.removeAll(keepingCapacity: true)
-    var h = x
-    var i = 0
-    while i < layers.count {
-      if h.rank == 4, let segment = laneSegment(startingAt: i) {
-        let y = try segment.forward(h as! TensorOf<Float>, parallel: layers[i].parallel)
-        h = y as! TensorOf<Scalar>
-        lastSteps.append(.segment(segment))
-        i = segment.range.upperBound
-      } else {
-        h = try layers[i].forward(h)
-        lastSteps.append(.layer(i))
-        i += 1
-      }
-    }
-    return h
+    try layers.reduce(x) { try $1.forward($0) }
   }
 
+  /// Runs the layers' backward passes in reverse order.
   public func backward(_ dy: TensorOf<Scalar>) throws -> TensorOf<Scalar> {
-    var g = dy
-    guard !lastSteps.isEmpty else {
-      // No forward yet: the last layer reports it.
-      for layer in layers.reversed() { g = try layer.backward(g) }
-      return g
-    }
-    for step in lastSteps.reversed() {
-      switch step {
-      case .layer(let i):
-        g = try layers[i].backward(g)
-      case .segment(let segment):
-        let dx = try segment.backward(g as! TensorOf<Float>, parallel: layers[segment.range.lowerBound].parallel)
-        g = dx as! TensorOf<Scalar>
-      }
-    }
-    return g
-  }
-
-  /// How the last forward ran: a layer on its own, or a lane segment.
-  private enum Step {
-    case layer(Int)
-    case segment(LaneSegment)
-  }
-
-  private var lastSteps: [Step] = []
-  private var segments: [LaneSegment] = []
-
-  /// The lane segment starting at layer `start`: the longest run of layers that can run on
-  /// lanes (a convolution that skips its input gradient only first), when it holds a
-  /// convolution and at least two layers.
-  func laneSegment(startingAt start: Int) -> LaneSegment? {
-    guard Scalar.self == Float.self else { return nil }
-    var end = start
-    var hasConvolution = false
-    while end < layers.count, let role = (layers[end] as? any LaneLayer)?.laneRole {
-      if role.convolution && role.skipsInputGradient && end > start { break }
-      hasConvolution = hasConvolution || role.convolution
-      end += 1
-    }
-    guard hasConvolution, end - start >= 2 else { return nil }
-    if let segment = segments.first(where: { $0.range == start..<end }) { return segment }
-    let segment = LaneSegment(range: start..<end, layers: layers[start..<end].map { $0 as! any LaneLayer })
-    segments.append(segment)
-    return segment
+    try layers.reversed().reduce(dy) { try $1.backward($0) }
   }
 }
 

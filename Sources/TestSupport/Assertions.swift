@@ -52,3 +52,23 @@ public func assertBitIdentical(
   let differing = zip(actual.scalars, expected.scalars).filter { $0.bitPattern != $1.bitPattern }.count
   XCTAssertEqual(differing, 0, "\(what): \(differing) of \(actual.count) elements differ", file: file, line: line)
 }
+
+/// Asserts that two tensors of the same shape agree elementwise within
+/// `scaleTolerance · max|expected| + rtol · |expected|`: two float32 summation orders of many
+/// terms differ relative to the tensor's scale, not to each element (an element that sums to
+/// nearly zero has no relative precision).
+public func assertCloseToScale(
+  _ actual: Tensor, _ expected: Tensor, scaleTolerance: Float, rtol: Float, _ what: String,
+  file: StaticString = #filePath, line: UInt = #line
+) {
+  XCTAssertEqual(actual.shape, expected.shape, what, file: file, line: line)
+  let scale = expected.scalars.reduce(0) { max($0, abs($1)) }
+  var worst: Float = 0
+  var worstExcess = -Float.infinity
+  for (x, y) in zip(actual.scalars, expected.scalars) {
+    let excess = abs(x - y) - (scaleTolerance * scale + rtol * abs(y))
+    if excess > worstExcess { (worstExcess, worst) = (excess, abs(x - y)) }
+  }
+  XCTAssertLessThanOrEqual(
+    worstExcess, 0, "\(what): a difference of \(worst) against scale \(scale) exceeds the tolerance", file: file, line: line)
+}

@@ -7,6 +7,7 @@
 
 import Analysis
 import Datasets
+import Execution
 import Experiments
 import Foundation
 import Models
@@ -164,9 +165,9 @@ func gemmRates() throws -> [Figure] {
 /// sigmoid), and its layers in execution order, for timing them one by one.
 func seedAutoencoder(_ g: inout SeededGenerator) throws -> (Autoencoder, [any Layer<Float>]) {
   let model = try Autoencoder(config: .seed, generator: &g)
-  let layers: [any Layer<Float>] =
-    model.encoder.cnn.layers + [model.encoder.flatten] + model.encoder.lin.layers + model.decoder.lin.layers
-    + [model.decoder.unflatten] + model.decoder.cnn.layers
+  let layers: [any Layer<Float>] = (model.encoder.layers + model.decoder.layers).flatMap { layer in
+    (layer as? Sequential)?.layers ?? [layer]
+  }
   return (model, layers)
 }
 
@@ -187,18 +188,18 @@ func forwardFLOPs(_ layer: any Layer<Float>, input shape: [Int]) throws -> Doubl
 
 let benchBatch = 250
 
-/// A batch of 250 real test images (or uniform noise when the data set is missing).
-func benchImages() -> Tensor {
+/// A batch of `count` real test images (or uniform noise when the data set is missing).
+func benchImages(count: Int = benchBatch) -> Tensor {
   if let test = try? FashionMNIST.load(.test, directory: FashionMNIST.directory(explicit: nil)) {
-    return test.subset(Array(0..<benchBatch)).images
+    return test.subset(Array(0..<count)).images
   }
   var g = SeededGenerator(seed: 1, streamName: "bench/images")
-  return Tensor(shape: [benchBatch, 1, 28, 28], scalars: (0..<(benchBatch * 784)).map { _ in g.nextFloat() })
+  return Tensor(shape: [count, 1, 28, 28], scalars: (0..<(count * 784)).map { _ in g.nextFloat() })
 }
 
 /// Training step (forward, MSE, backward, Adam lr 3e-3 with L2 1e-4) at batch 250 as training
-/// runs it (`Autoencoder.trainingStep`, whose Sequentials run conv + activation runs as lane
-/// segments), then, with 1 thread, the time split by layer from a layer-by-layer run.
+/// runs it (`Autoencoder.trainingStep`, through the model's execution plan), then, with 1
+/// thread, the time split by layer from a run of the reference layers one by one.
 func trainingRate(threads: Int) throws -> [Figure] {
   var g = SeededGenerator(seed: 0, stream: .initialization)
   let (model, layers) = try seedAutoencoder(&g)
@@ -216,7 +217,7 @@ func trainingRate(threads: Int) throws -> [Figure] {
   var forwardTime = [Double](repeating: 0, count: layers.count)
   var backwardTime = [Double](repeating: 0, count: layers.count)
   var lossTime = 0.0, optimizerTime = 0.0
-  // One layer at a time, each timed (each convolution converts to and from lanes itself).
+  // One reference layer at a time (im2col + GEMM convolutions), each timed.
   func layerByLayerStep(record: Bool) throws {
     adam.zeroGradients()
     var h = x
@@ -267,8 +268,8 @@ func trainingRate(threads: Int) throws -> [Figure] {
   // Where the time goes (1 thread only: with 2 the chunks overlap), layer by layer.
   if threads == 1 {
     figures.append(Figure(
-      name: "autoencoder.train.threads1.layer_by_layer", value: Double(benchBatch) / median(stepTimes), unit: "img/s",
-      note: "the same step calling each layer on its own (the split below)"))
+      name: "autoencoder.train.threads1.reference", value: Double(benchBatch) / median(stepTimes), unit: "img/s",
+      note: "the same step on the reference layers, one by one (the split below)"))
     var shape = [1, 1, 28, 28]
     var totalFLOPs = 0.0
     let total = stepTimes.reduce(0, +)
@@ -311,7 +312,8 @@ func kernelRates() throws -> [Figure] {
   var figures: [Figure] = []
   for (i, layer) in layers.enumerated() {
     defer { shape = (try? layer.outputShape(for: shape)) ?? shape }
-    guard let best = try ConvolutionKernelTiming.bestSeconds(of: layer, imageShape: Array(shape.dropFirst()), calls: 2_000)
+    guard ExecutionPlan.isSupported,
+      let best = try ConvolutionKernelTiming.bestSeconds(of: layer, imageShape: Array(shape.dropFirst()), calls: 2_000)
     else { continue }
     let out = try layer.outputShape(for: shape)
     let flops = try forwardFLOPs(layer, input: shape) * Double(BatchChunking.itemsPerChunk)
@@ -519,6 +521,65 @@ func subnormalTrainingRates() throws -> [Figure] {
   ]
 }
 
+// MARK: - The VAE's and the classifier's training steps
+
+/// The VAE's training step at the seed's batch of 2,000 (Adam 1e-3), alternating step by step
+/// with the autoencoder's at its batch of 250 (Adam 3e-3, L2 1e-4) so that the machine's drift
+/// does not tilt their ratio; both through their execution plans.
+func vaeTrainingRate(threads: Int) throws -> [Figure] {
+  let images = try benchImages(count: Preset.seed.vaeBatchSize)
+  let vae = try ModelFactory.make(.vae, config: .seed, seed: 0)
+  vae.parallel = DeterministicParallel(threads: threads)
+  let vaeOptimizer = try OptimizerSettings(kind: "adam", learningRate: 1e-3).make(vae.namedParameters)
+  let autoencoder = try ModelFactory.make(.autoencoder, config: .seed, seed: 0)
+  autoencoder.parallel = DeterministicParallel(threads: threads)
+  let adam = try OptimizerSettings(kind: "adam", learningRate: 3e-3, weightDecay: 1e-4).make(autoencoder.namedParameters)
+  let x = benchImages()
+  let labels = [Int32](repeating: 0, count: images.shape[0])
+  var vaeTimes: [Double] = [], autoencoderTimes: [Double] = []
+  for round in 0..<12 {
+    var t0 = now()
+    vaeOptimizer.zeroGradients()
+    _ = try vae.trainingStep(inputs: images, labels: labels)
+    vaeOptimizer.step()
+    if round >= 2 { vaeTimes.append(now() - t0) }
+    for _ in 0..<8 {
+      t0 = now()
+      adam.zeroGradients()
+      _ = try autoencoder.trainingStep(inputs: x, labels: [])
+      adam.step()
+      if round >= 2 { autoencoderTimes.append(now() - t0) }
+    }
+  }
+  let vaeRate = Double(images.shape[0]) / median(vaeTimes)
+  let autoencoderRate = Double(benchBatch) / median(autoencoderTimes)
+  return [
+    Figure(
+      name: "vae.train.threads\(threads)", value: vaeRate, unit: "img/s",
+      note: "batch \(images.shape[0]), median of \(vaeTimes.count) steps"),
+    Figure(
+      name: "vae.train.threads\(threads).ratio_to_autoencoder", value: vaeRate / autoencoderRate, unit: "x",
+      goal: ">= 0.8", note: "the autoencoder's \(Int(autoencoderRate)) img/s at batch \(benchBatch), alternating"),
+  ]
+}
+
+/// The classifier's training step at batch 250 (Adam 1e-3): its head on the frozen encoder's
+/// codes, as training runs it.
+func classifierTrainingRate(threads: Int) throws -> [Figure] {
+  let classifier = try ModelFactory.make(.classifier, config: .seed, seed: 0)
+  classifier.parallel = DeterministicParallel(threads: threads)
+  let data = try classifier.trainingInputs(LabeledTensor(inputs: benchImages(), labels: (0..<benchBatch).map { Int32($0 % 10) }))
+  let optimizer = try OptimizerSettings(kind: "adam", learningRate: 1e-3).make(classifier.namedParameters)
+  let seconds = try medianSeconds(warmup: 20, count: 400) {
+    optimizer.zeroGradients()
+    _ = try classifier.trainingStep(inputs: data.inputs, labels: data.labels)
+    optimizer.step()
+  }
+  return [Figure(
+    name: "classifier.train.threads\(threads)", value: Double(benchBatch) / seconds, unit: "img/s",
+    note: "batch \(benchBatch) of codes, median of 400 steps")]
+}
+
 let cases: [BenchCase] = [
   BenchCase(name: "data.load", run: dataLoadTrain),
   BenchCase(name: "data.parts", run: dataParts),
@@ -526,6 +587,10 @@ let cases: [BenchCase] = [
   BenchCase(name: "train.threads1", run: { try trainingRate(threads: 1) }),
   BenchCase(name: "train.threads2", run: { try trainingRate(threads: 2) }),
   BenchCase(name: "train.subnormals", run: subnormalTrainingRates),
+  BenchCase(name: "vae.train.threads1", run: { try vaeTrainingRate(threads: 1) }),
+  BenchCase(name: "vae.train.threads2", run: { try vaeTrainingRate(threads: 2) }),
+  BenchCase(name: "classifier.train.threads1", run: { try classifierTrainingRate(threads: 1) }),
+  BenchCase(name: "classifier.train.threads2", run: { try classifierTrainingRate(threads: 2) }),
   BenchCase(name: "kernels", run: kernelRates),
   BenchCase(name: "infer.threads1", run: { try inferenceRate(threads: 1) }),
   BenchCase(name: "infer.threads2", run: { try inferenceRate(threads: 2) }),

@@ -1,4 +1,6 @@
 import CKernels
+import Execution
+import NN
 import TensorCore
 
 /// The direct convolution kernels of one layer timed on their own, for benchmarks.
@@ -6,22 +8,31 @@ import TensorCore
 /// A training step's time drifts with this machine's speed by up to half within minutes, which
 /// hides a kernel change of 10%. The best time of many calls on one chunk (32 images, the unit
 /// every pass works in) is stable to a few per cent: the measure `make bench` reports per kernel.
-public enum ConvolutionKernelTiming {
+enum ConvolutionKernelTiming {
   /// The best seconds per call, over `calls` calls each, of a `Conv2d`'s or `ConvTranspose2d`'s
   /// three kernels on one chunk of 32 images of `imageShape` `[C, H, W]`: forward (with bias),
   /// weight gradient (with the bias gradient) and input gradient. Nil when the layer does not
-  /// run on the direct kernels (not a convolution, `Double`, im2col, no AVX2).
+  /// take (not a convolution, or a kernel larger than theirs); the caller checks for AVX2.
   /// - Throws: the layer's shape error for a wrong `imageShape`.
-  public static func bestSeconds(
+  static func bestSeconds(
     of layer: any Layer<Float>, imageShape: [Int], calls: Int
   ) throws -> (forward: Double, weightGradient: Double, inputGradient: Double)? {
-    guard let convolution = layer as? any LaneConvolutionLayer, convolution.laneRole != nil else { return nil }
     let images = BatchChunking.itemsPerChunk
-    guard case .convolution(let plan, let weight, let bias, _) = try convolution.laneStage(for: [images] + imageShape)
-    else { return nil }
+    let (weight, bias, kernelSize, stride, padding, transposed): (ParameterOf<Float>, ParameterOf<Float>?, Int, Int, Int, Bool)
+    switch layer {
+    case let c as Conv2d: (weight, bias, kernelSize, stride, padding, transposed) = (c.weight, c.bias, c.kernelSize, c.stride, c.padding, false)
+    case let c as ConvTranspose2d:
+      (weight, bias, kernelSize, stride, padding, transposed) = (c.weight, c.bias, c.kernelSize, c.stride, c.padding, true)
+    default: return nil
+    }
+    guard kernelSize <= LaneConvolution.maximumKernelSize else { return nil }
+    let out = Array(try layer.outputShape(for: [images] + imageShape).dropFirst())
+    let plan = LaneConvolution(
+      inputChannels: imageShape[0], outputChannels: out[0], kernelSize: kernelSize, stride: stride, padding: padding,
+      inputSize: (imageShape[1], imageShape[2]), outputSize: (out[1], out[2]), transposed: transposed)
     let groups = LaneConvolution.laneGroups(images)
     let lanes = Int(LL_LANES)
-    let (x, y, dx) = (LaneBuffer(), LaneBuffer(), LaneBuffer())
+    let (x, y, dx) = (AlignedBuffer(), AlignedBuffer(), AlignedBuffer())
     x.reserve(groups * plan.inputImageSize * lanes)
     y.reserve(groups * plan.outputImageSize * lanes)
     dx.reserve(groups * plan.inputImageSize * lanes)
