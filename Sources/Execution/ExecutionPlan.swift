@@ -40,6 +40,10 @@ public final class ExecutionPlan {
   private let activationKeepsBatch: [Bool]
   private let gradientKeepsBatch: [Bool]
   private let activations: [AlignedBuffer]
+  /// Which of `gradients` holds each root's gradients.
+  private let gradientBuffers: [Int]
+  /// Scalars per row of each gradient buffer's chunk slots.
+  private let gradientSlotWidths: [Int]
   private let gradients: [AlignedBuffer]
   private let lossPartials = PartialsBuffer<Double>()
   private let latentPartials = PartialsBuffer<Double>()
@@ -85,8 +89,29 @@ public final class ExecutionPlan {
     }
     self.activationKeepsBatch = activationKeepsBatch
     self.gradientKeepsBatch = gradientKeepsBatch
+    // A chunk's gradients live from the step that writes them to the step before, so two
+    // buffers taken in turn hold all of them (an in-place step writes over its own); only
+    // the rows a dense step's weight gradient reads after the chunks keep their own.
+    var gradientBuffers = [Int](repeating: 0, count: shapes.count)
+    var (turn, own, previousRoot) = (0, 2, -1)
+    for b in shapes.indices.reversed() where roots[b] != previousRoot {
+      previousRoot = roots[b]
+      if gradientKeepsBatch[roots[b]] {
+        gradientBuffers[roots[b]] = own
+        own += 1
+      } else {
+        gradientBuffers[roots[b]] = turn
+        turn = 1 - turn
+      }
+    }
+    self.gradientBuffers = gradientBuffers
+    // A shared buffer's slots are as wide as the widest gradient it holds, so that one
+    // worker's slot never reaches into another's.
+    var slotWidths = [Int](repeating: 0, count: own)
+    for b in shapes.indices where roots[b] == b { slotWidths[gradientBuffers[b]] = max(slotWidths[gradientBuffers[b]], widths[b]) }
+    gradientSlotWidths = slotWidths
     activations = shapes.indices.map { _ in AlignedBuffer() }
-    gradients = shapes.indices.map { _ in AlignedBuffer() }
+    gradients = (0..<own).map { _ in AlignedBuffer() }
   }
 
   /// The last boundary: the plan's output.
@@ -317,7 +342,10 @@ public final class ExecutionPlan {
     for b in (start + 1)..<(stop + 1) where roots[b] != start {
       let r = roots[b]
       activations[r].reserve((activationKeepsBatch[r] ? n : chunkRows) * widths[r])
-      if backward || (loss && b == stop) { gradients[r].reserve((gradientKeepsBatch[r] ? n : chunkRows) * widths[r]) }
+      if backward || (loss && b == stop) {
+        let buffer = gradientBuffers[r]
+        gradients[buffer].reserve(gradientKeepsBatch[r] ? n * widths[r] : chunkRows * gradientSlotWidths[buffer])
+      }
     }
     lossPartials.reserve(chunks)
     latentPartials.reserve(chunks)
@@ -369,8 +397,9 @@ public final class ExecutionPlan {
   private func gradient(_ boundary: Int, _ place: ChunkPlace, _ pass: Pass) -> UnsafeMutablePointer<Float>? {
     let r = roots[boundary]
     guard r != pass.start else { return pass.inputGradient.map { $0 + place.rows.lowerBound * widths[boundary] } }
-    let row = gradientKeepsBatch[r] ? place.rows.lowerBound : place.slot * BatchChunking.itemsPerChunk
-    return gradients[r].pointer + row * widths[boundary]
+    let buffer = gradientBuffers[r]
+    if gradientKeepsBatch[r] { return gradients[buffer].pointer + place.rows.lowerBound * widths[boundary] }
+    return gradients[buffer].pointer + place.slot * BatchChunking.itemsPerChunk * gradientSlotWidths[buffer]
   }
 
   /// Calls `body` with a pointer to the tensor's scalars, or nil when there is no tensor.
