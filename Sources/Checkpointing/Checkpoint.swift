@@ -106,10 +106,33 @@ public struct Checkpoint {
     self.history = history
   }
 
-  /// The parameter names and shapes a model of `kind` and `config` has, in order.
-  public static func expectedParameters(kind: ModelKind, config: AutoencoderConfig) throws -> [(name: String, shape: [Int])] {
-    let model = try ModelFactory.make(kind, config: config, seed: 0)
+  /// The parameter names and shapes a model of `kind` and `config` has, in order (a
+  /// classifier's head `headWidths` wide).
+  public static func expectedParameters(
+    kind: ModelKind, config: AutoencoderConfig, headWidths: [Int] = ClassifierDefaults.headWidths
+  ) throws -> [(name: String, shape: [Int])] {
+    let model = try ModelFactory.make(kind, config: config, seed: 0, headWidths: headWidths)
     return model.stateDict.map { ($0.name, $0.parameter.value.shape) }
+  }
+
+  /// A classifier's head widths as its parameters' shapes give them (nil for another model).
+  public var classifierHeadWidths: [Int]? {
+    guard model == .classifier else { return nil }
+    return Self.headWidths(shapes: Dictionary(stateDict.map { ($0.name, $0.tensor.shape) }, uniquingKeysWith: { a, _ in a }))
+  }
+
+  /// The hidden widths of a head whose dense layers' weights `head.<i>.weight` have these
+  /// shapes (`[out, in]`): every layer's output width but the last's; nil without a head.
+  static func headWidths(shapes: [String: [Int]]) -> [Int]? {
+    let layers = shapes.keys.compactMap { name -> (Int, [Int])? in
+      let parts = name.split(separator: ".")
+      guard parts.count == 3, parts[0] == "head", parts[2] == "weight", let i = Int(parts[1]), let shape = shapes[name],
+        shape.count == 2
+      else { return nil }
+      return (i, shape)
+    }.sorted { $0.0 < $1.0 }
+    guard layers.count >= 1 else { return nil }
+    return layers.dropLast().map { $0.1[0] }
   }
 
   /// Copies this checkpoint's parameters into `model`, checking names and shapes.

@@ -201,7 +201,10 @@ private final class FieldReader {
     for name in stored {
       if let read = attempt({ try file.read("/state_dict/\(name)", as: Float.self) }) { values[name] = read }
     }
-    guard let kind, let config, let expected = attempt({ try Checkpoint.expectedParameters(kind: kind, config: config) })
+    let widths = kind == .classifier
+      ? Checkpoint.headWidths(shapes: values.mapValues(\.shape)) ?? ClassifierDefaults.headWidths : ClassifierDefaults.headWidths
+    guard let kind, let config,
+      let expected = attempt({ try Checkpoint.expectedParameters(kind: kind, config: config, headWidths: widths) })
     else { return nil }
     for extra in Set(stored).subtracting(expected.map(\.name)).sorted() {
       problems.append(CheckpointError.parameterMismatch(path: path, parameter: extra, reason: "not a parameter of this \(kind.rawValue)"))

@@ -2,6 +2,7 @@ import Datasets
 import Figures
 import Foundation
 import Models
+import NN
 import TensorCore
 
 /// The pipeline's report: `report.md` (figures linked), `report.html` (self-contained:
@@ -73,29 +74,47 @@ public struct StudyReport {
     try writeJSON(numbers, to: folder + "/report.json")
     let c = best.parameters.config, o = best.parameters.optimizer
     let comparison: [[String]] = [
-      ["autoencoder test MSE (mean over pixels)", "about 0.02", String(format: "%.4f", numbers.autoencoderTestMSE),
-       String(format: "%+.4f", numbers.autoencoderTestMSE - 0.02)],
-      ["classifier test accuracy", "75%", String(format: "%.1f%%", numbers.classifierTestAccuracy * 100),
-       String(format: "%+.1f points", numbers.classifierTestAccuracy * 100 - 75)],
-      ["VAE test MSE (decoded mean)", "about 0.02", String(format: "%.4f", numbers.vaeTestMSE),
-       String(format: "%+.4f", numbers.vaeTestMSE - 0.02)],
+      ["autoencoder test MSE (mean over pixels)", SeedReport.autoencoderTestMSE.written,
+       String(format: "%.4f", numbers.autoencoderTestMSE),
+       String(format: "%+.4f", numbers.autoencoderTestMSE - SeedReport.autoencoderTestMSE.value)],
+      ["classifier test accuracy", SeedReport.classifierTestAccuracy.written,
+       String(format: "%.1f%%", numbers.classifierTestAccuracy * 100),
+       String(format: "%+.1f points", (numbers.classifierTestAccuracy - SeedReport.classifierTestAccuracy.value) * 100)],
+      ["VAE test MSE (decoded mean)", SeedReport.vaeTestMSE.written, String(format: "%.4f", numbers.vaeTestMSE),
+       String(format: "%+.4f", numbers.vaeTestMSE - SeedReport.vaeTestMSE.value)],
     ]
+    let (published, publishedOptimizer) = (SeedReport.configuration, SeedReport.optimizer)
     let configuration: [[String]] = [
-      ["N_C1, N_C2, N_C3", "8, 17, 32", c.channels.map(String.init).joined(separator: ", ")],
-      ["N_H1", "69", "\(c.hidden)"], ["L", "4", "\(c.latent)"], ["conv 3 padding", "\"01\"", "\(c.conv3Padding)"],
-      ["optimizer", "Adam", o.kind], ["learning rate", "0.003", String(format: "%.3g", o.learningRate)],
-      ["L2", "1e-4", String(format: "%.3g", o.weightDecay)],
+      ["N_C1, N_C2, N_C3", published.channels.map(String.init).joined(separator: ", "),
+       c.channels.map(String.init).joined(separator: ", ")],
+      ["N_H1", "\(published.hidden)", "\(c.hidden)"], ["L", "\(published.latent)", "\(c.latent)"],
+      ["conv 3 padding", SeedReport.conv3PaddingWritten, "\(c.conv3Padding)"],
+      ["optimizer", publishedOptimizer.kind == "adam" ? "Adam" : publishedOptimizer.kind, o.kind],
+      ["learning rate", String(format: "%.3g", publishedOptimizer.learningRate), String(format: "%.3g", o.learningRate)],
+      ["L2", String(format: "%.3g", publishedOptimizer.weightDecay), String(format: "%.3g", o.weightDecay)],
     ]
+    let (search, space) = (preset.search, preset.search.space)
+    func range<T>(_ r: ClosedRange<T>) -> String { "\(r.lowerBound)–\(r.upperBound)" }
+    func optimizerWords(_ o: OptimizerSettings) -> String {
+      "\(o.kind == "adam" ? "Adam" : o.kind) \(String(format: "%g", o.learningRate))"
+        + (o.weightDecay > 0 ? ", L2 \(String(format: "%g", o.weightDecay))" : "")
+    }
     let settings = """
-      Preset `\(preset.name)`, seed \(seed), LatentLab \(LatentLabVersion.current). Search: \(preset.trials) random trials \
-      (the `search` stream), \(preset.folds)-fold cross-validation, \(preset.searchEpochs) epochs, batch 250, objective the \
-      mean validation MSE; space N_C1 8–10, N_C2 15–20, N_C3 25–35, N_H1 60–80, L in {2, 4, 6} (the problem statement; the \
-      report's table writes 2–4), learning rate and L2 log-uniform in [1e-3, 1e-1] and [1e-4, 1e-1], optimizer Adam, SGD \
-      or RMSprop; conv 3 padding 1 (the report's "01" allows 0 or 1; 1 keeps the encoder's maps 4x4 and the decoder \
-      symmetric). The best configuration is retrained for \(preset.autoencoderEpochs) epochs on \
-      \(preset.subset.map { "\($0)" } ?? "all 60,000") training images. Classifier: \(preset.classifierEpochs) epochs, batch \
-      250, Adam 1e-3, L2 1e-5. VAE: \(preset.vaeEpochs) epochs, batch \(preset.vaeBatchSize), Adam 1e-3, loss mean-pixel \
-      MSE + KL/784. t-SNE of \(preset.tsnePoints) training codes, perplexity 30, \(preset.tsneIterations) iterations. \
+      Preset `\(preset.name)`, seed \(seed), LatentLab \(LatentLabVersion.current). Search: \(search.trials) random trials \
+      (the `search` stream), \(search.folds)-fold cross-validation, \(search.epochs) epochs, batch \(search.batchSize), \
+      objective the mean validation MSE; space N_C1 \(range(space.conv1Channels)), N_C2 \(range(space.conv2Channels)), \
+      N_C3 \(range(space.conv3Channels)), N_H1 \(range(space.hidden)), L in {\(space.latent.map(String.init).joined(separator: ", "))} \
+      (the problem statement; the report's table writes 2–4), learning rate and L2 log-uniform in \
+      [\(space.learningRate.lowerBound), \(space.learningRate.upperBound)] and [\(space.weightDecay.lowerBound), \
+      \(space.weightDecay.upperBound)], optimizer \(space.optimizers.joined(separator: ", ")); conv 3 padding \(space.conv3Padding) \
+      (the report's "01" allows 0 or 1; 1 keeps the encoder's maps 4x4 and the decoder symmetric). The best configuration \
+      is retrained for \(preset.autoencoder.epochs) epochs, batch \(preset.autoencoder.batchSize), on \
+      \(preset.subset.map { "\($0)" } ?? "all 60,000") training images. Classifier: dense \
+      \((preset.classifier.headWidths.map(String.init) + ["10"]).joined(separator: "→")) on the frozen encoder, \
+      \(preset.classifier.epochs) epochs, batch \(preset.classifier.batchSize), \(optimizerWords(preset.classifier.optimizer)). \
+      VAE: \(preset.vae.epochs) epochs, batch \(preset.vae.batchSize), \(optimizerWords(preset.vae.optimizer)), loss \
+      \(preset.vae.loss.normalisation). t-SNE of \(preset.embedding.tsnePoints) training codes, perplexity \
+      \(String(format: "%g", preset.embedding.perplexity)), \(preset.embedding.tsneIterations) iterations. \
       Wall time \(String(format: "%.0f", seconds)) s on this run (stages skipped on a re-run are not counted).
       """
 

@@ -70,6 +70,11 @@ public struct SearchSpace: Codable, Equatable, Sendable {
 public struct TrialParameters: Codable, Equatable, Sendable {
   public var config: AutoencoderConfig
   public var optimizer: OptimizerSettings
+
+  public init(config: AutoencoderConfig, optimizer: OptimizerSettings) {
+    self.config = config
+    self.optimizer = optimizer
+  }
 }
 
 /// A finished trial: its parameters, each fold's validation MSE, their mean (the objective),

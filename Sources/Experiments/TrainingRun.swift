@@ -8,121 +8,6 @@ import Models
 import NN
 import TensorCore
 
-/// A problem with an experiment's settings, inputs or run folder.
-public enum ExperimentError: Error, CustomStringConvertible, Equatable {
-  case invalid(String)
-
-  public var description: String {
-    switch self {
-    case .invalid(let message): return message
-    }
-  }
-}
-
-/// What a run folder's `config.json` records.
-public struct RunRecord: Encodable {
-  public var model: String
-  public var config: AutoencoderConfig
-  public var training: TrainingOptions
-  public var extra: [String: String]
-  public var seed: UInt64
-  public var threads: Int
-  public var trainImages: Int
-  public var validationImages: Int
-  public var datasetSHA256: [String: String]
-  public var software: String
-
-  enum CodingKeys: String, CodingKey {
-    case model, config, training, extra, seed, threads, software
-    case trainImages = "train_images"
-    case validationImages = "validation_images"
-    case datasetSHA256 = "dataset_sha256"
-  }
-}
-
-/// Loaded data for a run: the training split (subset, validation split applied) and the test set.
-public struct RunData {
-  public var train: LabeledTensor
-  public var validation: LabeledTensor?
-  public var test: LabeledTensor
-  public var checksums: [String: String]
-
-  /// Loads the training and test sets from `data` (the default directory when nil), keeps a
-  /// seeded subset of `subset` training images if given, and holds out `validationFraction`.
-  public static func load(data: String?, seed: UInt64, subset: Int?, validationFraction: Double) throws -> RunData {
-    let directory = FashionMNIST.directory(explicit: data)
-    let trainSet = try FashionMNIST.load(.train, directory: directory)
-    let testSet = try FashionMNIST.load(.test, directory: directory)
-    var train = LabeledTensor(trainSet)
-    if let n = subset, n < train.count {
-      var g = SeededGenerator(seed: seed, streamName: "shuffle/subset")
-      train = train.subset(Array(g.permutation(train.count).prefix(n)).sorted())
-    }
-    var g = SeededGenerator(seed: seed, streamName: "shuffle/validation")
-    let (fit, validation) = train.split(validationFraction: validationFraction, generator: &g)
-    return RunData(
-      train: fit, validation: validation, test: LabeledTensor(testSet),
-      checksums: trainSet.checksums.merging(testSet.checksums) { a, _ in a })
-  }
-}
-
-/// Writes `value` as pretty JSON to `path` atomically (temporary file, then rename).
-public func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
-  let encoder = JSONEncoder()
-  encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-  do {
-    try encoder.encode(value).write(to: URL(fileURLWithPath: path), options: .atomic)
-  } catch {
-    throw TrainingError.cannotWrite(path: path, reason: "\(error)")
-  }
-}
-
-public func prepareRunFolder(_ path: String) throws {
-  do {
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-  } catch {
-    throw TrainingError.cannotWrite(path: path, reason: "\(error)")
-  }
-}
-
-public func format(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }
-
-/// What a checkpoint's `training` attribute records: every setting needed to resume.
-public struct TrainingRecord: Codable {
-  public var epochs: Int
-  public var batchSize: Int
-  public var optimizer: OptimizerSettings
-  public var validationFraction: Double
-  public var subset: Int?
-  public var loss: String
-  public var vae: VAELossSettings?
-  public var encoderCheckpoint: String?
-  public var encoderTraining: TrainingOptions?
-
-  public init(
-    epochs: Int, batchSize: Int, optimizer: OptimizerSettings, validationFraction: Double, subset: Int?, loss: String,
-    vae: VAELossSettings? = nil, encoderCheckpoint: String? = nil, encoderTraining: TrainingOptions? = nil
-  ) {
-    self.epochs = epochs
-    self.batchSize = batchSize
-    self.optimizer = optimizer
-    self.validationFraction = validationFraction
-    self.subset = subset
-    self.loss = loss
-    self.vae = vae
-    self.encoderCheckpoint = encoderCheckpoint
-    self.encoderTraining = encoderTraining
-  }
-
-  enum CodingKeys: String, CodingKey {
-    case epochs, optimizer, subset, loss, vae
-    case batchSize = "batch_size"
-    case validationFraction = "validation_fraction"
-    case encoderCheckpoint = "encoder_checkpoint"
-    case encoderTraining = "encoder_training"
-  }
-}
-
 /// One training run: builds or restores the model, trains it with a checkpoint after every
 /// epoch (`checkpoint.h5` in the run folder, replaced atomically), evaluates it on the test set
 /// and writes the run folder's files.
@@ -171,7 +56,9 @@ public struct TrainingRun {
   public func makeModel(data: RunData, restoring: Bool) throws -> any TrainableModel {
     guard kind == .classifier, !restoring else {
       // A classifier's checkpoint carries the encoder's parameters.
-      return try ModelFactory.make(kind, config: config, seed: seed, vaeLoss: record.vae ?? VAELossSettings())
+      return try ModelFactory.make(
+        kind, config: config, seed: seed, vaeLoss: record.vae ?? VAELossSettings(),
+        headWidths: record.headWidths ?? ClassifierDefaults.headWidths)
     }
     let autoencoder = try ModelFactory.make(.autoencoder, config: config, seed: seed)
     if let encoderPath = record.encoderCheckpoint {
@@ -187,7 +74,8 @@ public struct TrainingRun {
         .fit(autoencoder, train: data.train, validation: data.validation)
     }
     guard let trained = autoencoder as? Autoencoder else { throw ExperimentError.invalid("the factory built no autoencoder") }
-    return try ModelFactory.make(.classifier, config: config, seed: seed, encoder: trained.encoder)
+    return try ModelFactory.make(
+      .classifier, config: config, seed: seed, encoder: trained.encoder, headWidths: record.headWidths ?? ClassifierDefaults.headWidths)
   }
 
   public func checkpoint(of model: any TrainableModel, data: RunData, end: EpochEnd?) throws -> Checkpoint {
@@ -205,6 +93,31 @@ public struct TrainingRun {
       datasetSHA256: data.checksums, stateDict: model.stateDictTensors(),
       optimizer: end.map { OptimizerCheckpoint(settings: record.optimizer, state: $0.optimizerState) }, rng: rng,
       epoch: end?.epoch ?? 0, step: end?.step ?? 0, history: end?.history ?? [])
+  }
+
+  /// The run saved in `folder` (its `checkpoint.h5`), ready to continue where it stopped with
+  /// the checkpoint's settings: `epochs` may raise the target; `threads` and `data` are this
+  /// machine's. Call `run(resume:)` with the returned checkpoint.
+  /// - Throws: `ExperimentError.invalid` when the checkpoint holds another kind of model or
+  ///   its `training` attribute is not a training record; the reader's errors.
+  public static func resuming(
+    kind: ModelKind, folder: String, epochs: Int?, threads: Int, data: String?
+  ) throws -> (run: TrainingRun, checkpoint: Checkpoint) {
+    let path = folder + "/checkpoint.h5"
+    let saved = try CheckpointReader.read(path)
+    guard saved.model == kind else {
+      throw ExperimentError.invalid("\(path): holds a model of kind \(saved.model.rawValue), not \(kind.rawValue)")
+    }
+    var record: TrainingRecord
+    do {
+      record = try JSONDecoder().decode(TrainingRecord.self, from: Data(saved.training.utf8))
+    } catch {
+      throw ExperimentError.invalid("\(path): training attribute is not a LatentLab training record: \(error)")
+    }
+    if let epochs { record.epochs = epochs }
+    let run = TrainingRun(
+      kind: saved.model, config: saved.config, record: record, seed: saved.seed, threads: threads, data: data, out: folder)
+    return (run, saved)
   }
 
   /// Trains (or, given `resume`, continues) and reports; returns the test metrics' summary line.
@@ -297,83 +210,5 @@ public struct TrainingRun {
     try writeJSON(metrics, to: out + "/metrics.json")
     print(metrics.summary(kind: kind) + "; run folder \(out)")
     if let matrix = metrics.confusionMatrix { print(TestMetrics.table(matrix)) }
-  }
-}
-
-/// A model's figures on the test set.
-public struct TestMetrics: Codable {
-  public var testMSE: Double?
-  public var testAccuracy: Double?
-  public var confusionMatrix: [[Int]]?
-  public var classNames: [String]?
-
-  enum CodingKeys: String, CodingKey {
-    case testMSE = "test_mse"
-    case testAccuracy = "test_accuracy"
-    case confusionMatrix = "confusion_matrix"
-    case classNames = "class_names"
-  }
-
-  public static func measure(_ model: any TrainableModel, on test: LabeledTensor) throws -> TestMetrics {
-    if let predicted = try model.predictedClasses(test.inputs) {
-      let confusion = try ConfusionMatrix(classNames: FashionMNIST.classNames, truth: test.labels, predicted: predicted)
-      return TestMetrics(
-        testAccuracy: confusion.accuracy, confusionMatrix: confusion.counts, classNames: FashionMNIST.classNames)
-    }
-    return TestMetrics(testMSE: try Evaluation.run(model, on: test).loss)
-  }
-
-  public func summary(kind: ModelKind) -> String {
-    switch kind {
-    case .autoencoder: return "autoencoder: test MSE \(format(testMSE ?? .nan)) (seed report: about 0.02)"
-    case .vae: return "vae: test MSE of the decoded mean \(format(testMSE ?? .nan)) (seed report: about 0.02)"
-    case .classifier: return "classifier: test accuracy \(format((testAccuracy ?? .nan) * 100, 1))% (seed report: 75%)"
-    }
-  }
-
-  public static func table(_ matrix: [[Int]]) -> String {
-    var lines = ["confusion matrix (rows: true class, columns: predicted):"]
-    for (i, row) in matrix.enumerated() {
-      lines.append("  " + FashionMNIST.classNames[i].padding(toLength: 12, withPad: " ", startingAt: 0)
-        + row.map { String($0).leftPadded(5) }.joined())
-    }
-    return lines.joined(separator: "\n")
-  }
-}
-
-/// The images of a tensor `[N, 1, 28, 28]` as flat arrays, for `ImageGrid`.
-public func imageList(_ images: Tensor) -> [[Float]] {
-  let plane = images.shape.dropFirst().reduce(1, *)
-  return (0..<images.shape[0]).map { Array(images.scalars[($0 * plane)..<(($0 + 1) * plane)]) }
-}
-
-/// The latent codes a model gives images (the VAE's posterior means), in batches.
-public func latentCodes(_ model: any TrainableModel, _ images: Tensor, batchSize: Int = 1000) throws -> Tensor {
-  let n = images.shape[0]
-  var parts: [Float] = []
-  var width = 0
-  var start = 0
-  while start < n {
-    let codes = try model.encode(images.slice(outer: start..<min(n, start + batchSize)))
-    width = codes.shape[1]
-    parts += codes.scalars
-    start += batchSize
-  }
-  return Tensor(shape: [n, width], scalars: parts)
-}
-
-/// Builds the model a checkpoint describes, with its parameters.
-public func loadModel(_ checkpoint: Checkpoint, path: String) throws -> any TrainableModel {
-  let loss = (try? JSONDecoder().decode(TrainingRecord.self, from: Data(checkpoint.training.utf8)))?.vae
-  let model = try ModelFactory.make(
-    checkpoint.model, config: checkpoint.config, seed: checkpoint.seed, vaeLoss: loss ?? VAELossSettings())
-  try checkpoint.restore(into: model, path: path)
-  return model
-}
-
-extension String {
-  /// The string right-aligned in `width` characters.
-  public func leftPadded(_ width: Int) -> String {
-    count >= width ? self : String(repeating: " ", count: width - count) + self
   }
 }

@@ -87,9 +87,9 @@ struct EmbedCommand: ParsableCommand {
   @Option(help: ArgumentHelp("A matrix to embed instead: .npy, .csv, or file.h5:/dataset.", valueName: "matrix")) var input: String?
   @Option(help: ArgumentHelp("Labels for --input: .npy or one integer per line.", valueName: "file")) var labels: String?
   @Option(help: "pca or tsne.") var method: String = "pca"
-  @Option(help: "t-SNE perplexity.") var perplexity: Double = 30
+  @Option(help: "t-SNE perplexity.") var perplexity: Double = Preset.seed.embedding.perplexity
   @Option(help: "t-SNE Barnes-Hut accuracy (0: exact repulsion).") var theta: Double = 0.5
-  @Option(help: "t-SNE iterations.") var iterations: Int = 1000
+  @Option(help: "t-SNE iterations.") var iterations: Int = Preset.seed.embedding.tsneIterations
   @Option(help: "Worker threads. Results are bit-identical for any count.") var threads: Int = 2
   @Option(help: "Use a seeded random subset of this many points.") var subset: Int?
   @Option(help: "Which images to encode: train or test.") var split: String = "train"
@@ -98,81 +98,31 @@ struct EmbedCommand: ParsableCommand {
   @Option(help: ArgumentHelp("Output folder.", valueName: "dir")) var out: String = "embedding"
 
   func run() throws {
-    guard method == "pca" || method == "tsne" else { throw ValidationError("--method must be pca or tsne, got \(method)") }
+    guard let chosenMethod = EmbeddingJob.Method(rawValue: method) else {
+      throw ValidationError("--method must be pca or tsne, got \(method)")
+    }
     guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
     guard (checkpoint == nil) != (input == nil) else { throw ValidationError("give a checkpoint or --input MATRIX, not both") }
-    var matrix: Tensor
-    var pointLabels: [Int]
-    var classNames: [String]
-    var title: String
+    let source: EmbeddingJob.Source
     if let checkpoint {
       guard let which = FashionMNIST.Split(rawValue: split) else { throw ValidationError("--split must be train or test, got \(split)") }
-      let saved = try CheckpointReader.read(checkpoint)
-      let model = try loadModel(saved, path: checkpoint)
-      model.parallel = DeterministicParallel(threads: threads)
-      let set = try FashionMNIST.load(which, directory: FashionMNIST.directory(explicit: data))
-      matrix = try latentCodes(model, set.images)
-      pointLabels = set.labels.map { Int($0) }
-      classNames = FashionMNIST.classNames
-      title = "the \(saved.model.rawValue)'s latent codes (\(split) images)"
+      source = .checkpoint(path: checkpoint, split: which, data: data)
     } else {
-      matrix = try MatrixInput.readMatrix(input!)
-      pointLabels = try labels.map(MatrixInput.readLabels) ?? [Int](repeating: 0, count: matrix.shape[0])
-      guard pointLabels.count == matrix.shape[0] else {
-        throw ValidationError("\(labels!): \(pointLabels.count) labels for \(matrix.shape[0]) rows")
-      }
-      let classes = (pointLabels.max() ?? 0) + 1
-      classNames = labels == nil ? ["points"] : (0..<classes).map { "class \($0)" }
-      title = URL(fileURLWithPath: input!).lastPathComponent
+      source = .matrix(path: input!, labels: labels)
     }
-    if let subset, subset < matrix.shape[0] {
-      guard subset >= 2 else { throw ValidationError("--subset must be at least 2") }
-      var g = SeededGenerator(seed: seed, streamName: "shuffle/embed")
-      let chosen = Array(g.permutation(matrix.shape[0]).prefix(subset)).sorted()
-      let d = matrix.shape[1]
-      matrix = Tensor(shape: [subset, d], scalars: chosen.flatMap { matrix.scalars[($0 * d)..<(($0 + 1) * d)] })
-      pointLabels = chosen.map { pointLabels[$0] }
+    var options = TSNEOptions()
+    options.perplexity = perplexity
+    options.theta = theta
+    options.iterations = iterations
+    options.threads = threads
+    let job = EmbeddingJob(source: source, method: chosenMethod, tsne: options, subset: subset, seed: seed, out: out)
+    let bar = chosenMethod == .tsne ? ProgressReporter(label: "t-SNE", total: iterations, unit: "it") : nil
+    var done = 0
+    let map = try job.run { iteration in
+      bar?.advance(by: iteration - done)
+      done = iteration
     }
-    let points: [(Double, Double)]
-    let xLabel: String, yLabel: String, summary: String
-    if method == "pca" {
-      let pca = try PCA(fitting: matrix, componentCount: min(2, matrix.shape[1]))
-      let z = try pca.transform(matrix)
-      let k = z.shape[1]
-      points = (0..<z.shape[0]).map { (Double(z.scalars[$0 * k]), k > 1 ? Double(z.scalars[$0 * k + 1]) : 0) }
-      let ratios = pca.explainedVarianceRatio.map { String(format: "%.1f%%", $0 * 100) }
-      xLabel = "PC 1 (\(ratios.first ?? "?") of the variance)"
-      yLabel = "PC 2 (\(ratios.count > 1 ? ratios[1] : "-"))"
-      summary = "explained variance \(ratios.joined(separator: ", "))"
-      title = "PCA of " + title
-    } else {
-      var options = TSNEOptions()
-      options.perplexity = perplexity
-      options.theta = theta
-      options.iterations = iterations
-      options.threads = threads
-      let bar = ProgressReporter(label: "t-SNE", total: iterations, unit: "it")
-      var done = 0
-      let result = try TSNE.embed(matrix, options: options) { iteration, _ in
-        bar.advance(by: iteration - done)
-        done = iteration
-      }
-      bar.finish()
-      points = (0..<matrix.shape[0]).map { (Double(result.embedding.scalars[2 * $0]), Double(result.embedding.scalars[2 * $0 + 1])) }
-      (xLabel, yLabel) = ("t-SNE 1", "t-SNE 2")
-      summary = String(format: "KL divergence %.3f, %.1f s", result.klDivergence, result.seconds)
-      title = "t-SNE (perplexity \(perplexity.formatted())) of " + title
-    }
-    var csv = "x,y,label\n"
-    for (p, l) in zip(points, pointLabels) { csv += "\(p.0),\(p.1),\(l)\n" }
-    try FigureFile.write(csv, to: out + "/\(method).csv")
-    try FigureFile.write(
-      SVGPlot.scatter(points: points, labels: pointLabels, classNames: classNames, title: title, xLabel: xLabel, yLabel: yLabel),
-      to: out + "/\(method).svg")
-    try FigureFile.write(
-      try ScatterRaster.render(
-        points: points, labels: pointLabels, classNames: classNames, title: title, xLabel: xLabel, yLabel: yLabel
-      ).encoded(), to: out + "/\(method).png")
-    print("wrote \(out)/\(method).csv, .svg and .png (\(points.count) points; \(summary))")
+    bar?.finish()
+    print("wrote \(out)/\(method).csv, .svg and .png (\(map.points.count) points; \(map.summary))")
   }
 }

@@ -48,9 +48,7 @@ struct SearchCommand: ParsableCommand {
     guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     let runData = try RunData.load(data: data, seed: seed, subset: chosen.subset, validationFraction: 0)
     let study = Study(
-      settings: StudySettings(
-        seed: seed, trials: chosen.trials, folds: chosen.folds, epochs: chosen.searchEpochs, batchSize: 250,
-        subset: chosen.subset, space: .seed, software: LatentLabVersion.current),
+      settings: StudySettings(preset: chosen, seed: seed),
       folder: out ?? "runs/search-\(chosen.name)-seed\(seed)", threads: threads)
     let results = try study.run(data: runData.train)
     print(Study.table(results))

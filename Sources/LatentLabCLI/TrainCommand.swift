@@ -74,21 +74,7 @@ struct ResumeOptions: ParsableArguments {
 /// Runs `run`, or resumes the run folder named by `resume` with the checkpoint's settings.
 func trainOrResume(_ run: TrainingRun, resume folder: String?, epochs: Int?) throws {
   guard let folder else { return try run.run() }
-  let path = folder + "/checkpoint.h5"
-  let saved = try CheckpointReader.read(path)
-  guard saved.model == run.kind else {
-    throw ValidationError("\(path): holds a model of kind \(saved.model.rawValue), not \(run.kind.rawValue)")
-  }
-  var record: TrainingRecord
-  do {
-    record = try JSONDecoder().decode(TrainingRecord.self, from: Data(saved.training.utf8))
-  } catch {
-    throw ValidationError("\(path): training attribute is not a LatentLab training record: \(error)")
-  }
-  if let epochs { record.epochs = epochs }
-  let resumed = TrainingRun(
-    kind: saved.model, config: saved.config, record: record, seed: saved.seed, threads: run.threads, data: run.data,
-    out: folder)
+  let (resumed, saved) = try TrainingRun.resuming(kind: run.kind, folder: folder, epochs: epochs, threads: run.threads, data: run.data)
   try resumed.run(resume: saved)
 }
 
@@ -114,16 +100,17 @@ struct TrainAutoencoder: ParsableCommand {
   @OptionGroup var common: RunOptions
   @OptionGroup var architecture: ArchitectureOptions
   @OptionGroup var resuming: ResumeOptions
-  @Option(help: "Optimizer: adam, sgd or rmsprop.") var optimizer: String = "adam"
-  @Option(help: "Learning rate.") var lr: Double = 0.003
-  @Option(help: "L2 weight decay (added to the gradient, as PyTorch).") var weightDecay: Double = 1e-4
+  @Option(help: "Optimizer: adam, sgd or rmsprop.") var optimizer: String = Preset.seed.autoencoder.optimizer.kind
+  @Option(help: "Learning rate.") var lr: Double = Preset.seed.autoencoder.optimizer.learningRate
+  @Option(help: "L2 weight decay (added to the gradient, as PyTorch).")
+  var weightDecay: Double = Preset.seed.autoencoder.optimizer.weightDecay
   @Option(help: "Momentum (sgd, rmsprop).") var momentum: Double = 0
-  @Option(help: "Mini-batch size.") var batchSize: Int = 250
-  @Option(help: "Epochs (default 5).") var epochs: Int?
+  @Option(help: "Mini-batch size.") var batchSize: Int = Preset.seed.autoencoder.batchSize
+  @Option(help: "Epochs (default \(Preset.seed.autoencoder.epochs)).") var epochs: Int?
 
   func run() throws {
     let record = TrainingRecord(
-      epochs: epochs ?? 5, batchSize: batchSize,
+      epochs: epochs ?? Preset.seed.autoencoder.epochs, batchSize: batchSize,
       optimizer: OptimizerSettings(kind: optimizer, learningRate: lr, weightDecay: weightDecay, momentum: momentum),
       validationFraction: common.validationFraction, subset: common.subset, loss: "MSE, mean over pixels")
     let run = TrainingRun(
@@ -136,24 +123,25 @@ struct TrainAutoencoder: ParsableCommand {
 struct TrainVAE: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "vae",
-    abstract: "Train the variational autoencoder (mean-pixel MSE + beta * per-image KL / 784).")
+    abstract: "Train the variational autoencoder (mean-pixel MSE + beta * per-image KL / \(Int(Preset.seed.vae.loss.klDivisor))).")
 
   @OptionGroup var common: RunOptions
   @OptionGroup var architecture: ArchitectureOptions
   @OptionGroup var resuming: ResumeOptions
-  @Option(help: "Weight of the KL term.") var beta: Double = 1
-  @Option(help: "Optimizer: adam, sgd or rmsprop.") var optimizer: String = "adam"
-  @Option(help: "Learning rate.") var lr: Double = 0.001
-  @Option(help: "L2 weight decay.") var weightDecay: Double = 0
+  @Option(help: "Weight of the KL term.") var beta: Double = Preset.seed.vae.loss.beta
+  @Option(help: "Optimizer: adam, sgd or rmsprop.") var optimizer: String = Preset.seed.vae.optimizer.kind
+  @Option(help: "Learning rate.") var lr: Double = Preset.seed.vae.optimizer.learningRate
+  @Option(help: "L2 weight decay.") var weightDecay: Double = Preset.seed.vae.optimizer.weightDecay
   @Option(help: "Momentum (sgd, rmsprop).") var momentum: Double = 0
-  @Option(help: "Mini-batch size.") var batchSize: Int = 2000
-  @Option(help: "Epochs (default 20).") var epochs: Int?
+  @Option(help: "Mini-batch size.") var batchSize: Int = Preset.seed.vae.batchSize
+  @Option(help: "Epochs (default \(Preset.seed.vae.epochs)).") var epochs: Int?
 
   func run() throws {
     guard beta >= 0, beta.isFinite else { throw ValidationError("--beta must be a non-negative number, got \(beta)") }
-    let settings = VAELossSettings(beta: beta)
+    var settings = Preset.seed.vae.loss
+    settings.beta = beta
     let record = TrainingRecord(
-      epochs: epochs ?? 20, batchSize: batchSize,
+      epochs: epochs ?? Preset.seed.vae.epochs, batchSize: batchSize,
       optimizer: OptimizerSettings(kind: optimizer, learningRate: lr, weightDecay: weightDecay, momentum: momentum),
       validationFraction: common.validationFraction, subset: common.subset, loss: settings.normalisation, vae: settings)
     let run = TrainingRun(
@@ -166,7 +154,7 @@ struct TrainVAE: ParsableCommand {
 struct TrainClassifier: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "classifier",
-    abstract: "Train a dense classifier (L→30→60→10) on a frozen autoencoder's encoder.",
+    abstract: "Train a dense classifier (L→\(Preset.seed.classifier.headWidths.map(String.init).joined(separator: "→"))→10) on a frozen autoencoder's encoder.",
     discussion: """
       The encoder comes from --encoder CHECKPOINT (an autoencoder's checkpoint.h5), or is \
       trained first within this command with the autoencoder's seed settings (--ae-* flags).
@@ -177,15 +165,15 @@ struct TrainClassifier: ParsableCommand {
   @OptionGroup var resuming: ResumeOptions
   @Option(help: ArgumentHelp("An autoencoder checkpoint whose encoder to use.", valueName: "checkpoint"))
   var encoder: String?
-  @Option(help: "Autoencoder epochs (when training the encoder here).") var aeEpochs: Int = 5
-  @Option(help: "Autoencoder learning rate (Adam).") var aeLr: Double = 0.003
-  @Option(help: "Autoencoder L2 weight decay.") var aeWeightDecay: Double = 1e-4
-  @Option(help: "Optimizer of the classifier: adam, sgd or rmsprop.") var optimizer: String = "adam"
-  @Option(help: "Learning rate.") var lr: Double = 0.001
-  @Option(help: "L2 weight decay.") var weightDecay: Double = 1e-5
+  @Option(help: "Autoencoder epochs (when training the encoder here).") var aeEpochs: Int = Preset.seed.autoencoder.epochs
+  @Option(help: "Autoencoder learning rate (Adam).") var aeLr: Double = Preset.seed.autoencoder.optimizer.learningRate
+  @Option(help: "Autoencoder L2 weight decay.") var aeWeightDecay: Double = Preset.seed.autoencoder.optimizer.weightDecay
+  @Option(help: "Optimizer of the classifier: adam, sgd or rmsprop.") var optimizer: String = Preset.seed.classifier.optimizer.kind
+  @Option(help: "Learning rate.") var lr: Double = Preset.seed.classifier.optimizer.learningRate
+  @Option(help: "L2 weight decay.") var weightDecay: Double = Preset.seed.classifier.optimizer.weightDecay
   @Option(help: "Momentum (sgd, rmsprop).") var momentum: Double = 0
-  @Option(help: "Mini-batch size.") var batchSize: Int = 250
-  @Option(help: "Epochs (default 20).") var epochs: Int?
+  @Option(help: "Mini-batch size.") var batchSize: Int = Preset.seed.classifier.batchSize
+  @Option(help: "Epochs (default \(Preset.seed.classifier.epochs)).") var epochs: Int?
 
   func run() throws {
     var config = try architecture.config()
@@ -195,15 +183,15 @@ struct TrainClassifier: ParsableCommand {
     }
     let encoderTraining = encoder == nil
       ? TrainingOptions(
-        epochs: aeEpochs, batchSize: 250,
+        epochs: aeEpochs, batchSize: Preset.seed.autoencoder.batchSize,
         optimizer: OptimizerSettings(kind: "adam", learningRate: aeLr, weightDecay: aeWeightDecay), seed: common.seed)
       : nil
     try encoderTraining?.validate()
     let record = TrainingRecord(
-      epochs: epochs ?? 20, batchSize: batchSize,
+      epochs: epochs ?? Preset.seed.classifier.epochs, batchSize: batchSize,
       optimizer: OptimizerSettings(kind: optimizer, learningRate: lr, weightDecay: weightDecay, momentum: momentum),
       validationFraction: common.validationFraction, subset: common.subset, loss: "cross-entropy, mean over the batch",
-      encoderCheckpoint: encoder, encoderTraining: encoderTraining)
+      encoderCheckpoint: encoder, encoderTraining: encoderTraining, headWidths: Preset.seed.classifier.headWidths)
     let run = TrainingRun(
       kind: .classifier, config: config, record: record, seed: common.seed, threads: common.threads,
       data: common.data, out: common.out ?? "runs/classifier-seed\(common.seed)")

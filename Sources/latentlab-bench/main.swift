@@ -403,10 +403,10 @@ func reproducePrediction() throws -> [Figure] {
   let train = try FashionMNIST.load(.train, directory: directory)
   let images = train.subset(Array(0..<2000)).images
   let batch = Tensor(shape: [250, 1, 28, 28], scalars: Array(images.scalars.prefix(250 * 784)))
-  let trials = SearchSpace.seed.sample(count: preset.trials, seed: 0)
+  let trials = preset.search.space.sample(count: preset.search.trials, seed: 0)
   var searchSeconds = 0.0
   var trainRates: [Double] = [], inferRates: [Double] = [], vaeRates: [Double] = []
-  let foldTrain = trainCount * (preset.folds - 1) / preset.folds, foldValidation = trainCount / preset.folds
+  let foldTrain = trainCount * (preset.search.folds - 1) / preset.search.folds, foldValidation = trainCount / preset.search.folds
   for trial in trials {
     var g = SeededGenerator(seed: 0, stream: .initialization)
     let model = try Autoencoder(config: trial.config, generator: &g)
@@ -421,7 +421,7 @@ func reproducePrediction() throws -> [Figure] {
     let infer = try medianSeconds(warmup: 2, count: 10) { _ = try model.evaluationStep(inputs: batch, labels: labels) }
     trainRates.append(250 / step)
     inferRates.append(250 / infer)
-    searchSeconds += Double(preset.folds) * (Double(preset.searchEpochs * foldTrain) * step / 250 + Double(foldValidation) * infer / 250)
+    searchSeconds += Double(preset.search.folds) * (Double(preset.search.epochs * foldTrain) * step / 250 + Double(foldValidation) * infer / 250)
     var vg = SeededGenerator(seed: 0, stream: .initialization)
     let vae = try VariationalAutoencoder(config: trial.config, generator: &vg, noise: SeededGenerator(seed: 0, stream: .noise))
     vae.parallel = DeterministicParallel(threads: threads)
@@ -437,7 +437,7 @@ func reproducePrediction() throws -> [Figure] {
   func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(xs.count) }
   // Rates average as times do: the mean time per image, inverted.
   let (trainRate, inferRate, vaeRate) = (1 / mean(trainRates.map { 1 / $0 }), 1 / mean(inferRates.map { 1 / $0 }), 1 / mean(vaeRates.map { 1 / $0 }))
-  let retrainSeconds = Double(preset.autoencoderEpochs * trainCount) / trainRate + Double(testCount) / inferRate
+  let retrainSeconds = Double(preset.autoencoder.epochs * trainCount) / trainRate + Double(testCount) / inferRate
   // The classifier: codes of the training and test sets (encoder only: at most the inference
   // time), then its dense head for 20 epochs.
   var hg = SeededGenerator(seed: 0, stream: .initialization)
@@ -452,15 +452,15 @@ func reproducePrediction() throws -> [Figure] {
     _ = try classifier.trainingStep(inputs: codes, labels: headLabels)
     headOptimizer.step()
   }
-  let classifierSeconds = Double(trainCount + testCount) / inferRate + Double(preset.classifierEpochs * trainCount) * headStep / 250
-  let vaeSeconds = Double(preset.vaeEpochs * trainCount) / vaeRate + Double(testCount) / inferRate
+  let classifierSeconds = Double(trainCount + testCount) / inferRate + Double(preset.classifier.epochs * trainCount) * headStep / 250
+  let vaeSeconds = Double(preset.vae.epochs * trainCount) / vaeRate + Double(testCount) / inferRate
   // Embedding: the training codes, PCA, and t-SNE of 10,000 of them (timed on the first four
   // principal components of 10,000 training images, a stand-in for four-dimensional codes).
   let sample = try PCA(fitting: images.reshaped([images.shape[0], 784]), componentCount: 4)
-  let tsneInputs = try sample.transform(train.subset(Array(0..<preset.tsnePoints)).images.reshaped([preset.tsnePoints, 784]))
+  let tsneInputs = try sample.transform(train.subset(Array(0..<preset.embedding.tsnePoints)).images.reshaped([preset.embedding.tsnePoints, 784]))
   var options = TSNEOptions()
   options.threads = threads
-  options.iterations = preset.tsneIterations
+  options.iterations = preset.embedding.tsneIterations
   let tsneSeconds = try TSNE.embed(tsneInputs, options: options).seconds
   let embeddingSeconds = Double(trainCount) / inferRate + tsneSeconds
   let total = searchSeconds + retrainSeconds + embeddingSeconds + classifierSeconds + vaeSeconds
@@ -527,7 +527,7 @@ func subnormalTrainingRates() throws -> [Figure] {
 /// with the autoencoder's at its batch of 250 (Adam 3e-3, L2 1e-4) so that the machine's drift
 /// does not tilt their ratio; both through their execution plans.
 func vaeTrainingRate(threads: Int) throws -> [Figure] {
-  let images = try benchImages(count: Preset.seed.vaeBatchSize)
+  let images = benchImages(count: Preset.seed.vae.batchSize)
   let vae = try ModelFactory.make(.vae, config: .seed, seed: 0)
   vae.parallel = DeterministicParallel(threads: threads)
   let vaeOptimizer = try OptimizerSettings(kind: "adam", learningRate: 1e-3).make(vae.namedParameters)
