@@ -73,9 +73,8 @@ public struct TrainingRun {
       _ = try Trainer(options: encoderOptions, historyPath: out + "/encoder-history.jsonl", label: "encoder")
         .fit(autoencoder, train: data.train, validation: data.validation)
     }
-    guard let trained = autoencoder as? Autoencoder else { throw ExperimentError.invalid("the factory built no autoencoder") }
     return try ModelFactory.make(
-      .classifier, config: config, seed: seed, encoder: trained.encoder, headWidths: record.headWidths ?? ClassifierDefaults.headWidths)
+      .classifier, config: config, seed: seed, encoderOf: autoencoder, headWidths: record.headWidths ?? ClassifierDefaults.headWidths)
   }
 
   public func checkpoint(of model: any TrainableModel, data: RunData, end: EpochEnd?) throws -> Checkpoint {

@@ -34,40 +34,19 @@ struct GenerateCommand: ParsableCommand {
     guard (grid == nil) != interpolate.isEmpty else {
       throw ValidationError("give exactly one of --grid RxC or --interpolate I J")
     }
-    let saved = try CheckpointReader.read(checkpoint)
-    guard saved.model != .classifier else { throw ValidationError("\(checkpoint): generation needs an autoencoder or a VAE checkpoint") }
-    let model = try loadModel(saved, path: checkpoint)
-    let directory = FashionMNIST.directory(explicit: data)
-    var png: PNGImage
-    let path: String
+    let figure: GenerationJob.Figure
     if let grid {
       let parts = grid.lowercased().split(separator: "x").compactMap { Int($0) }
       guard parts.count == 2, parts.allSatisfy({ $0 >= 1 && $0 <= 64 }) else {
         throw ValidationError("--grid must look like 8x8 (rows and columns in 1...64), got \"\(grid)\"")
       }
-      let count = parts[0] * parts[1]
-      var g = SeededGenerator(seed: seed, streamName: "noise/generate")
-      let images: Tensor
-      if let samples = try model.samplePrior(count: count, generator: &g) {
-        images = samples
-      } else {
-        let train = try FashionMNIST.load(.train, directory: directory)
-        images = try Generation.grid(model, spanning: train.images, count: count, generator: &g)
-      }
-      png = try ImageGrid.render(imageList(images), side: 28, columns: parts[1], scale: 2)
-      path = out ?? "generated-\(parts[0])x\(parts[1]).png"
+      figure = .grid(rows: parts[0], columns: parts[1])
     } else {
       guard interpolate.count == 2, steps >= 2 else { throw ValidationError("--interpolate takes two indices, and --steps at least 2") }
-      let test = try FashionMNIST.load(.test, directory: directory)
-      for i in interpolate where i < 0 || i >= test.count {
-        throw ValidationError("--interpolate: index \(i) is outside the test set (0..<\(test.count))")
-      }
-      let list = try Generation.interpolation(model, between: test.subset(interpolate).images, steps: steps)
-      png = try ImageGrid.render(list, side: 28, columns: list.count, scale: 2)
-      path = out ?? "interpolation-\(interpolate[0])-\(interpolate[1]).png"
+      figure = .interpolation(first: interpolate[0], second: interpolate[1], steps: steps)
     }
-    try FigureFile.write(try png.encoded(), to: path)
-    print("wrote \(path) (\(png.width)x\(png.height))")
+    let written = try GenerationJob(checkpoint: checkpoint, figure: figure, seed: seed, data: data, out: out).run()
+    print("wrote \(written.path) (\(written.width)x\(written.height))")
   }
 }
 

@@ -41,16 +41,16 @@ struct RunOptions: ParsableArguments {
 /// The autoencoder architecture flags (defaults: the seed study's best configuration).
 struct ArchitectureOptions: ParsableArguments {
   @Option(help: "Channels of conv 1, 2, 3 (N_C1,N_C2,N_C3).")
-  var channels: String = "8,17,32"
+  var channels: String = SeedReport.configuration.channels.map(String.init).joined(separator: ",")
 
   @Option(help: "Width of the dense hidden layer (N_H1).")
-  var hidden: Int = 69
+  var hidden: Int = SeedReport.configuration.hidden
 
   @Option(help: "Size of the latent space (L).")
-  var latent: Int = 4
+  var latent: Int = SeedReport.configuration.latent
 
-  @Option(help: "Padding of conv 3: 0 or 1 (the seed report writes \"01\").")
-  var conv3Padding: Int = 1
+  @Option(help: "Padding of conv 3: 0 or 1 (the seed report writes \(SeedReport.conv3PaddingWritten)).")
+  var conv3Padding: Int = SeedReport.configuration.conv3Padding
 
   func config() throws -> AutoencoderConfig {
     let parts = channels.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }

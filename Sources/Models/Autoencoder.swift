@@ -49,14 +49,14 @@ public final class Autoencoder: TrainableModel {
   public func encode(_ images: Tensor) throws -> Tensor {
     try ConvEncoder.checkImages(images, model: "autoencoder")
     guard let plan = try selectedPlan(plan, execution) else { return try encoder.forward(images) }
-    return try plan.forward(images, to: try plan.mark(ModelPlanMarks.codes), parallel: parallel)
+    return try plan.codes(of: images, parallel: parallel)
   }
 
   /// Images for codes `[N, latent]`.
   public func decode(_ codes: Tensor) throws -> Tensor {
     try decoder.checkCodes(codes)
     guard let plan = try selectedPlan(plan, execution) else { return try decoder.forward(codes) }
-    return try plan.forward(codes, from: try plan.mark(ModelPlanMarks.codes), parallel: parallel)
+    return try plan.output(fromCodes: codes, parallel: parallel)
   }
 
   /// Reconstructions of images: `decode(encode(images))` in one pass.
@@ -69,9 +69,7 @@ public final class Autoencoder: TrainableModel {
   public func trainingStep(inputs: Tensor, labels: [Int32]) throws -> BatchResult {
     try ConvEncoder.checkImages(inputs, model: "autoencoder")
     if let plan = try selectedPlan(plan, execution) {
-      let mse = SquaredErrorChunks(targets: inputs)
-      let totals = try plan.trainingPass(inputs, loss: mse, parallel: parallel)
-      return BatchResult(loss: totals.lossSum * mse.scale, count: inputs.shape[0])
+      return BatchResult(loss: try plan.reconstructionError(inputs, training: true, parallel: parallel).mse, count: inputs.shape[0])
     }
     let value = try loss(try reconstruct(inputs), inputs, gradient: &lossGradient)
     try encoder.backward(try decoder.backward(lossGradient))
@@ -81,9 +79,7 @@ public final class Autoencoder: TrainableModel {
   public func evaluationStep(inputs: Tensor, labels: [Int32]) throws -> BatchResult {
     try ConvEncoder.checkImages(inputs, model: "autoencoder")
     if let plan = try selectedPlan(plan, execution) {
-      let mse = SquaredErrorChunks(targets: inputs)
-      let totals = try plan.evaluationPass(inputs, loss: mse, parallel: parallel)
-      return BatchResult(loss: totals.lossSum * mse.scale, count: inputs.shape[0])
+      return BatchResult(loss: try plan.reconstructionError(inputs, training: false, parallel: parallel).mse, count: inputs.shape[0])
     }
     let value = try loss(try reconstruct(inputs), inputs, gradient: &lossGradient)
     return BatchResult(loss: value, count: inputs.shape[0])

@@ -77,7 +77,7 @@ public final class LatentClassifier: TrainableModel {
       let batch = images.slice(outer: start..<end)
       let c: Tensor
       if let plan = try selectedPlan(plan, execution) {
-        c = try plan.forward(batch, to: try plan.mark(ModelPlanMarks.codes), parallel: parallel)
+        c = try plan.codes(of: batch, parallel: parallel)
       } else {
         c = try encoder.forward(batch)
       }
@@ -105,7 +105,7 @@ public final class LatentClassifier: TrainableModel {
   public func logits(codes: Tensor) throws -> Tensor {
     try checkCodes(codes)
     guard let plan = try selectedPlan(plan, execution) else { return try head.forward(codes) }
-    return try plan.forward(codes, from: try plan.mark(ModelPlanMarks.codes), parallel: parallel)
+    return try plan.output(fromCodes: codes, parallel: parallel)
   }
 
   /// Predicted classes for codes: the first largest logit of each row.

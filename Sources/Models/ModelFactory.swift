@@ -12,7 +12,8 @@ public enum ModelFactory {
   /// A freshly initialised model of `kind`.
   /// - Parameters:
   ///   - vaeLoss: the VAE's loss settings (ignored by the other kinds).
-  ///   - encoder: the classifier's (trained) encoder, which it freezes; nil draws a fresh one.
+  ///   - encoderOf: the trained autoencoder whose encoder a classifier freezes; nil draws a
+  ///     fresh encoder.
   ///   - headWidths: the classifier head's hidden widths.
   ///   - initializationStream: the name of the stream that draws the parameters, when not
   ///     `init` (a search trial's `init/trial<k>`).
@@ -20,7 +21,7 @@ public enum ModelFactory {
   ///   cannot be compiled.
   public static func make(
     _ kind: ModelKind, config: AutoencoderConfig, seed: UInt64, vaeLoss: VAELossSettings = VAELossSettings(),
-    encoder: ConvEncoder? = nil, headWidths: [Int] = ClassifierDefaults.headWidths, initializationStream: String? = nil
+    encoderOf autoencoder: (any TrainableModel)? = nil, headWidths: [Int] = ClassifierDefaults.headWidths, initializationStream: String? = nil
   ) throws -> any TrainableModel {
     var initialization = initializationStream.map { SeededGenerator(seed: seed, streamName: $0) }
       ?? SeededGenerator(seed: seed, stream: .initialization)
@@ -31,7 +32,17 @@ public enum ModelFactory {
       return try VariationalAutoencoder(
         config: config, loss: vaeLoss, generator: &initialization, noise: SeededGenerator(seed: seed, stream: .noise))
     case .classifier:
-      let frozen = try encoder ?? ConvEncoder(config: config, latentHead: true, generator: &initialization)
+      let frozen: ConvEncoder
+      if let autoencoder {
+        guard let trained = autoencoder as? Autoencoder, trained.config == config else {
+          throw ModelError.invalidConfiguration(
+            model: "classifier", field: "encoder", value: "a \(autoencoder.kind.rawValue) of \(autoencoder.config)",
+            expected: "an autoencoder of the classifier's config")
+        }
+        frozen = trained.encoder
+      } else {
+        frozen = try ConvEncoder(config: config, latentHead: true, generator: &initialization)
+      }
       var head = SeededGenerator(seed: seed, streamName: "init/classifier")
       return try LatentClassifier(encoder: frozen, widths: headWidths, generator: &head)
     }

@@ -90,7 +90,7 @@ public final class VariationalAutoencoder: TrainableModel {
       let features = try encoder.forward(images)
       return (try muHead.forward(features), try logVarianceHead.forward(features))
     }
-    let mu = try plan.forward(images, to: try plan.mark(ModelPlanMarks.codes), parallel: parallel)
+    let mu = try plan.codes(of: images, parallel: parallel)
     return (mu, sampling.lastLogVariance(rows: images.shape[0]))
   }
 
@@ -101,7 +101,7 @@ public final class VariationalAutoencoder: TrainableModel {
   public func decode(_ codes: Tensor) throws -> Tensor {
     try decoder.checkCodes(codes)
     guard let plan = try selectedPlan(plan, execution) else { return try decoder.forward(codes) }
-    return try plan.forward(codes, from: try plan.mark(ModelPlanMarks.codes), parallel: parallel)
+    return try plan.output(fromCodes: codes, parallel: parallel)
   }
 
   /// The decoded posterior means: `decode(encode(images))` in one pass.
@@ -125,11 +125,9 @@ public final class VariationalAutoencoder: TrainableModel {
     try ConvEncoder.checkImages(inputs, model: "vae")
     let n = inputs.shape[0]
     if let plan = try selectedPlan(plan, execution) {
-      let reconstruction = SquaredErrorChunks(targets: inputs)
-      let totals = try plan.trainingPass(inputs, loss: reconstruction, parallel: parallel)
+      let (mse, totals) = try plan.reconstructionError(inputs, training: true, parallel: parallel)
       let divergence = totals.latentSum * (1 / Double(max(1, n)))
-      return BatchResult(
-        loss: totals.lossSum * reconstruction.scale + lossSettings.beta * divergence / lossSettings.klDivisor, count: n)
+      return BatchResult(loss: mse + lossSettings.beta * divergence / lossSettings.klDivisor, count: n)
     }
     return try referenceTrainingStep(inputs)
   }
@@ -184,9 +182,7 @@ public final class VariationalAutoencoder: TrainableModel {
   public func evaluationStep(inputs: Tensor, labels: [Int32]) throws -> BatchResult {
     try ConvEncoder.checkImages(inputs, model: "vae")
     if let plan = try selectedPlan(plan, execution) {
-      let reconstruction = SquaredErrorChunks(targets: inputs)
-      let totals = try plan.evaluationPass(inputs, loss: reconstruction, parallel: parallel)
-      return BatchResult(loss: totals.lossSum * reconstruction.scale, count: inputs.shape[0])
+      return BatchResult(loss: try plan.reconstructionError(inputs, training: false, parallel: parallel).mse, count: inputs.shape[0])
     }
     let value = try mse(try reconstruct(inputs), inputs, gradient: &reconstructionGradient)
     return BatchResult(loss: value, count: inputs.shape[0])

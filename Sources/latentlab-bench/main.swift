@@ -163,8 +163,8 @@ func gemmRates() throws -> [Figure] {
 /// The seed study's best autoencoder (`AutoencoderConfig.seed`: conv 1→8→17→32, kernel 3,
 /// stride 2, padding 1; dense 512→69→4; mirrored decoder with transposed convolutions and a
 /// sigmoid), and its layers in execution order, for timing them one by one.
-func seedAutoencoder(_ g: inout SeededGenerator) throws -> (Autoencoder, [any Layer<Float>]) {
-  let model = try Autoencoder(config: .seed, generator: &g)
+func seedAutoencoder() throws -> (Autoencoder, [any Layer<Float>]) {
+  let model = try ModelFactory.make(.autoencoder, config: .seed, seed: 0) as! Autoencoder
   let layers: [any Layer<Float>] = (model.encoder.layers + model.decoder.layers).flatMap { layer in
     (layer as? Sequential)?.layers ?? [layer]
   }
@@ -186,7 +186,8 @@ func forwardFLOPs(_ layer: any Layer<Float>, input shape: [Int]) throws -> Doubl
   }
 }
 
-let benchBatch = 250
+/// The seed study's autoencoder batch.
+let benchBatch = Preset.seed.autoencoder.batchSize
 
 /// A batch of `count` real test images (or uniform noise when the data set is missing).
 func benchImages(count: Int = benchBatch) -> Tensor {
@@ -201,8 +202,7 @@ func benchImages(count: Int = benchBatch) -> Tensor {
 /// runs it (`Autoencoder.trainingStep`, through the model's execution plan), then, with 1
 /// thread, the time split by layer from a run of the reference layers one by one.
 func trainingRate(threads: Int) throws -> [Figure] {
-  var g = SeededGenerator(seed: 0, stream: .initialization)
-  let (model, layers) = try seedAutoencoder(&g)
+  let (model, layers) = try seedAutoencoder()
   model.parallel = DeterministicParallel(threads: threads)
   let adam = try Adam(parameters: model.namedParameters, learningRate: 3e-3, weightDecay: 1e-4)
   let x = benchImages()
@@ -306,8 +306,7 @@ func trainingRate(threads: Int) throws -> [Figure] {
 /// Each convolution kernel of the seed autoencoder on its own: the best of 2,000 calls on one
 /// chunk of 32 images, as GFLOP/s (stable to a few per cent, where whole steps drift by half).
 func kernelRates() throws -> [Figure] {
-  var g = SeededGenerator(seed: 0, stream: .initialization)
-  let (_, layers) = try seedAutoencoder(&g)
+  let (_, layers) = try seedAutoencoder()
   var shape = [1, 1, 28, 28]
   var figures: [Figure] = []
   for (i, layer) in layers.enumerated() {
@@ -330,8 +329,7 @@ func kernelRates() throws -> [Figure] {
 
 /// Inference (encode + decode) at batch 250.
 func inferenceRate(threads: Int) throws -> [Figure] {
-  var g = SeededGenerator(seed: 0, stream: .initialization)
-  let (model, _) = try seedAutoencoder(&g)
+  let (model, _) = try seedAutoencoder()
   model.parallel = DeterministicParallel(threads: threads)
   let x = benchImages()
   for _ in 0..<5 { _ = try model.reconstruct(x) }
@@ -408,8 +406,7 @@ func reproducePrediction() throws -> [Figure] {
   var trainRates: [Double] = [], inferRates: [Double] = [], vaeRates: [Double] = []
   let foldTrain = trainCount * (preset.search.folds - 1) / preset.search.folds, foldValidation = trainCount / preset.search.folds
   for trial in trials {
-    var g = SeededGenerator(seed: 0, stream: .initialization)
-    let model = try Autoencoder(config: trial.config, generator: &g)
+    let model = try ModelFactory.make(.autoencoder, config: trial.config, seed: 0)
     model.parallel = DeterministicParallel(threads: threads)
     let optimizer = try trial.optimizer.make(model.namedParameters)
     let labels = [Int32](repeating: 0, count: 250)
@@ -422,8 +419,7 @@ func reproducePrediction() throws -> [Figure] {
     trainRates.append(250 / step)
     inferRates.append(250 / infer)
     searchSeconds += Double(preset.search.folds) * (Double(preset.search.epochs * foldTrain) * step / 250 + Double(foldValidation) * infer / 250)
-    var vg = SeededGenerator(seed: 0, stream: .initialization)
-    let vae = try VariationalAutoencoder(config: trial.config, generator: &vg, noise: SeededGenerator(seed: 0, stream: .noise))
+    let vae = try ModelFactory.make(.vae, config: trial.config, seed: 0)
     vae.parallel = DeterministicParallel(threads: threads)
     let vaeOptimizer = try OptimizerSettings(kind: "adam", learningRate: 1e-3).make(vae.namedParameters)
     let vaeLabels = [Int32](repeating: 0, count: images.shape[0])
@@ -440,9 +436,7 @@ func reproducePrediction() throws -> [Figure] {
   let retrainSeconds = Double(preset.autoencoder.epochs * trainCount) / trainRate + Double(testCount) / inferRate
   // The classifier: codes of the training and test sets (encoder only: at most the inference
   // time), then its dense head for 20 epochs.
-  var hg = SeededGenerator(seed: 0, stream: .initialization)
-  let encoderModel = try Autoencoder(config: .seed, generator: &hg)
-  let classifier = try LatentClassifier(encoder: encoderModel.encoder, generator: &hg)
+  let classifier = try ModelFactory.make(.classifier, config: .seed, seed: 0)
   classifier.parallel = DeterministicParallel(threads: threads)
   let codes = Tensor(shape: [250, AutoencoderConfig.seed.latent], scalars: (0..<(250 * AutoencoderConfig.seed.latent)).map { Float($0 % 7) / 7 })
   let headOptimizer = try OptimizerSettings(kind: "adam", learningRate: 1e-3).make(classifier.namedParameters)
@@ -486,8 +480,7 @@ func subnormalTrainingRates() throws -> [Figure] {
   let config = AutoencoderConfig(channels: [8, 15, 31], hidden: 66, latent: 4, conv3Padding: 1)
   let x = benchImages()
   func make(_ optimizer: (([NamedParameter<Float>]) throws -> any Optimizer)) throws -> () throws -> Void {
-    var g = SeededGenerator(seed: 0, stream: .initialization)
-    let model = try Autoencoder(config: config, generator: &g)
+    let model = try ModelFactory.make(.autoencoder, config: config, seed: 0)
     model.parallel = DeterministicParallel(threads: 2)
     let o = try optimizer(model.namedParameters)
     return {
