@@ -120,12 +120,6 @@ public final class ExecutionPlan {
   /// The boundary of a mark, or nil.
   public func boundary(named name: String) -> Int? { marks[name] }
 
-  /// The item shape at a boundary.
-  public func itemShape(at boundary: Int) -> [Int] { shapes[boundary] }
-
-  /// The steps, one per line (for a user who wants to see what runs).
-  public var stepNames: [String] { steps.map(\.name) }
-
   // MARK: Passes
 
   /// The values at boundary `to` (the output by default) for `x` given at boundary `from`
@@ -152,7 +146,8 @@ public final class ExecutionPlan {
   /// One training pass over `x` given at boundary `from`: each chunk forward to the output,
   /// through `loss`, and backward to `from`; parameter gradients (of every step after `from`
   /// whose parameters are not frozen) are added to the parameters' gradients. With
-  /// `computingInputGradient`, the totals also carry the loss's gradient with respect to `x`.
+  /// `computingInputGradient`, the totals also carry the loss's gradient with respect to `x`
+  /// (what saliency maps need, and how a step is checked against its layer's `backward`).
   /// - Throws: as `forward`.
   public func trainingPass(
     _ x: Tensor, from: Int = 0, loss: some ChunkLoss, parallel: DeterministicParallel,

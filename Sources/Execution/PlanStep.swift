@@ -65,19 +65,6 @@ enum PlanStep {
     default: return []
     }
   }
-
-  var name: String {
-    switch self {
-    case .toLanes: return "to lanes"
-    case .fromLanes: return "from lanes"
-    case .convolution(let c, _, _): return "lane convolution \(c.inputChannels)→\(c.outputChannels)"
-    case .linear(let l): return l.description
-    case .relu: return "ReLU"
-    case .sigmoid: return "Sigmoid"
-    case .reshape: return "reshape"
-    case .latent(let step): return step.description
-    }
-  }
 }
 
 /// The steps and boundaries of a plan, compiled from its parts for one input item shape.

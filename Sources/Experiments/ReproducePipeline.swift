@@ -19,7 +19,7 @@ public struct ReproducePipeline {
   public var out: String
   public var log: (String) -> Void
 
-  public init(preset: Preset, seed: UInt64, threads: Int, data: String?, out: String, log: @escaping (String) -> Void = { print($0) }) {
+  public init(preset: Preset, seed: UInt64, threads: Int, data: String?, out: String, log: @escaping (String) -> Void = { _ in }) {
     self.preset = preset
     self.seed = seed
     self.threads = threads
@@ -79,12 +79,13 @@ public struct ReproducePipeline {
     let aeFolder = out + "/autoencoder"
     if !isDone("autoencoder") {
       log("== autoencoder: the best configuration (trial \(best.trial + 1)), \(preset.autoencoder.epochs) epochs")
-      let run = TrainingRun(
+      var run = TrainingRun(
         kind: .autoencoder, config: best.parameters.config,
         record: TrainingRecord(
           epochs: preset.autoencoder.epochs, batchSize: preset.autoencoder.batchSize, optimizer: best.parameters.optimizer, validationFraction: 0,
           subset: preset.subset, loss: "MSE, mean over pixels"),
         seed: seed, threads: threads, data: data, out: aeFolder)
+      run.log = log
       try run.run()
       try markDone("autoencoder", [:])
     }
@@ -133,13 +134,14 @@ public struct ReproducePipeline {
     // 5. Classifier on the frozen encoder.
     if !isDone("classifier") {
       log("== classifier: \(preset.classifier.epochs) epochs on the frozen encoder")
-      let run = TrainingRun(
+      var run = TrainingRun(
         kind: .classifier, config: aeCheckpoint.config,
         record: TrainingRecord(
           epochs: preset.classifier.epochs, batchSize: preset.classifier.batchSize, optimizer: preset.classifier.optimizer,
           validationFraction: 0, subset: preset.subset, loss: "cross-entropy, mean over the batch",
           encoderCheckpoint: aeFolder + "/checkpoint.h5", headWidths: preset.classifier.headWidths),
         seed: seed, threads: threads, data: data, out: out + "/classifier")
+      run.log = log
       try run.run()
       try markDone("classifier", [:])
     }
@@ -148,12 +150,13 @@ public struct ReproducePipeline {
     if !isDone("vae") {
       log("== vae: \(preset.vae.epochs) epochs, batch \(preset.vae.batchSize)")
       let settings = preset.vae.loss
-      let run = TrainingRun(
+      var run = TrainingRun(
         kind: .vae, config: aeCheckpoint.config,
         record: TrainingRecord(
           epochs: preset.vae.epochs, batchSize: preset.vae.batchSize, optimizer: preset.vae.optimizer,
           validationFraction: 0, subset: preset.subset, loss: settings.normalisation, vae: settings),
         seed: seed, threads: threads, data: data, out: out + "/vae")
+      run.log = log
       try run.run()
       try markDone("vae", [:])
     }

@@ -107,7 +107,7 @@ public struct Study {
   }
 
   /// Runs the trials not yet finished and returns all of them, in trial order.
-  public func run(data: LabeledTensor, log: (String) -> Void = { print($0) }) throws -> [TrialResult] {
+  public func run(data: LabeledTensor, log: (String) -> Void = { _ in }) throws -> [TrialResult] {
     try prepare()
     var results = try finishedTrials()
     let done = Set(results.map(\.trial))

@@ -19,6 +19,9 @@ public struct TrainingRun {
   public var threads: Int
   public var data: String?
   public var out: String
+  /// Where the run's messages go (resuming, the test metrics, the figures written): nowhere
+  /// unless the caller says.
+  public var log: (String) -> Void = { _ in }
 
   public init(
     kind: ModelKind, config: AutoencoderConfig, record: TrainingRecord, seed: UInt64, threads: Int, data: String?, out: String
@@ -100,7 +103,7 @@ public struct TrainingRun {
   /// - Throws: `ExperimentError.invalid` when the checkpoint holds another kind of model or
   ///   its `training` attribute is not a training record; the reader's errors.
   public static func resuming(
-    kind: ModelKind, folder: String, epochs: Int?, threads: Int, data: String?
+    kind: ModelKind, folder: String, epochs: Int?, threads: Int, data: String?, log: @escaping (String) -> Void = { _ in }
   ) throws -> (run: TrainingRun, checkpoint: Checkpoint) {
     let path = folder + "/checkpoint.h5"
     let saved = try CheckpointReader.read(path)
@@ -114,8 +117,9 @@ public struct TrainingRun {
       throw ExperimentError.invalid("\(path): training attribute is not a LatentLab training record: \(error)")
     }
     if let epochs { record.epochs = epochs }
-    let run = TrainingRun(
+    var run = TrainingRun(
       kind: saved.model, config: saved.config, record: record, seed: saved.seed, threads: threads, data: data, out: folder)
+    run.log = log
     return (run, saved)
   }
 
@@ -148,7 +152,7 @@ public struct TrainingRun {
       resumePoint = ResumePoint(
         epoch: resume.epoch, step: resume.step, optimizerState: optimizer.state,
         shuffle: SeededGenerator(state: (shuffle[0], shuffle[1], shuffle[2], shuffle[3])), history: resume.history)
-      print("resuming \(kind.rawValue) from epoch \(resume.epoch) of \(record.epochs) (\(checkpointPath))")
+      log("resuming \(kind.rawValue) from epoch \(resume.epoch) of \(record.epochs) (\(checkpointPath))")
     }
     let train = try model.trainingInputs(data.train)
     let validation = try data.validation.map { try model.trainingInputs($0) }
@@ -200,14 +204,14 @@ public struct TrainingRun {
         to: out + "/confusion.svg")
       written.append("confusion.svg")
     }
-    print("figures: " + written.map { out + "/" + $0 }.joined(separator: ", "))
+    log("figures: " + written.map { out + "/" + $0 }.joined(separator: ", "))
   }
 
   /// Test metrics: printed, and written to `metrics.json`.
   public func report(_ model: any TrainableModel, data: RunData) throws {
     let metrics = try TestMetrics.measure(model, on: data.test)
     try writeJSON(metrics, to: out + "/metrics.json")
-    print(metrics.summary(kind: kind) + "; run folder \(out)")
-    if let matrix = metrics.confusionMatrix { print(TestMetrics.table(matrix)) }
+    log(metrics.summary(kind: kind) + "; run folder \(out)")
+    if let matrix = metrics.confusionMatrix { log(TestMetrics.table(matrix)) }
   }
 }

@@ -25,7 +25,7 @@ struct ReproduceCommand: ParsableCommand {
   func run() throws {
     let chosen = try Preset.named(preset)
     let pipeline = ReproducePipeline(
-      preset: chosen, seed: seed, threads: threads, data: data, out: out ?? "runs/\(chosen.name)-seed\(seed)")
+      preset: chosen, seed: seed, threads: threads, data: data, out: out ?? "runs/\(chosen.name)-seed\(seed)", log: { print($0) })
     let path = try pipeline.run()
     print("The report is \(path) (and report.md beside it).")
   }
@@ -50,7 +50,7 @@ struct SearchCommand: ParsableCommand {
     let study = Study(
       settings: StudySettings(preset: chosen, seed: seed),
       folder: out ?? "runs/search-\(chosen.name)-seed\(seed)", threads: threads)
-    let results = try study.run(data: runData.train)
+    let results = try study.run(data: runData.train, log: { print($0) })
     print(Study.table(results))
     if let best = Study.best(results) { print("best: trial \(best.trial + 1), mean validation MSE \(String(format: "%.4f", best.meanMSE))") }
   }

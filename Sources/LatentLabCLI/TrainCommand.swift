@@ -73,8 +73,13 @@ struct ResumeOptions: ParsableArguments {
 
 /// Runs `run`, or resumes the run folder named by `resume` with the checkpoint's settings.
 func trainOrResume(_ run: TrainingRun, resume folder: String?, epochs: Int?) throws {
-  guard let folder else { return try run.run() }
-  let (resumed, saved) = try TrainingRun.resuming(kind: run.kind, folder: folder, epochs: epochs, threads: run.threads, data: run.data)
+  guard let folder else {
+    var run = run
+    run.log = { print($0) }
+    return try run.run()
+  }
+  let (resumed, saved) = try TrainingRun.resuming(
+    kind: run.kind, folder: folder, epochs: epochs, threads: run.threads, data: run.data, log: { print($0) })
   try resumed.run(resume: saved)
 }
 
