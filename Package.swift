@@ -97,7 +97,7 @@ let package = Package(
     .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "TestSupport"]),
     .testTarget(name: "CheckpointingTests", dependencies: ["Checkpointing", "TestSupport"]),
     .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
-    .testTarget(name: "LatentLabCLITests", dependencies: ["LatentLabCLI", "TestSupport"]),
+    .testTarget(name: "LatentLabCLITests", dependencies: ["LatentLabCLI", "TestSupport", "TensorCore"]),
   ],
   swiftLanguageModes: [.v5]
 )

@@ -316,7 +316,7 @@ struct SparseAffinities {
 }
 
 /// Whether this CPU runs the AVX2 group walk (checked once).
-private let avx2Available = latentlab_avx2_fma_available() == 1
+private let avx2Available = InstructionSet.usesAVX2Kernels
 
 /// A node of the quadtree as the traversal reads it: the C kernel's `ll_quad_node` (centre
 /// of mass, squared width, count, first child; 32 bytes, two to a cache line).

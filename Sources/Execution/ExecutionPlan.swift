@@ -24,7 +24,7 @@ import TensorCore
 /// encoder and decoder, and marks where passes start or stop (a frozen encoder's codes).
 public final class ExecutionPlan {
   /// Whether this CPU runs the plan's kernels (AVX2 and FMA).
-  public static let isSupported = latentlab_avx2_fma_available() == 1
+  public static let isSupported = InstructionSet.usesAVX2Kernels
 
   private let steps: [PlanStep]
   private let shapes: [[Int]]

@@ -28,7 +28,7 @@ struct LatentLab: ParsableCommand {
       """,
     version: LatentLabVersion.current,
     subcommands: [DataCommand.self, TrainCommand.self, EvaluateCommand.self, InspectCommand.self, DiffCommand.self,
-      GenerateCommand.self, EmbedCommand.self, SearchCommand.self, ReproduceCommand.self,
+      GenerateCommand.self, EmbedCommand.self, SearchCommand.self, ReproduceCommand.self, FingerprintCommand.self,
     ]
   )
 
@@ -37,6 +37,10 @@ struct LatentLab: ParsableCommand {
   /// damaged or unreadable file; 64 a usage error; 130 / 143 stopped by SIGINT / SIGTERM.
   static func main() {
     StopSignals.install()
+    if let problem = InstructionSet.environmentProblem {
+      FileHandle.standardError.write(Data("Error: \(problem)\n".utf8))
+      Foundation.exit(64)
+    }
     var command: ParsableCommand
     do {
       command = try parseAsRoot()

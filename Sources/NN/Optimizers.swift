@@ -308,4 +308,4 @@ public final class RMSprop: BufferedOptimizer, Optimizer {
 
 /// Whether this CPU has AVX2 and FMA for `CKernels`' Adam update (checked once; without them
 /// Adam runs the same operations one at a time, bit for bit the same).
-let avx2KernelsAvailable = latentlab_avx2_fma_available() == 1
+let avx2KernelsAvailable = InstructionSet.usesAVX2Kernels

@@ -1,21 +1,49 @@
 import CBLAS
+import CKernels
+import Glibc
 
-/// Matrix kernels through OpenBLAS, kept single-threaded for reproducibility.
+/// Matrix kernels through OpenBLAS, pinned to one kernel table and one thread, so that every
+/// product has the same bits on every x86-64 CPU with AVX2 and with any thread count.
 ///
-/// OpenBLAS's own threading splits the K dimension differently for different thread counts,
-/// so `sgemm` with 2 threads differs in some bits from 1 thread (measured on this machine
-/// kind: M=17, N=72, K=12250 differs in 558 of 1224 elements). LatentLab therefore keeps
-/// BLAS at one thread and parallelises itself over fixed chunks (`DeterministicParallel`).
+/// Kernel table: OpenBLAS picks its kernels by CPU at load time, and they sum in different
+/// orders (measured: `sgemm` 32×69×512 gives other bits under `OPENBLAS_CORETYPE=SkylakeX` or
+/// `Cooperlake` than under `Haswell` or `Zen`, which share their kernels; this OpenBLAS
+/// 0.3.21 does not know this machine's Xeon at all and falls back to `Prescott`'s SSE3
+/// kernels). LatentLab pins one table per `InstructionSet` path before the first call, on
+/// every CPU, whatever `OPENBLAS_CORETYPE` says: `Haswell` (AVX2 + FMA) for the AVX2 paths,
+/// `Prescott` (SSE3) for the portable one.
+///
+/// Threads: OpenBLAS's own threading splits the K dimension differently for different
+/// thread counts (M=17, N=72, K=12250 differs in 558 of 1224 elements between 1 and 2
+/// threads), so BLAS runs at one thread and LatentLab parallelises itself over fixed chunks
+/// (`DeterministicParallel`).
 public enum BLAS {
-  /// Forces OpenBLAS to one thread, once per process, before the first BLAS call.
-  private static let singleThreaded: Void = {
+  /// The kernel table each path pins: OpenBLAS's names for its AVX2 + FMA kernels and for
+  /// its SSE3 kernels, which every x86-64 CPU runs.
+  public static func pinnedCoreType(for path: InstructionSet) -> String {
+    path >= .avx2 ? "Haswell" : "Prescott"
+  }
+
+  /// Pins the kernel table and one thread, once per process, before the first BLAS call.
+  private static let configured: Void = {
+    let previous = getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
+    setenv("OPENBLAS_CORETYPE", pinnedCoreType(for: InstructionSet.selected), 1)
+    gotoblas_dynamic_quit()
+    gotoblas_dynamic_init()
+    if let previous { setenv("OPENBLAS_CORETYPE", previous, 1) } else { unsetenv("OPENBLAS_CORETYPE") }
     openblas_set_num_threads(1)
   }()
 
-  /// Makes sure OpenBLAS runs single-threaded; every wrapper calls it, and it costs nothing
-  /// after the first call.
+  /// Makes sure OpenBLAS runs its pinned kernels on one thread; every wrapper (and every
+  /// direct LAPACK caller) calls it, and it costs nothing after the first call.
   @inline(__always)
-  public static func ensureSingleThreaded() { _ = singleThreaded }
+  public static func ensureConfigured() { _ = configured }
+
+  /// The kernel table OpenBLAS runs once configured.
+  public static var coreName: String {
+    ensureConfigured()
+    return String(cString: gotoblas_corename())
+  }
 
   /// `C ← alpha · op(A) · op(B) + beta · C`, row-major, where op is the identity or transpose.
   ///
@@ -28,7 +56,7 @@ public enum BLAS {
     b: UnsafePointer<Float>, ldb: Int,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
-    ensureSingleThreaded()
+    ensureConfigured()
     cblas_sgemm(
       CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
       transposeB ? CblasTrans : CblasNoTrans,
@@ -44,7 +72,7 @@ public enum BLAS {
     b: UnsafePointer<Double>, ldb: Int,
     beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
   ) {
-    ensureSingleThreaded()
+    ensureConfigured()
     cblas_dgemm(
       CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
       transposeB ? CblasTrans : CblasNoTrans,
@@ -54,7 +82,7 @@ public enum BLAS {
 
   /// The number of threads OpenBLAS is set to use (1 once any wrapper has run).
   public static var threadCount: Int {
-    ensureSingleThreaded()
+    ensureConfigured()
     return Int(openblas_get_num_threads())
   }
 }

@@ -611,10 +611,23 @@ func runChild(_ name: String) -> Int32 {
   }
 }
 
+/// Which machine and code path the figures come from.
+struct Machine: Codable {
+  var cpu: String
+  var path: String
+  var openBLASKernels: String
+  var threads: Int
+}
+
 func runAll(only: [String]) -> Int32 {
   let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
   var all: [Figure] = []
   var failed = false
+  let machine = Machine(
+    cpu: InstructionSet.cpuModel, path: InstructionSet.selected.rawValue, openBLASKernels: BLAS.coreName,
+    threads: ProcessInfo.processInfo.activeProcessorCount)
+  print("machine: \(machine.cpu); path \(machine.path) (LATENTLAB_ISA), OpenBLAS kernels \(machine.openBLASKernels),"
+    + " \(machine.threads) hardware threads")
   for c in cases where only.isEmpty || only.contains(c.name) {
     let process = Process()
     process.executableURL = executable
@@ -646,8 +659,8 @@ func runAll(only: [String]) -> Int32 {
     try FileManager.default.createDirectory(atPath: ".bench", withIntermediateDirectories: true)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    struct Report: Codable { var version: String; var figures: [Figure] }
-    try encoder.encode(Report(version: LatentLabVersion.current, figures: all))
+    struct Report: Codable { var version: String; var machine: Machine; var figures: [Figure] }
+    try encoder.encode(Report(version: LatentLabVersion.current, machine: machine, figures: all))
       .write(to: URL(fileURLWithPath: ".bench/latest.json"), options: .atomic)
     FileHandle.standardError.write("wrote .bench/latest.json (\(all.count) figures)\n".data(using: .utf8)!)
   } catch {
@@ -657,6 +670,10 @@ func runAll(only: [String]) -> Int32 {
   return failed ? 1 : 0
 }
 
+if let problem = InstructionSet.environmentProblem {
+  FileHandle.standardError.write("latentlab-bench: \(problem)\n".data(using: .utf8)!)
+  exit(64)
+}
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "--case", arguments.count == 2 {
   exit(runChild(arguments[1]))

@@ -44,4 +44,13 @@ final class BLASTests: XCTestCase {
   func testBLASIsSingleThreaded() {
     XCTAssertEqual(BLAS.threadCount, 1)
   }
+
+  /// The kernel table is pinned per path, whatever OpenBLAS would pick for this CPU
+  /// (`FingerprintCommandTests` checks the bits under other `OPENBLAS_CORETYPE` values).
+  func testTheKernelTableIsPinnedForThePath() {
+    XCTAssertEqual(BLAS.coreName, BLAS.pinnedCoreType(for: InstructionSet.selected))
+    XCTAssertEqual(BLAS.pinnedCoreType(for: .avx2), "Haswell")
+    XCTAssertEqual(BLAS.pinnedCoreType(for: .avx512), "Haswell")
+    XCTAssertEqual(BLAS.pinnedCoreType(for: .portable), "Prescott")
+  }
 }

@@ -4,6 +4,7 @@
 #define LATENTLAB_CKERNELS_H
 
 #include "activation_kernels.h"
+#include "cpu_features.h"
 #include "float_environment.h"
 #include "conv_kernels.h"
 #include "optimizer_kernels.h"
