@@ -110,7 +110,8 @@ public struct StudyReport {
       (the report's "01" allows 0 or 1; 1 keeps the encoder's maps 4x4 and the decoder symmetric). The best configuration \
       is retrained for \(preset.autoencoder.epochs) epochs, batch \(preset.autoencoder.batchSize), on \
       \(preset.subset.map { "\($0)" } ?? "all 60,000") training images. Classifier: dense \
-      \((preset.classifier.headWidths.map(String.init) + ["10"]).joined(separator: "→")) on the frozen encoder, \
+      \(([c.latent] + preset.classifier.headWidths + [FashionMNIST.classNames.count]).map(String.init).joined(separator: "→")) \
+      on the frozen encoder, \
       \(preset.classifier.epochs) epochs, batch \(preset.classifier.batchSize), \(optimizerWords(preset.classifier.optimizer)). \
       VAE: \(preset.vae.epochs) epochs, batch \(preset.vae.batchSize), \(optimizerWords(preset.vae.optimizer)), loss \
       \(preset.vae.loss.normalisation). t-SNE of \(preset.embedding.tsnePoints) training codes, perplexity \
