@@ -19,9 +19,11 @@ build-release: setup
 	$(SWIFT) build -c release
 
 ## test: the whole test suite (LATENTLAB_RECORD=1 make test rewrites golden files)
+## (the tests run on the build just made: `swift test` without --skip-build would rebuild
+## every module with testability on, and `make reproduce` would then rebuild them again)
 test: setup
 	$(SWIFT) build -c release --build-tests
-	$(SWIFT) test -c release --disable-swift-testing
+	$(SWIFT) test -c release --skip-build --disable-swift-testing
 
 ## reproduce: the main job: the seed study from one seed (search, retrain, embeddings,
 ## generation, classifier, VAE), with its report in runs/seed/report.html
