@@ -27,7 +27,7 @@ public struct Preset: Codable, Equatable, Sendable {
       epochs: 5, batchSize: 250, optimizer: OptimizerSettings(kind: "adam", learningRate: 3e-3, weightDecay: 1e-4)),
     classifier: ClassifierSettings(
       epochs: 20, batchSize: 250, optimizer: OptimizerSettings(kind: "adam", learningRate: 1e-3, weightDecay: 1e-5),
-      headWidths: ClassifierDefaults.headWidths),
+      headWidths: ClassifierDefaults.headWidths, validationFraction: 0.1),
     vae: VAESettings(
       epochs: 20, batchSize: 2000, optimizer: OptimizerSettings(kind: "adam", learningRate: 1e-3), loss: VAELossSettings()),
     embedding: EmbeddingSettings(tsnePoints: 10_000, tsneIterations: 1000, perplexity: 30))
@@ -79,6 +79,9 @@ public struct ClassifierSettings: Codable, Equatable, Sendable {
   public var optimizer: OptimizerSettings
   /// The dense head's hidden widths (the seed's 30 and 60).
   public var headWidths: [Int]
+  /// The share of the training codes held out to draw its validation curves (the seed
+  /// report reads overfitting from them); the autoencoders train on every image.
+  public var validationFraction: Double
 }
 
 /// The VAE.

@@ -75,28 +75,43 @@ public struct ReproducePipeline {
     guard let best = Study.best(trials) else { throw ExperimentError.invalid("every trial of the search failed; see \(out)/search/study.jsonl") }
     log(Study.table(trials))
 
-    // 2. Retrain the best configuration on the whole training set; test MSE; figures.
-    let aeFolder = out + "/autoencoder"
-    if !isDone("autoencoder") {
-      log("== autoencoder: the best configuration (trial \(best.trial + 1)), \(preset.autoencoder.epochs) epochs")
+    // 2. Both arms: the published configuration, then the search winner.
+    let arms = [ReproductionArm.published(preset), ReproductionArm.winner(best)]
+    for arm in arms { try run(arm, data: runData) }
+
+    // 7. The report (always rewritten: it only reads the stages' outputs).
+    let report = StudyReport(
+      folder: out, preset: preset, seed: seed, trials: trials, best: best, checksums: runData.checksums,
+      meanImageMSE: Self.meanImageMSE(train: runData.train.inputs, test: runData.test.inputs))
+    let path = try report.write(seconds: ProgressReporter.monotonicSeconds() - started)
+    log("report: \(path)")
+    return path
+  }
+
+  /// Runs the stages of one arm that are not done yet.
+  func run(_ arm: ReproductionArm, data runData: RunData) throws {
+    // Retrain the configuration on the whole training set; test MSE; figures.
+    let aeFolder = out + "/" + arm.stage("autoencoder")
+    if !isDone(arm.stage("autoencoder")) {
+      log("== \(arm.name): autoencoder, \(preset.autoencoder.epochs) epochs")
       var run = TrainingRun(
-        kind: .autoencoder, config: best.parameters.config,
+        kind: .autoencoder, config: arm.config,
         record: TrainingRecord(
-          epochs: preset.autoencoder.epochs, batchSize: preset.autoencoder.batchSize, optimizer: best.parameters.optimizer, validationFraction: 0,
+          epochs: preset.autoencoder.epochs, batchSize: preset.autoencoder.batchSize, optimizer: arm.optimizer, validationFraction: 0,
           subset: preset.subset, loss: "MSE, mean over pixels"),
         seed: seed, threads: threads, data: data, out: aeFolder)
       run.log = log
       try run.run()
-      try markDone("autoencoder", [:])
+      try markDone(arm.stage("autoencoder"), [:])
     }
     let aeCheckpoint = try CheckpointReader.read(aeFolder + "/checkpoint.h5")
     let autoencoder = try loadModel(aeCheckpoint, path: aeFolder + "/checkpoint.h5")
     autoencoder.parallel = DeterministicParallel(threads: threads)
 
-    // 3. PCA and t-SNE of the training set's latent codes.
-    let embeddingFolder = out + "/embedding"
-    if !isDone("embedding") {
-      log("== embedding: PCA of \(runData.train.count) training codes, t-SNE of \(min(preset.embedding.tsnePoints, runData.train.count))")
+    // PCA and t-SNE of the training set's latent codes.
+    let embeddingFolder = out + "/" + arm.stage("embedding")
+    if !isDone(arm.stage("embedding")) {
+      log("== \(arm.name): embedding, PCA of \(runData.train.count) training codes, t-SNE of \(min(preset.embedding.tsnePoints, runData.train.count))")
       let codes = try latentCodes(autoencoder, runData.train.inputs)
       let labels = runData.train.labels.map { Int($0) }
       let (pcaMap, pca) = try Embedding.pca(codes, labels: labels, of: "the latent codes (\(codes.shape[0]) training images)")
@@ -111,60 +126,85 @@ public struct ReproducePipeline {
         subset, labels: tsneLabels, of: "the latent codes (\(subset.shape[0]) training images)", options: options)
       try map.write(name: "tsne", classNames: FashionMNIST.classNames, folder: embeddingFolder)
       let accuracy = try TSNE.knnAccuracy(result.embedding, labels: tsneLabels.map { Int32($0) }, k: 10)
-      try markDone("embedding", [
+      try markDone(arm.stage("embedding"), [
         "pca_variance_ratio": pca.explainedVarianceRatio.map { String(format: "%.4f", $0) }.joined(separator: ","),
         "tsne_kl": String(format: "%.4f", result.klDivergence), "tsne_knn10_accuracy": String(format: "%.4f", accuracy),
         "tsne_points": "\(subset.shape[0])",
       ])
     }
 
-    // 4. Generated images: a grid from the codes' box, and an interpolation.
-    let generatedFolder = out + "/generated"
-    if !isDone("generated") {
-      log("== generated images")
+    // Generated images: a grid from the codes' box, and an interpolation.
+    let generatedFolder = out + "/" + arm.stage("generated")
+    if !isDone(arm.stage("generated")) {
+      log("== \(arm.name): generated images")
       var g = SeededGenerator(seed: seed, streamName: "noise/generate")
       let grid = try Generation.grid(autoencoder, spanning: runData.train.inputs, count: 64, generator: &g)
       try FigureFile.write(try ImageGrid.render(imageList(grid), side: 28, columns: 8).encoded(), to: generatedFolder + "/grid.png")
       let line = try Generation.interpolation(autoencoder, between: runData.test.subset([0, 1]).inputs, steps: 10)
       try FigureFile.write(
         try ImageGrid.render(line, side: 28, columns: line.count).encoded(), to: generatedFolder + "/interpolation.png")
-      try markDone("generated", [:])
+      try markDone(arm.stage("generated"), [:])
     }
 
-    // 5. Classifier on the frozen encoder.
-    if !isDone("classifier") {
-      log("== classifier: \(preset.classifier.epochs) epochs on the frozen encoder")
+    // Classifier on the frozen encoder.
+    if !isDone(arm.stage("classifier")) {
+      log("== \(arm.name): classifier, \(preset.classifier.epochs) epochs on the frozen encoder")
       var run = TrainingRun(
         kind: .classifier, config: aeCheckpoint.config,
         record: TrainingRecord(
           epochs: preset.classifier.epochs, batchSize: preset.classifier.batchSize, optimizer: preset.classifier.optimizer,
-          validationFraction: 0, subset: preset.subset, loss: "cross-entropy, mean over the batch",
+          validationFraction: preset.classifier.validationFraction, subset: preset.subset, loss: "cross-entropy, mean over the batch",
           encoderCheckpoint: aeFolder + "/checkpoint.h5", headWidths: preset.classifier.headWidths),
-        seed: seed, threads: threads, data: data, out: out + "/classifier")
+        seed: seed, threads: threads, data: data, out: out + "/" + arm.stage("classifier"))
       run.log = log
       try run.run()
-      try markDone("classifier", [:])
+      try markDone(arm.stage("classifier"), [:])
     }
 
-    // 6. VAE with the best configuration.
-    if !isDone("vae") {
-      log("== vae: \(preset.vae.epochs) epochs, batch \(preset.vae.batchSize)")
+    // VAE of the same architecture.
+    if !isDone(arm.stage("vae")) {
+      log("== \(arm.name): vae, \(preset.vae.epochs) epochs, batch \(preset.vae.batchSize)")
       let settings = preset.vae.loss
       var run = TrainingRun(
         kind: .vae, config: aeCheckpoint.config,
         record: TrainingRecord(
           epochs: preset.vae.epochs, batchSize: preset.vae.batchSize, optimizer: preset.vae.optimizer,
           validationFraction: 0, subset: preset.subset, loss: settings.normalisation, vae: settings),
-        seed: seed, threads: threads, data: data, out: out + "/vae")
+        seed: seed, threads: threads, data: data, out: out + "/" + arm.stage("vae"))
       run.log = log
       try run.run()
-      try markDone("vae", [:])
+      try drawBeside(autoencoder, vaeFolder: out + "/" + arm.stage("vae"), test: runData.test.inputs)
+      try markDone(arm.stage("vae"), [:])
     }
+  }
 
-    // 7. The report (always rewritten: it only reads the stages' outputs).
-    let report = StudyReport(folder: out, preset: preset, seed: seed, trials: trials, best: best, checksums: runData.checksums)
-    let path = try report.write(seconds: ProgressReporter.monotonicSeconds() - started)
-    log("report: \(path)")
-    return path
+  /// `beside-autoencoder.png` in the VAE's folder: ten test images (top), the arm's
+  /// autoencoder's reconstructions and the VAE's decoded means, row by row.
+  func drawBeside(_ autoencoder: any TrainableModel, vaeFolder: String, test: Tensor) throws {
+    let vaeCheckpoint = try CheckpointReader.read(vaeFolder + "/checkpoint.h5")
+    let vae = try loadModel(vaeCheckpoint, path: vaeFolder + "/checkpoint.h5")
+    let originals = test.slice(outer: 0..<10)
+    let rows = [originals, try autoencoder.decode(try autoencoder.encode(originals)), try vae.decode(try vae.encode(originals))]
+    try FigureFile.write(
+      try ImageGrid.render(rows.flatMap(imageList), side: AutoencoderConfig.imageSide, columns: 10).encoded(),
+      to: vaeFolder + "/beside-autoencoder.png")
+  }
+
+  /// The test images' mean squared error against the training set's mean image: what an
+  /// autoencoder that learned nothing but the mean scores.
+  static func meanImageMSE(train: Tensor, test: Tensor) -> Double {
+    let pixels = train.shape.dropFirst().reduce(1, *)
+    var mean = [Double](repeating: 0, count: pixels)
+    let n = train.shape[0]
+    for i in 0..<n { for p in 0..<pixels { mean[p] += Double(train.scalars[i * pixels + p]) } }
+    for p in 0..<pixels { mean[p] /= Double(max(1, n)) }
+    var sum = 0.0
+    for i in 0..<test.shape[0] {
+      for p in 0..<pixels {
+        let e = Double(test.scalars[i * pixels + p]) - mean[p]
+        sum += e * e
+      }
+    }
+    return sum / Double(max(1, test.count))
   }
 }

@@ -165,9 +165,9 @@ public struct TrainingRun {
     try drawFigures(model, data: data, history: history)
   }
 
-  /// The run's figures: training curves (SVG); originals over reconstructions (PNG) for the
-  /// autoencoders; samples from the prior (PNG) for the VAE; the confusion matrix (SVG) for
-  /// the classifier.
+  /// The run's figures: loss curves (SVG), and for the classifier accuracy curves and the
+  /// confusion matrix (SVG); originals over reconstructions (PNG) for the autoencoders;
+  /// samples from the prior (PNG) for the VAE.
   public func drawFigures(_ model: any TrainableModel, data: RunData, history: [EpochRecord]) throws {
     let epochs = history.map { Double($0.epoch) }
     var series: [(name: String, x: [Double], y: [Double])] = [("train", epochs, history.map(\.trainLoss))]
@@ -179,6 +179,19 @@ public struct TrainingRun {
       SVGPlot.lines(series: series, title: "\(kind.rawValue): loss per epoch", xLabel: "epoch", yLabel: lossName),
       to: out + "/curves.svg")
     var written = ["curves.svg"]
+    if history.contains(where: { $0.trainAccuracy != nil }) {
+      // A classifier's accuracy per epoch beside its loss: where the seed report reads overfitting.
+      var accuracy: [(name: String, x: [Double], y: [Double])] = [
+        ("train", epochs, history.map { 100 * ($0.trainAccuracy ?? .nan) })
+      ]
+      if history.contains(where: { $0.validationAccuracy != nil }) {
+        accuracy.append(("validation", epochs, history.map { 100 * ($0.validationAccuracy ?? .nan) }))
+      }
+      try FigureFile.write(
+        SVGPlot.lines(series: accuracy, title: "\(kind.rawValue): accuracy per epoch", xLabel: "epoch", yLabel: "accuracy (%)"),
+        to: out + "/accuracy.svg")
+      written.append("accuracy.svg")
+    }
     if kind != .classifier {
       let originals = data.test.inputs.slice(outer: 0..<10)
       let reconstructed = try model.decode(try model.encode(originals))

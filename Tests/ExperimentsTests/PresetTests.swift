@@ -15,6 +15,7 @@ final class PresetTests: XCTestCase {
     XCTAssertEqual(p.classifier.optimizer, OptimizerSettings(kind: "adam", learningRate: 1e-3, weightDecay: 1e-5))
     XCTAssertEqual([p.classifier.epochs, p.classifier.batchSize], [20, 250])
     XCTAssertEqual(p.classifier.headWidths, [30, 60])
+    XCTAssertEqual(p.classifier.validationFraction, 0.1)
     XCTAssertEqual([p.vae.epochs, p.vae.batchSize], [20, 2000])
     XCTAssertEqual(p.vae.loss, VAELossSettings(beta: 1, klDivisor: 784))
     XCTAssertEqual(p.embedding.tsnePoints, 10_000)

@@ -11,47 +11,65 @@ final class ReportTests: XCTestCase {
 
   override func setUpWithError() throws {
     folder = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)").path
-    for (stage, json) in [
-      ("autoencoder", #"{"test_mse": 0.0239}"#), ("classifier", #"{"test_accuracy": 0.754}"#), ("vae", #"{"test_mse": 0.0263}"#),
-    ] {
+    let stages = [
+      ("published/autoencoder", #"{"test_mse": 0.0241}"#), ("published/classifier", #"{"test_accuracy": 0.7512}"#),
+      ("published/vae", #"{"test_mse": 0.0262}"#),
+      ("autoencoder", #"{"test_mse": 0.0642}"#), ("classifier", #"{"test_accuracy": 0.2935}"#), ("vae", #"{"test_mse": 0.0246}"#),
+    ]
+    for (stage, json) in stages {
       try FileManager.default.createDirectory(atPath: "\(folder!)/\(stage)", withIntermediateDirectories: true)
       try json.write(toFile: "\(folder!)/\(stage)/metrics.json", atomically: true, encoding: .utf8)
     }
-    for (path, _) in StudyReport.figures {
-      try FileManager.default.createDirectory(
-        atPath: (folder + "/" + path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-      let body = path.hasSuffix(".svg") ? "<?xml version=\"1.0\"?><svg></svg>" : "PNG"
-      try body.write(toFile: folder + "/" + path, atomically: true, encoding: .utf8)
+    for arm in report().arms {
+      for (path, _) in StudyReport.figures(for: arm) {
+        try FileManager.default.createDirectory(
+          atPath: (folder + "/" + path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let body = path.hasSuffix(".svg") ? "<?xml version=\"1.0\"?><svg></svg>" : "PNG"
+        try body.write(toFile: folder + "/" + path, atomically: true, encoding: .utf8)
+      }
     }
   }
 
   override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
 
+  /// Three trials: two no better than the mean image (its MSE 0.12), the best (trial 3) better.
   func report() -> StudyReport {
-    let best = TrialResult(
-      trial: 0, parameters: TrialParameters(config: .seed, optimizer: Preset.seed.autoencoder.optimizer),
-      foldMSE: [0.03, 0.03], meanMSE: 0.03, seconds: 1, status: "ok")
-    return StudyReport(folder: folder, preset: .quick, seed: 5, trials: [best], best: best, checksums: ["a": "b"])
+    func trial(_ i: Int, _ mean: Double, _ l2: Double) -> TrialResult {
+      TrialResult(
+        trial: i, parameters: TrialParameters(config: .seed, optimizer: OptimizerSettings(kind: "adam", learningRate: 1e-2, weightDecay: l2)),
+        foldMSE: [mean, mean], meanMSE: mean, seconds: 1, status: "ok")
+    }
+    let trials = [trial(0, 0.128, 2e-2), trial(1, 0.125, 5e-3), trial(2, 0.0647, 9.9e-4)]
+    return StudyReport(
+      folder: folder, preset: .quick, seed: 5, trials: trials, best: trials[2], checksums: ["a": "b"], meanImageMSE: 0.12)
   }
 
-  func testTheReportSetsTheNumbersBesideTheSeedReports() throws {
+  func testTheReportAnswersWhetherTheNumbersHold() throws {
     let html = try report().write(seconds: 12)
     let numbers = try JSONDecoder().decode(
       StudyReport.Numbers.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/report.json")))
-    XCTAssertEqual(numbers.classifierTestAccuracy, 0.754)
-    XCTAssertEqual(numbers.bestTrial, 1)
+    XCTAssertEqual(numbers.published.classifierTestAccuracy, 0.7512)
+    XCTAssertEqual(numbers.searchWinner.autoencoderTestMSE, 0.0642)
+    XCTAssertEqual(numbers.bestTrial, 3)
+    XCTAssertEqual(numbers.collapsedTrials, 2)
     let md = try String(contentsOfFile: folder + "/report.md", encoding: .utf8)
-    XCTAssertTrue(md.contains("| classifier test accuracy | \(SeedReport.classifierTestAccuracy.written) | 75.4% | +0.4 points |"), md)
-    XCTAssertTrue(md.contains("| autoencoder test MSE (mean over pixels) | about 0.02 | 0.0239 | +0.0039 |"), md)
+    XCTAssertTrue(
+      md.contains("| classifier test accuracy | \(SeedReport.classifierTestAccuracy.written) | ≥ 74% | 75.1% | meets | 29.3% | misses |"), md)
+    XCTAssertTrue(md.contains("| autoencoder test MSE (mean over pixels) | about 0.02 | ≤ 0.025 | 0.0241 | meets | 0.0642 | misses |"), md)
+    XCTAssertTrue(md.contains("the published configuration reproduces all three figures"), md)
+    XCTAssertTrue(md.contains("the search winner (trial 3) meets 1 of 3"), md)
+    XCTAssertTrue(md.contains("2 of 3 search trials learned no more than the mean image"), md)
+    XCTAssertTrue(md.contains("with L2 2.0e-02, 5.0e-03; the others drew L2 9.9e-04"), md)
     XCTAssertTrue(md.contains("Search: 3 random trials"), "the prose reads the preset")
     XCTAssertTrue(md.contains("VAE: 5 epochs, batch 500"), "the prose reads the preset")
+    XCTAssertTrue(md.contains("](published/embedding/tsne.svg)") && md.contains("](embedding/tsne.svg)"), "both arms' figures")
     XCTAssertTrue(FileManager.default.fileExists(atPath: html))
   }
 
   func testAStageThatDidNotFinishIsNamed() throws {
-    try FileManager.default.removeItem(atPath: folder + "/vae/metrics.json")
+    try FileManager.default.removeItem(atPath: folder + "/published/vae/metrics.json")
     XCTAssertThrowsError(try report().write(seconds: 1)) {
-      XCTAssertTrue("\($0)".contains("vae/metrics.json: no number test_mse"), "\($0)")
+      XCTAssertTrue("\($0)".contains("published/vae/metrics.json: no number test_mse"), "\($0)")
     }
   }
 }
