@@ -457,7 +457,10 @@ func reproducePrediction() throws -> [Figure] {
   options.iterations = preset.embedding.tsneIterations
   let tsneSeconds = try TSNE.embed(tsneInputs, options: options).seconds
   let embeddingSeconds = Double(trainCount) / inferRate + tsneSeconds
-  let total = searchSeconds + retrainSeconds + embeddingSeconds + classifierSeconds + vaeSeconds
+  // Two arms (the published configuration and the search winner) each retrain, embed, and
+  // train a classifier and a VAE; both are timed at the trials' mean rates.
+  let arms = 2.0
+  let total = searchSeconds + arms * (retrainSeconds + embeddingSeconds + classifierSeconds + vaeSeconds)
   return [
     Figure(name: "reproduce.seed.search.seconds", value: searchSeconds, unit: "s",
            note: "10 trials x 3 folds x 5 epochs; trial rates \(Int(trainRates.min()!))-\(Int(trainRates.max()!)) img/s"),
@@ -466,7 +469,7 @@ func reproducePrediction() throws -> [Figure] {
     Figure(name: "reproduce.seed.classifier.seconds", value: classifierSeconds, unit: "s"),
     Figure(name: "reproduce.seed.vae.seconds", value: vaeSeconds, unit: "s", note: "20 epochs at batch 2000, \(Int(vaeRate)) img/s"),
     Figure(name: "reproduce.seed.predicted_minutes", value: total / 60, unit: "min",
-           goal: "make reproduce within 25% of this", note: "2 threads; the sum of the stages above"),
+           goal: "make reproduce within 25% of this", note: "2 threads; the search and twice (two arms) each stage above"),
   ]
 }
 
