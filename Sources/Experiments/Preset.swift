@@ -45,14 +45,18 @@ public struct Preset: Codable, Equatable, Sendable {
     return p
   }()
 
-  /// The preset called `name`.
-  /// - Throws: `ExperimentError.invalid` for an unknown name, listing the known ones.
-  public static func named(_ name: String) throws -> Preset {
+  /// The preset called `name`, searching the space in the JSON file `space` when given.
+  /// - Throws: `ExperimentError.invalid` for an unknown name (listing the known ones) or a
+  ///   space file that cannot be read (naming it and the field).
+  public static func named(_ name: String, space: String? = nil) throws -> Preset {
+    var preset: Preset
     switch name {
-    case "seed": return .seed
-    case "quick": return .quick
+    case "seed": preset = .seed
+    case "quick": preset = .quick
     default: throw ExperimentError.invalid("unknown preset \"\(name)\"; expected seed or quick")
     }
+    if let space { preset.search.space = try SearchSpace.read(space) }
+    return preset
   }
 }
 

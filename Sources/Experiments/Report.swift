@@ -138,7 +138,8 @@ public struct StudyReport {
     sentence += learned.isEmpty ? "." : "; the others drew L2 \(decays(learned))."
     let space = preset.search.space.weightDecay
     let publishedL2 = String(format: "%g", SeedReport.optimizer.weightDecay)
-    sentence += " The space draws L2 log-uniformly from [\(space.lowerBound), \(space.upperBound)]; "
+    let scale = preset.search.space.weightDecayScale == .log ? "log-uniformly" : "uniformly"
+    sentence += " The space draws L2 \(scale) from [\(space.lowerBound), \(space.upperBound)]; "
     let l2 = SeedReport.optimizer.weightDecay
     let place = l2 == space.lowerBound ? "sits at its lower edge" : space.contains(l2) ? "lies inside it" : "lies outside it"
     sentence += "the published L2, \(publishedL2), \(place)."
@@ -191,11 +192,12 @@ public struct StudyReport {
     let settings = """
       Preset `\(preset.name)`, seed \(seed), LatentLab \(LatentLabVersion.current). Search: \(search.trials) random trials \
       (the `search` stream), \(search.folds)-fold cross-validation, \(search.epochs) epochs, batch \(search.batchSize), \
-      objective the mean validation MSE; space N_C1 \(range(space.conv1Channels)), N_C2 \(range(space.conv2Channels)), \
-      N_C3 \(range(space.conv3Channels)), N_H1 \(range(space.hidden)), L in {\(space.latent.map(String.init).joined(separator: ", "))} \
-      (the problem statement; the report's table writes 2–4), learning rate and L2 log-uniform in \
-      [\(space.learningRate.lowerBound), \(space.learningRate.upperBound)] and [\(space.weightDecay.lowerBound), \
-      \(space.weightDecay.upperBound)], optimizer \(space.optimizers.joined(separator: ", ")); conv 3 padding \(space.conv3Padding) \
+      objective the mean validation MSE; the space "\(space.name)": N_C1 \(range(space.conv1Channels)), \
+      N_C2 \(range(space.conv2Channels)), N_C3 \(range(space.conv3Channels)), N_H1 \(range(space.hidden)), \
+      L in {\(space.latent.map(String.init).joined(separator: ", "))} (the problem statement writes {2, 4, 6}, the \
+      results table 2–4), learning rate \(space.learningRateScale.rawValue)-uniform in \
+      [\(space.learningRate.lowerBound), \(space.learningRate.upperBound)] and L2 \(space.weightDecayScale.rawValue)-uniform \
+      in [\(space.weightDecay.lowerBound), \(space.weightDecay.upperBound)] (the report does not say which), optimizer \(space.optimizers.joined(separator: ", ")); conv 3 padding \(space.conv3Padding) \
       (the report's "01" allows 0 or 1; 1 keeps the encoder's maps 4x4 and the decoder symmetric). Both arms, the \
       published configuration (\(optimizerWords(publishedOptimizer))) and the search winner, are retrained for \
       \(preset.autoencoder.epochs) epochs, batch \(preset.autoencoder.batchSize), on \

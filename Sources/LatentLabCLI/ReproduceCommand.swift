@@ -10,10 +10,12 @@ struct ReproduceCommand: ParsableCommand {
     commandName: "reproduce",
     abstract: "Reproduce the seed study from one seed: search, retrain, embeddings, generation, classifier, VAE, report.",
     discussion: """
-      Stages write into DIR (search/, autoencoder/, embedding/, generated/, classifier/, vae/) \
-      and a re-run skips the stages already done, so an interrupted run continues. The report \
-      is DIR/report.html (self-contained) and DIR/report.md. --preset seed follows the seed \
-      report's protocol; --preset quick runs the same pipeline on 6,000 images in under a minute.
+      After the search, two arms: the seed report's published configuration (DIR/published/) \
+      and the search winner (DIR/autoencoder/, embedding/, generated/, classifier/, vae/). A \
+      re-run skips the stages already done, so an interrupted run continues. The report is \
+      DIR/report.html (self-contained) and DIR/report.md. --preset seed follows the seed \
+      report's protocol; --preset quick runs the same pipeline on 6,000 images in under a minute. \
+      --space FILE.json searches another space (docs/search-space.md; Spaces/ holds the shipped ones).
       """)
 
   @Option(help: "seed or quick.") var preset: String = "seed"
@@ -21,9 +23,11 @@ struct ReproduceCommand: ParsableCommand {
   @Option(help: "Worker threads. Results are bit-identical for any count.") var threads: Int = 2
   @Option(help: ArgumentHelp("Directory holding the Fashion-MNIST IDX files.", valueName: "dir")) var data: String?
   @Option(help: ArgumentHelp("The run folder.", valueName: "dir")) var out: String?
+  @Option(help: ArgumentHelp("A search space (JSON, docs/search-space.md); default: the problem statement's.", valueName: "file"))
+  var space: String?
 
   func run() throws {
-    let chosen = try Preset.named(preset)
+    let chosen = try Preset.named(preset, space: space)
     let pipeline = ReproducePipeline(
       preset: chosen, seed: seed, threads: threads, data: data, out: out ?? "runs/\(chosen.name)-seed\(seed)", log: { print($0) })
     let path = try pipeline.run()
@@ -42,9 +46,11 @@ struct SearchCommand: ParsableCommand {
   @Option(help: "Worker threads.") var threads: Int = 2
   @Option(help: ArgumentHelp("Directory holding the Fashion-MNIST IDX files.", valueName: "dir")) var data: String?
   @Option(help: ArgumentHelp("The study folder (study.json, study.jsonl).", valueName: "dir")) var out: String?
+  @Option(help: ArgumentHelp("A search space (JSON, docs/search-space.md); default: the problem statement's.", valueName: "file"))
+  var space: String?
 
   func run() throws {
-    let chosen = try Preset.named(preset)
+    let chosen = try Preset.named(preset, space: space)
     guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     let runData = try RunData.load(data: data, seed: seed, subset: chosen.subset, validationFraction: 0)
     let study = Study(
