@@ -265,20 +265,11 @@ public struct StudyReport {
     return folder + "/report.html"
   }
 
-  func escape(_ s: String) -> String {
-    s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-      .replacingOccurrences(of: "\"", with: "&quot;")
-  }
+  func escape(_ s: String) -> String { ReportTables.escape(s) }
 
-  func markdownTable(_ header: [String], _ rows: [[String]]) -> String {
-    (["| " + header.joined(separator: " | ") + " |", "|" + String(repeating: " --- |", count: header.count)]
-      + rows.map { "| " + $0.joined(separator: " | ") + " |" }).joined(separator: "\n")
-  }
+  func markdownTable(_ header: [String], _ rows: [[String]]) -> String { ReportTables.markdown(header, rows) }
 
-  func htmlTable(_ header: [String], _ rows: [[String]]) -> String {
-    "<table><tr>" + header.map { "<th>\(escape($0))</th>" }.joined() + "</tr>"
-      + rows.map { "<tr>" + $0.map { "<td>\(escape($0))</td>" }.joined() + "</tr>" }.joined() + "</table>\n"
-  }
+  func htmlTable(_ header: [String], _ rows: [[String]]) -> String { ReportTables.html(header, rows) }
 
   func markdownToHTMLTable(_ markdown: String) -> String {
     let lines = markdown.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).dropFirst().dropLast().map { $0.trimmingCharacters(in: .whitespaces) } }

@@ -28,7 +28,7 @@ struct LatentLab: ParsableCommand {
       """,
     version: LatentLabVersion.current,
     subcommands: [DataCommand.self, TrainCommand.self, EvaluateCommand.self, InspectCommand.self, DiffCommand.self,
-      GenerateCommand.self, EmbedCommand.self, SearchCommand.self, ReproduceCommand.self, FingerprintCommand.self,
+      GenerateCommand.self, EmbedCommand.self, SearchCommand.self, ReproduceCommand.self, SweepCommand.self, FingerprintCommand.self,
     ]
   )
 

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Experiments
+import Foundation
+
+/// `latentlab sweep`: the seed study's protocol over many seeds, and how each figure is
+/// distributed over them.
+struct SweepCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "sweep",
+    abstract: "Run the seed study's protocol (search and both arms) for each of many seeds and summarise them.",
+    discussion: """
+      Each seed's reproduction goes into DIR/seed-<k> (as latentlab reproduce writes it); the \
+      summary is DIR/sweep.html, sweep.md and sweep.json: a row per seed, each figure's mean, \
+      standard deviation, min, max and a 95% bootstrap interval, and how many seeds' searches \
+      found a configuration within 10% of the published one's test MSE (Wilson interval). \
+      Interrupted, the same command continues where it stopped.
+      """)
+
+  @Option(help: "seed or quick.") var preset: String = "seed"
+  @Option(help: ArgumentHelp("Seeds, like 0-9 or 1,4,7.", valueName: "list")) var seeds: String = "0-9"
+  @Option(help: "Worker threads. Results are bit-identical for any count.") var threads: Int = 2
+  @Option(help: ArgumentHelp("Directory holding the Fashion-MNIST IDX files.", valueName: "dir")) var data: String?
+  @Option(help: ArgumentHelp("The sweep folder.", valueName: "dir")) var out: String?
+  @Option(help: ArgumentHelp("A search space (JSON, docs/search-space.md); default: the problem statement's.", valueName: "file"))
+  var space: String?
+
+  func run() throws {
+    guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    let chosen = try Preset.named(preset, space: space)
+    let list = try Sweep.parseSeeds(seeds)
+    let folder = out ?? "runs/sweep-\(chosen.name)"
+    let path = try Sweep(preset: chosen, seeds: list, threads: threads, data: data, out: folder, log: { print($0) }).run()
+    print("The sweep's report is \(path) (and sweep.md, sweep.json beside it).")
+  }
+}
+
+extension SweepCommand: ContinuableCommand {
+  func interruptionNote() -> String {
+    "Every finished seed, stage and search trial is kept in \(out ?? "runs/sweep-\(preset)"); continue with: \(currentCommandLine())"
+  }
+}
