@@ -34,8 +34,7 @@ public struct Fingerprint: Codable, Equatable, Sendable {
     let test = try FashionMNIST.load(.test, directory: directory).subset(Array(0..<500))
     let model = try ModelFactory.make(.autoencoder, config: .seed, seed: 0)
     model.parallel = DeterministicParallel(threads: 2)
-    let options = TrainingOptions(
-      epochs: 2, batchSize: 200, optimizer: OptimizerSettings(kind: "adam", learningRate: 3e-3, weightDecay: 1e-4), seed: 0)
+    let options = TrainingOptions(epochs: 2, batchSize: 200, optimizer: Preset.seed.autoencoder.optimizer, seed: 0)
     _ = try Trainer(options: options, showsProgress: false).fit(model, train: train, validation: nil)
     let codes = try model.encode(test.images)
     let pca = try PCA(fitting: codes, componentCount: 2)

@@ -66,8 +66,7 @@ public struct Sweep {
     for (i, seed) in seeds.enumerated() {
       log("=== seed \(seed) (\(i + 1) of \(seeds.count))")
       let folder = "\(out)/seed-\(seed)"
-      let path = try ReproducePipeline(preset: preset, seed: seed, threads: threads, data: data, out: folder, log: log).run()
-      _ = path
+      try ReproducePipeline(preset: preset, seed: seed, threads: threads, data: data, out: folder, log: log).run()
       let numbers = try JSONDecoder().decode(
         StudyReport.Numbers.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/report.json")))
       rows.append(SweepRow(seed: seed, numbers: numbers))

@@ -41,6 +41,7 @@ struct LatentLab: ParsableCommand {
       FileHandle.standardError.write(Data("Error: \(problem)\n".utf8))
       Foundation.exit(64)
     }
+    BLAS.ensureConfigured()
     var command: ParsableCommand
     do {
       command = try parseAsRoot()

@@ -35,7 +35,10 @@ public enum BLAS {
   }()
 
   /// Makes sure OpenBLAS runs its pinned kernels on one thread; every wrapper (and every
-  /// direct LAPACK caller) calls it, and it costs nothing after the first call.
+  /// direct LAPACK caller) calls it, and it costs nothing after the first call. The first
+  /// call sets and restores `OPENBLAS_CORETYPE`, so it belongs on a thread that sets a
+  /// computation up (`DeterministicParallel.init`, the CLI's start), not inside a parallel
+  /// region where another thread might read the environment.
   @inline(__always)
   public static func ensureConfigured() { _ = configured }
 

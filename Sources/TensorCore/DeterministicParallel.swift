@@ -18,6 +18,9 @@ public struct DeterministicParallel: Sendable {
   public init(threads: Int) {
     // The thread that sets up a computation computes too (outside parallel regions).
     latentlab_flush_subnormals_to_zero()
+    // OpenBLAS's kernel table is pinned through the environment; do it here, before any
+    // worker runs, rather than at a first BLAS call inside a parallel region.
+    BLAS.ensureConfigured()
     precondition(threads >= 1, "DeterministicParallel: threads must be at least 1, got \(threads)")
     threadCount = threads
   }
