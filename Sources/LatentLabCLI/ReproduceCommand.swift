@@ -18,18 +18,15 @@ struct ReproduceCommand: ParsableCommand {
       --space FILE.json searches another space (docs/search-space.md; Spaces/ holds the shipped ones).
       """)
 
-  @Option(help: "seed or quick.") var preset: String = "seed"
+  @OptionGroup var options: ProtocolOptions
   @Option(help: "The run's seed.") var seed: UInt64 = 0
-  @Option(help: "Worker threads. Results are bit-identical for any count.") var threads: Int = 2
-  @Option(help: ArgumentHelp("Directory holding the Fashion-MNIST IDX files.", valueName: "dir")) var data: String?
   @Option(help: ArgumentHelp("The run folder.", valueName: "dir")) var out: String?
-  @Option(help: ArgumentHelp("A search space (JSON, docs/search-space.md); default: the problem statement's.", valueName: "file"))
-  var space: String?
 
   func run() throws {
-    let chosen = try Preset.named(preset, space: space)
+    let chosen = try options.chosenPreset()
     let pipeline = ReproducePipeline(
-      preset: chosen, seed: seed, threads: threads, data: data, out: out ?? "runs/\(chosen.name)-seed\(seed)", log: { print($0) })
+      preset: chosen, seed: seed, threads: options.threads, data: options.data, out: out ?? "runs/\(chosen.name)-seed\(seed)",
+      log: { print($0) })
     let path = try pipeline.run()
     print("The report is \(path) (and report.md beside it).")
   }
@@ -41,21 +38,16 @@ struct SearchCommand: ParsableCommand {
     commandName: "search",
     abstract: "Run (or resume) the seeded random search with k-fold cross-validation and print the trial table.")
 
-  @Option(help: "seed or quick (trials, folds, epochs and subset).") var preset: String = "seed"
+  @OptionGroup var options: ProtocolOptions
   @Option(help: "The study's seed.") var seed: UInt64 = 0
-  @Option(help: "Worker threads.") var threads: Int = 2
-  @Option(help: ArgumentHelp("Directory holding the Fashion-MNIST IDX files.", valueName: "dir")) var data: String?
   @Option(help: ArgumentHelp("The study folder (study.json, study.jsonl).", valueName: "dir")) var out: String?
-  @Option(help: ArgumentHelp("A search space (JSON, docs/search-space.md); default: the problem statement's.", valueName: "file"))
-  var space: String?
 
   func run() throws {
-    let chosen = try Preset.named(preset, space: space)
-    guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-    let runData = try RunData.load(data: data, seed: seed, subset: chosen.subset, validationFraction: 0)
+    let chosen = try options.chosenPreset()
+    let runData = try RunData.load(data: options.data, seed: seed, subset: chosen.subset, validationFraction: 0)
     let study = Study(
       settings: StudySettings(preset: chosen, seed: seed),
-      folder: out ?? "runs/search-\(chosen.name)-seed\(seed)", threads: threads)
+      folder: out ?? "runs/search-\(chosen.name)-seed\(seed)", threads: options.threads)
     let results = try study.run(data: runData.train, log: { print($0) })
     print(Study.table(results))
     if let best = Study.best(results) { print("best: trial \(best.trial + 1), mean validation MSE \(String(format: "%.4f", best.meanMSE))") }
@@ -64,13 +56,13 @@ struct SearchCommand: ParsableCommand {
 
 extension ReproduceCommand: ContinuableCommand {
   func interruptionNote() -> String {
-    "Every finished stage and search trial is kept in \(out ?? "runs/\(preset)-seed\(seed)"); continue with: \(currentCommandLine())"
+    "Every finished stage and search trial is kept in \(out ?? "runs/\(options.preset)-seed\(seed)"); continue with: \(currentCommandLine())"
   }
 }
 
 extension SearchCommand: ContinuableCommand {
   func interruptionNote() -> String {
-    let folder = out ?? "runs/search-\(preset)-seed\(seed)"
+    let folder = out ?? "runs/search-\(options.preset)-seed\(seed)"
     let kept = (try? String(contentsOfFile: folder + "/study.jsonl", encoding: .utf8))?.split(separator: "\n").count ?? 0
     return "Kept \(kept) finished trial(s) in \(folder)/study.jsonl; continue with: \(currentCommandLine())"
   }

@@ -16,26 +16,23 @@ struct SweepCommand: ParsableCommand {
       Interrupted, the same command continues where it stopped.
       """)
 
-  @Option(help: "seed or quick.") var preset: String = "seed"
+  @OptionGroup var options: ProtocolOptions
   @Option(help: ArgumentHelp("Seeds, like 0-9 or 1,4,7.", valueName: "list")) var seeds: String = "0-9"
-  @Option(help: "Worker threads. Results are bit-identical for any count.") var threads: Int = 2
-  @Option(help: ArgumentHelp("Directory holding the Fashion-MNIST IDX files.", valueName: "dir")) var data: String?
   @Option(help: ArgumentHelp("The sweep folder.", valueName: "dir")) var out: String?
-  @Option(help: ArgumentHelp("A search space (JSON, docs/search-space.md); default: the problem statement's.", valueName: "file"))
-  var space: String?
 
   func run() throws {
-    guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
-    let chosen = try Preset.named(preset, space: space)
+    let chosen = try options.chosenPreset()
     let list = try Sweep.parseSeeds(seeds)
     let folder = out ?? "runs/sweep-\(chosen.name)"
-    let path = try Sweep(preset: chosen, seeds: list, threads: threads, data: data, out: folder, log: { print($0) }).run()
+    let path = try Sweep(
+      preset: chosen, seeds: list, threads: options.threads, data: options.data, out: folder, log: { print($0) }
+    ).run()
     print("The sweep's report is \(path) (and sweep.md, sweep.json beside it).")
   }
 }
 
 extension SweepCommand: ContinuableCommand {
   func interruptionNote() -> String {
-    "Every finished seed, stage and search trial is kept in \(out ?? "runs/sweep-\(preset)"); continue with: \(currentCommandLine())"
+    "Every finished seed, stage and search trial is kept in \(out ?? "runs/sweep-\(options.preset)"); continue with: \(currentCommandLine())"
   }
 }

@@ -1,0 +1,19 @@
+import ArgumentParser
+import Experiments
+
+/// The flags every command that runs the seed study's protocol shares (`reproduce`, `search`,
+/// `sweep`): the preset, its search space, threads and the data folder.
+struct ProtocolOptions: ParsableArguments {
+  @Option(help: "seed or quick (every setting of the protocol; Preset).") var preset: String = "seed"
+  @Option(help: ArgumentHelp("A search space (JSON, docs/search-space.md); default: the problem statement's.", valueName: "file"))
+  var space: String?
+  @Option(help: "Worker threads. Results are bit-identical for any count.") var threads: Int = 2
+  @Option(help: ArgumentHelp("Directory holding the Fashion-MNIST IDX files.", valueName: "dir")) var data: String?
+
+  func validate() throws {
+    guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+  }
+
+  /// The preset the flags name, with its space.
+  func chosenPreset() throws -> Preset { try Preset.named(preset, space: space) }
+}
