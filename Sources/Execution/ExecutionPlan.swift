@@ -161,6 +161,7 @@ public final class ExecutionPlan {
       return run(x, pass: pass, loss: loss, training: true, parallel: parallel)
     }
     totals.inputGradient = inputGradient
+    pass.inputGradient = nil  // the tensor's address was valid only inside the closure
     x.withUnsafeBufferPointer { xb in
       let whole = ChunkPlace(wholeBatchOf: pass, input: xb.baseAddress!)
       for i in pass.start..<pass.end where needsParameterGradients[i] {
