@@ -30,6 +30,8 @@ public final class ExecutionPlan {
   private let shapes: [[Int]]
   private let layouts: [PlanLayout]
   private let marks: [String: Int]
+  /// Where a pass may start or stop: the input, the marks and the output.
+  private let passBoundaries: Set<Int>
   /// Scalars per item at each boundary.
   private let widths: [Int]
   /// The boundary whose storage each boundary shares (itself, or its input's for a reshape or
@@ -64,6 +66,7 @@ public final class ExecutionPlan {
     marks = table.marks
     widths = shapes.map { $0.reduce(1, *) }
     let entries = Set([0] + marks.values)
+    passBoundaries = entries.union([steps.count])
     var roots = [0]
     for (i, step) in steps.enumerated() {
       let input = roots[i]
@@ -323,8 +326,7 @@ public final class ExecutionPlan {
   private func begin(
     _ x: Tensor, from start: Int, to stop: Int, parallel: DeterministicParallel, loss: Bool, backward: Bool
   ) throws -> Pass {
-    let entries = Set([0, end] + marks.values)
-    guard entries.contains(start), entries.contains(stop), start <= stop else {
+    guard passBoundaries.contains(start), passBoundaries.contains(stop), start <= stop else {
       throw PlanError.invalidPass("a pass runs from the input or a mark to a later mark or the output, not \(start) to \(stop)")
     }
     guard x.rank >= 1, Array(x.shape.dropFirst()) == shapes[start] else {
