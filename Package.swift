@@ -1,8 +1,8 @@
 // swift-tools-version:6.0
 // LatentLab: reproducible research on small neural networks.
 // Licensed under the Apache License, Version 2.0 (see LICENSE). Every library it links is
-// compatible: OpenBLAS (BSD-3-Clause), libhdf5 (BSD-style), zlib (zlib), swift-argument-parser
-// (Apache-2.0).
+// compatible: OpenBLAS (BSD-3-Clause), libhdf5 (BSD-style), zlib (zlib), SQLite (public domain),
+// libpq (PostgreSQL licence), swift-argument-parser (Apache-2.0).
 import PackageDescription
 
 let package = Package(
@@ -39,6 +39,14 @@ let package = Package(
     .systemLibrary(
       name: "CZlib", path: "Sources/CZlib",
       providers: [.apt(["zlib1g-dev"])]),
+    // SQLite, the embedded study storage (libsqlite3-dev).
+    .systemLibrary(
+      name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+      providers: [.apt(["libsqlite3-dev"])]),
+    // libpq, PostgreSQL's client library, for studies shared by many machines (libpq-dev).
+    .systemLibrary(
+      name: "CPostgres", path: "Sources/CPostgres", pkgConfig: "libpq",
+      providers: [.apt(["libpq-dev"])]),
 
     // MARK: - C kernels
 
@@ -59,7 +67,9 @@ let package = Package(
     .target(name: "HDF5", dependencies: ["CHDF5"]),
     .target(name: "Analysis", dependencies: ["TensorCore", "CLAPACK", "CKernels"]),
     .target(name: "Figures", dependencies: ["TensorCore", "CZlib"]),
-    .target(name: "Experiments", dependencies: ["Models", "Analysis", "Checkpointing", "Figures"]),
+    // The study engine: numbered trials in a storage, claimed by workers under leases.
+    .target(name: "Studies", dependencies: ["TensorCore", "CSQLite", "CPostgres"]),
+    .target(name: "Experiments", dependencies: ["Models", "Analysis", "Checkpointing", "Figures", "Studies"]),
     .target(name: "Checkpointing", dependencies: ["HDF5", "Models", "Datasets"]),
 
     // MARK: - Executables
@@ -67,7 +77,7 @@ let package = Package(
     .executableTarget(
       name: "LatentLabCLI",
       dependencies: [
-        "TensorCore", "Datasets", "NN", "Models", "HDF5", "Checkpointing", "Analysis", "Figures", "Experiments",
+        "TensorCore", "Datasets", "NN", "Models", "HDF5", "Checkpointing", "Analysis", "Figures", "Studies", "Experiments",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     // Reads untrusted HDF5 files in a child process, so that a libhdf5 crash is not ours (HDF5SafeCopy).
@@ -94,6 +104,7 @@ let package = Package(
     .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
     .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TestSupport", "CKernels"]),
     .testTarget(name: "FiguresTests", dependencies: ["Figures", "TestSupport", "CZlib"]),
+    .testTarget(name: "StudiesTests", dependencies: ["Studies", "TestSupport"]),
     .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "TestSupport"]),
     .testTarget(name: "CheckpointingTests", dependencies: ["Checkpointing", "TestSupport"]),
     .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
