@@ -59,7 +59,7 @@ public struct StudyReport {
   }
 
   /// One arm's test figures.
-  public struct ArmNumbers: Codable, Equatable {
+  public struct ArmNumbers: Codable, Equatable, Sendable {
     public var autoencoderTestMSE: Double
     public var classifierTestAccuracy: Double
     public var vaeTestMSE: Double
@@ -80,7 +80,7 @@ public struct StudyReport {
   }
 
   /// The numbers the report sets beside the seed report's.
-  public struct Numbers: Codable, Equatable {
+  public struct Numbers: Codable, Equatable, Sendable {
     public var published: ArmNumbers
     public var searchWinner: ArmNumbers
     public var bestTrial: Int

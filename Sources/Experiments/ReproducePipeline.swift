@@ -5,6 +5,7 @@ import Figures
 import Foundation
 import Models
 import NN
+import Studies
 import TensorCore
 
 /// The seed study, end to end: search → retrain the best configuration → test MSE → PCA and
@@ -18,6 +19,11 @@ public struct ReproducePipeline {
   public var data: String?
   public var out: String
   public var log: (String) -> Void
+  /// Where the search's study lives: the run folder's own storage (`search/`) unless given;
+  /// then this process works on the shared study as one of its workers.
+  public var storage: StorageLocation?
+  /// The study's name in a shared storage (default `PRESET-seedN`).
+  public var studyName: String?
 
   public init(preset: Preset, seed: UInt64, threads: Int, data: String?, out: String, log: @escaping (String) -> Void = { _ in }) {
     self.preset = preset
@@ -64,7 +70,8 @@ public struct ReproducePipeline {
 
     // 1. Search.
     let study = Study(
-      settings: StudySettings(preset: preset, seed: seed),
+      settings: StudySettings(preset: preset, seed: seed), location: storage ?? .embedded(folder: out + "/search"),
+      name: storage == nil ? Study.defaultName : studyName ?? Study.sharedName(preset: preset, seed: seed),
       folder: out + "/search", threads: threads)
     var trials = try study.finishedTrials()
     if !isDone("search") {

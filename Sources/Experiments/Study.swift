@@ -2,6 +2,7 @@ import Datasets
 import Foundation
 import Models
 import NN
+import Studies
 import TensorCore
 
 /// The settings that define a study: a resumed study must have the same.
@@ -29,30 +30,80 @@ public struct StudySettings: Codable, Equatable, Sendable {
   }
 }
 
-/// A random search with k-fold cross-validation, persisted trial by trial.
+/// A random search with k-fold cross-validation, its trials in a study storage
+/// (`Studies`): the embedded file in the run folder by default, or PostgreSQL shared by many
+/// machines.
 ///
-/// `study.json` holds the settings, `study.jsonl` one line per finished trial. Running a study
-/// whose folder already holds finished trials skips them (the parameters of trial i do not
-/// depend on the others); a folder from other settings is refused, and nothing in it is
-/// touched.
+/// Trial i's parameters, folds and initial weights come from (seed, i) alone, so the finished
+/// study is the same whichever workers ran which trials, in whatever order. A study is joined
+/// only with the same settings; other settings are refused and nothing is touched. The run
+/// folder, when there is one, also gets `study.json` (the settings) and `study.jsonl` (the
+/// finished trials, rewritten whole after each), for people and for tools that read files.
 public struct Study {
   public var settings: StudySettings
-  public var folder: String
+  /// Where the trials live.
+  public var location: StorageLocation
+  /// The study's name in its storage.
+  public var name: String
+  /// The run folder for `study.json` and `study.jsonl`, if any.
+  public var folder: String?
   public var threads: Int
+  /// Lease and attempts for a study this run creates (a joined study keeps its own).
+  public var leaseSeconds = StudyEngineSettings.defaultLeaseSeconds
+  public var maxAttempts = StudyEngineSettings.defaultMaxAttempts
 
+  /// A study in the embedded storage of `folder`, named `search`.
   public init(settings: StudySettings, folder: String, threads: Int) {
+    self.init(settings: settings, location: .embedded(folder: folder), name: Study.defaultName, folder: folder, threads: threads)
+  }
+
+  public init(settings: StudySettings, location: StorageLocation, name: String, folder: String?, threads: Int) {
     self.settings = settings
+    self.location = location
+    self.name = name
     self.folder = folder
     self.threads = threads
   }
 
-  var settingsPath: String { folder + "/study.json" }
-  var trialsPath: String { folder + "/study.jsonl" }
+  /// The name of a study in a run folder's own storage.
+  public static let defaultName = "search"
 
-  /// The trials finished so far (empty for a new study).
+  /// The default name of a study in a shared storage: `PRESET-seedN`.
+  public static func sharedName(preset: Preset, seed: UInt64) -> String { "\(preset.name)-seed\(seed)" }
+
+  var settingsPath: String? { folder.map { $0 + "/study.json" } }
+  var trialsPath: String? { folder.map { $0 + "/study.jsonl" } }
+
+  /// The settings as the storage keeps them (sorted keys: equal settings, equal text).
+  public static func settingsText(_ settings: StudySettings) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return String(decoding: try encoder.encode(settings), as: UTF8.self)
+  }
+
+  /// Reads settings as the storage keeps them.
+  /// - Throws: `ExperimentError.invalid` naming the study when they are not a search's settings.
+  public static func settings(from definition: StudyDefinition, in location: StorageLocation) throws -> StudySettings {
+    do {
+      return try JSONDecoder().decode(StudySettings.self, from: Data(definition.settings.utf8))
+    } catch {
+      throw ExperimentError.invalid("\(location): study \"\(definition.name)\" does not hold a search's settings (\(error))")
+    }
+  }
+
+  /// The study's definition in its storage.
+  public func definition() throws -> StudyDefinition {
+    StudyDefinition(
+      name: name, settings: try Study.settingsText(settings), trialCount: settings.trials, leaseSeconds: leaseSeconds,
+      maxAttempts: maxAttempts)
+  }
+
+  /// The trials finished so far (empty for a study not yet created).
   public func finishedTrials() throws -> [TrialResult] {
-    guard FileManager.default.fileExists(atPath: trialsPath) else { return [] }
-    return try Study.readTrials(trialsPath)
+    if case .embedded(let f) = location, !FileManager.default.fileExists(atPath: StorageLocation.embeddedFile(in: f)) { return [] }
+    let storage = try StudyStorages.open(location)
+    guard (try? storage.definition(of: name)) != nil else { return [] }
+    return try Study.results(try storage.trials(of: name), settings: settings).filter { $0.status != "not run" }
   }
 
   /// Reads a `study.json`.
@@ -74,8 +125,7 @@ public struct Study {
     }
     guard let text = String(data: data, encoding: .utf8) else { throw ExperimentError.invalid("\(trialsPath): not UTF-8 text") }
     var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-    // The last piece is empty after a complete record; anything else there is a record a
-    // crash cut short, which the writer drops before the next trial is appended.
+    // The last piece is empty after a complete record; anything else there is not a record.
     lines.removeLast()
     return try lines.enumerated().map { number, line in
       do {
@@ -86,65 +136,88 @@ public struct Study {
     }
   }
 
-  /// Checks the folder's settings against these (or records them in a new folder).
-  func prepare() throws {
+  /// Checks the settings, then creates the study in its storage or joins it.
+  /// - Throws: `ExperimentError.invalid` when the storage holds the study with other settings,
+  ///   saying which; nothing is changed then.
+  @discardableResult
+  public func prepare(log: @escaping (String) -> Void = { _ in }) throws -> JoinResult {
     try settings.space.validate()
     guard settings.trials >= 1, settings.folds >= 2, settings.epochs >= 1, settings.batchSize >= 1 else {
       throw ExperimentError.invalid("study: trials, epochs and batch size must be positive and folds at least 2")
     }
-    if FileManager.default.fileExists(atPath: settingsPath) {
+    guard leaseSeconds > 0, maxAttempts >= 1 else { throw ExperimentError.invalid("study: the lease must be positive and attempts at least 1") }
+    if let settingsPath, FileManager.default.fileExists(atPath: settingsPath) {
       let saved: StudySettings
       do { saved = try Study.readSettings(settingsPath) } catch { throw ExperimentError.invalid("\(error); nothing was changed") }
-      guard saved == settings else {
-        throw ExperimentError.invalid(
-          "\(settingsPath): this folder holds a study with other settings (seed \(saved.seed), software \(saved.software),"
-            + " \(saved.trials) trials); use another --out, or the same settings to resume; nothing was changed")
-      }
-    } else {
+      guard saved == settings else { throw Study.refusal(saved, where: settingsPath) }
+    }
+    let logger = UncheckedLog(log)
+    let storage = try StudyStorages.open(location, log: { logger.log($0) })
+    let joined: JoinResult
+    do {
+      joined = try storage.createOrJoin(definition())
+    } catch StudyError.settingsDiffer(let message) {
+      guard let saved = try? Study.settings(from: storage.definition(of: name), in: location) else { throw ExperimentError.invalid(message) }
+      throw Study.refusal(saved, where: "\(location): study \"\(name)\"")
+    }
+    if let folder, let settingsPath, !FileManager.default.fileExists(atPath: settingsPath) {
       try prepareRunFolder(folder)
       try writeJSON(settings, to: settingsPath)
     }
+    return joined
   }
 
-  /// Runs the trials not yet finished and returns all of them, in trial order.
-  public func run(data: LabeledTensor, log: (String) -> Void = { _ in }) throws -> [TrialResult] {
-    try prepare()
-    var results = try finishedTrials()
-    let done = Set(results.map(\.trial))
+  static func refusal(_ saved: StudySettings, where place: String) -> ExperimentError {
+    ExperimentError.invalid(
+      "\(place): this holds a study with other settings (seed \(saved.seed), software \(saved.software),"
+        + " \(saved.trials) trials); use another --out or --study, or the same settings to resume; nothing was changed")
+  }
+
+  /// Creates or joins the study, works on it as one of its workers until every trial is done
+  /// or failed (waiting for trials other workers hold), and returns all trials in trial order.
+  public func run(data: LabeledTensor, log: @escaping (String) -> Void = { _ in }) throws -> [TrialResult] {
+    let logger = UncheckedLog(log)
+    let joined = try prepare(log: log)
+    let worker = try StudyWorker(location: location, study: name, log: { logger.log($0) })
+    if joined == .joined {
+      let done = try worker.trials().filter { $0.state.isFinal }.count
+      if done > 0 { log("resuming the study: \(done) of \(settings.trials) trials already finished") }
+    }
+    let runner = try StudyTrialRunner(settings: settings, data: data, threads: threads)
+    _ = try worker.runUntilFinished(
+      { claim in try runner.outcome(of: claim.number, log: log) },
+      recorded: { _ in try? self.writeTrialLog(worker.trials()) })
+    let rows = try worker.trials()
+    try writeTrialLog(rows)
+    return try Study.results(rows, settings: settings)
+  }
+
+  /// Rewrites `study.jsonl` whole from the storage's finished trials.
+  func writeTrialLog(_ rows: [TrialRow]) throws {
+    guard let trialsPath else { return }
+    let lines = try Study.results(rows, settings: settings).filter { $0.status != "not run" }.map { result in
+      String(decoding: try JSONEncoder().encode(result), as: UTF8.self) + "\n"
+    }
+    do { try DurableFile.write(lines.joined(), to: trialsPath) } catch {
+      throw TrainingError.cannotWrite(path: trialsPath, reason: "\(error)")
+    }
+  }
+
+  /// The trials as results: done ones from their records, failed ones with their reason and
+  /// an infinite objective, the rest as "not run".
+  public static func results(_ rows: [TrialRow], settings: StudySettings) throws -> [TrialResult] {
     let parameters = settings.space.sample(count: settings.trials, seed: settings.seed)
-    var shuffle = SeededGenerator(seed: settings.seed, streamName: "shuffle/kfold")
-    let folds = try KFoldSplit(stratifiedBy: data.labels, folds: settings.folds, generator: &shuffle)
-    let writer = try JSONLinesWriter(path: trialsPath, append: true)
-    if !done.isEmpty { log("resuming the study: \(done.count) of \(settings.trials) trials already finished") }
-    for (trial, p) in parameters.enumerated() where !done.contains(trial) {
-      let start = ProgressReporter.monotonicSeconds()
-      var scores: [Double] = []
-      var status = "ok"
-      for fold in 0..<settings.folds {
-        let (trainIndices, validationIndices) = try folds.split(fold)
-        let model = try ModelFactory.make(
-          .autoencoder, config: p.config, seed: settings.seed, initializationStream: "init/trial\(trial)")
-        model.parallel = DeterministicParallel(threads: threads)
-        let options = TrainingOptions(epochs: settings.epochs, batchSize: settings.batchSize, optimizer: p.optimizer, seed: settings.seed)
-        let trainer = Trainer(options: options, label: "trial \(trial + 1)/\(settings.trials) fold \(fold + 1)/\(settings.folds)")
-        do {
-          _ = try trainer.fit(model, train: data.subset(trainIndices), validation: nil)
-          scores.append(try Evaluation.run(model, on: data.subset(validationIndices)).loss)
-        } catch let error as TrainingError {
-          status = "fold \(fold + 1): \(error)"
-          scores.append(.infinity)
-          break
+    return try rows.map { row in
+      if row.state == .done, let record = row.record {
+        do { return try JSONDecoder().decode(TrialResult.self, from: Data(record.utf8)) } catch {
+          throw ExperimentError.invalid("trial \(row.number + 1): its stored record is not a trial result (\(error))")
         }
       }
-      let mean = scores.count == settings.folds ? scores.reduce(0, +) / Double(scores.count) : .infinity
-      let result = TrialResult(
-        trial: trial, parameters: p, foldMSE: scores, meanMSE: mean.isFinite ? mean : .infinity,
-        seconds: ProgressReporter.monotonicSeconds() - start, status: status)
-      try writer.append(result)
-      results.append(result)
-      log("trial \(trial + 1): mean validation MSE \(mean.isFinite ? format(mean) : "n/a") (\(status))")
+      guard row.number < parameters.count else { throw ExperimentError.invalid("trial \(row.number + 1) is beyond the study's \(settings.trials)") }
+      return TrialResult(
+        trial: row.number, parameters: parameters[row.number], foldMSE: [], meanMSE: .infinity, seconds: 0,
+        status: row.state == .failed ? "failed: \(row.reason ?? "no reason recorded")" : "not run")
     }
-    return results.sorted { $0.trial < $1.trial }
   }
 
   /// The best finished trial (lowest mean validation MSE).

@@ -28,7 +28,8 @@ struct LatentLab: ParsableCommand {
       """,
     version: LatentLabVersion.current,
     subcommands: [DataCommand.self, TrainCommand.self, EvaluateCommand.self, InspectCommand.self, DiffCommand.self,
-      GenerateCommand.self, EmbedCommand.self, SearchCommand.self, ReproduceCommand.self, SweepCommand.self, FingerprintCommand.self,
+      GenerateCommand.self, EmbedCommand.self, SearchCommand.self, WorkerCommand.self, TrialCommand.self, ExportCommand.self,
+      ReproduceCommand.self, SweepCommand.self, FingerprintCommand.self,
     ]
   )
 

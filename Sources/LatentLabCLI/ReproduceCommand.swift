@@ -2,6 +2,7 @@ import ArgumentParser
 import Datasets
 import Experiments
 import Foundation
+import Studies
 import TensorCore
 
 /// `latentlab reproduce`: the seed study end to end, with a report.
@@ -21,49 +22,25 @@ struct ReproduceCommand: ParsableCommand {
   @OptionGroup var options: ProtocolOptions
   @Option(help: "The run's seed.") var seed: UInt64 = 0
   @Option(help: ArgumentHelp("The run folder.", valueName: "dir")) var out: String?
+  @Option(help: ArgumentHelp(
+    "Run the search on a shared study here (a folder or postgresql://user@host:port/db); other workers may join it.",
+    valueName: "url")) var storage: String?
+  @Option(help: ArgumentHelp("The shared study's name (default: PRESET-seedN).", valueName: "name")) var study: String?
 
   func run() throws {
     let chosen = try options.chosenPreset()
-    let pipeline = ReproducePipeline(
+    var pipeline = ReproducePipeline(
       preset: chosen, seed: seed, threads: options.threads, data: options.data, out: out ?? "runs/\(chosen.name)-seed\(seed)",
       log: { print($0) })
+    pipeline.storage = try storage.map(StorageLocation.init)
+    pipeline.studyName = study
     let path = try pipeline.run()
     print("The report is \(path) (and report.md beside it).")
-  }
-}
-
-/// `latentlab search`: run or resume the random search alone and print the trial table.
-struct SearchCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "search",
-    abstract: "Run (or resume) the seeded random search with k-fold cross-validation and print the trial table.")
-
-  @OptionGroup var options: ProtocolOptions
-  @Option(help: "The study's seed.") var seed: UInt64 = 0
-  @Option(help: ArgumentHelp("The study folder (study.json, study.jsonl).", valueName: "dir")) var out: String?
-
-  func run() throws {
-    let chosen = try options.chosenPreset()
-    let runData = try RunData.load(data: options.data, seed: seed, subset: chosen.subset, validationFraction: 0)
-    let study = Study(
-      settings: StudySettings(preset: chosen, seed: seed),
-      folder: out ?? "runs/search-\(chosen.name)-seed\(seed)", threads: options.threads)
-    let results = try study.run(data: runData.train, log: { print($0) })
-    print(Study.table(results))
-    if let best = Study.best(results) { print("best: trial \(best.trial + 1), mean validation MSE \(String(format: "%.4f", best.meanMSE))") }
   }
 }
 
 extension ReproduceCommand: ContinuableCommand {
   func interruptionNote() -> String {
     "Every finished stage and search trial is kept in \(out ?? "runs/\(options.preset)-seed\(seed)"); continue with: \(currentCommandLine())"
-  }
-}
-
-extension SearchCommand: ContinuableCommand {
-  func interruptionNote() -> String {
-    let folder = out ?? "runs/search-\(options.preset)-seed\(seed)"
-    let kept = (try? String(contentsOfFile: folder + "/study.jsonl", encoding: .utf8))?.split(separator: "\n").count ?? 0
-    return "Kept \(kept) finished trial(s) in \(folder)/study.jsonl; continue with: \(currentCommandLine())"
   }
 }

@@ -44,7 +44,10 @@ public final class StudyWorker {
   /// workers hold the last ones (their leases may yet expire, and then this worker runs them).
   /// An error from `execute` gives the trial back (counted as a failed attempt) and is rethrown;
   /// an interruption gives it back uncounted.
-  public func runUntilFinished(_ execute: (TrialClaim) throws -> TrialOutcome) throws -> Report {
+  /// `recorded` hears of each result this worker recorded.
+  public func runUntilFinished(
+    _ execute: (TrialClaim) throws -> TrialOutcome, recorded: (Int) -> Void = { _ in }
+  ) throws -> Report {
     var report = Report()
     var lastWait: Int?
     while true {
@@ -53,6 +56,7 @@ public final class StudyWorker {
       case .claimed(let claim):
         lastWait = nil
         try run(claim, execute, into: &report)
+        if report.completed.last == claim.number { recorded(claim.number) }
       case .wait(let running):
         if lastWait != running { log("waiting for \(running) trial(s) held by other workers") }
         lastWait = running
