@@ -105,7 +105,7 @@ let package = Package(
     .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TestSupport", "CKernels"]),
     .testTarget(name: "FiguresTests", dependencies: ["Figures", "TestSupport", "CZlib"]),
     .testTarget(name: "StudiesTests", dependencies: ["Studies", "TestSupport"]),
-    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "TestSupport"]),
+    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Studies", "TestSupport"]),
     .testTarget(name: "CheckpointingTests", dependencies: ["Checkpointing", "TestSupport"]),
     .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
     .testTarget(name: "LatentLabCLITests", dependencies: ["LatentLabCLI", "TestSupport", "TensorCore"]),

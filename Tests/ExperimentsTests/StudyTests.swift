@@ -1,6 +1,7 @@
 import Experiments
 import Foundation
 import Models
+import Studies
 import TensorCore
 import TestSupport
 import XCTest
@@ -68,20 +69,43 @@ final class StudyTests: XCTestCase {
     XCTAssertEqual(full.map(\.trial), [0, 1, 2])
     XCTAssertTrue(full.allSatisfy { $0.foldMSE.count == 2 || $0.status != "ok" })
 
-    // The same study interrupted after its first trial: keep one line, run again.
+    // The same study stopped after its second trial: only that one is in the storage.
     let study = Study(settings: settings(), folder: folder + "/b", threads: 2)
-    _ = try study.run(data: data(), log: { _ in })
-    let path = folder + "/b/study.jsonl"
-    let first = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")[0]
-    try (first + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    try study.prepare()
+    let worker = try StudyWorker(location: study.location, study: study.name, log: { _ in })
+    let runner = try StudyTrialRunner(settings: settings(), data: data(), threads: 2)
+    XCTAssertEqual(try worker.runTrial(number: 1) { try runner.outcome(of: $0.number) }, .ran(accepted: true))
     var messages: [String] = []
     let resumed = try study.run(data: data(), log: { messages.append($0) })
     XCTAssertTrue(messages.contains { $0.contains("1 of 3 trials already finished") }, "\(messages)")
-    XCTAssertEqual(messages.filter { $0.hasPrefix("trial ") }.count, 2, "only the two missing trials run")
-    XCTAssertEqual(resumed.map(\.meanMSE), full.map(\.meanMSE), "same seed, any thread count, resumed or not: same results")
+    XCTAssertEqual(messages.filter { $0.contains(": mean validation MSE") }.count, 2, "only the two missing trials run")
+    XCTAssertEqual(resumed.map(\.meanMSE), full.map(\.meanMSE), "same seed, any thread count, any order: same results")
+    XCTAssertEqual(resumed.map(\.foldMSE), full.map(\.foldMSE))
     XCTAssertEqual(resumed.map(\.parameters), full.map(\.parameters))
     XCTAssertEqual(Study.best(resumed)?.trial, Study.best(full)?.trial)
     XCTAssertTrue(Study.table(resumed).contains("(best)"))
+    XCTAssertEqual(try Study.readTrials(folder + "/b/study.jsonl").map(\.trial), [0, 1, 2], "the log lists every trial, in order")
+  }
+
+  func testTheExportIsTheSameBytesWhoeverRanTheTrials() throws {
+    // Oracle: a study run by one process in trial order, against one whose trials ran in
+    // reverse order by three differently named workers.
+    let a = Study(settings: settings(), folder: folder + "/a", threads: 1)
+    _ = try a.run(data: data(), log: { _ in })
+    let b = Study(settings: settings(), folder: folder + "/b", threads: 2)
+    try b.prepare()
+    let runner = try StudyTrialRunner(settings: settings(), data: data(), threads: 2)
+    for number in [2, 1, 0] {
+      let worker = try StudyWorker(location: b.location, study: b.name, name: "w\(number)", log: { _ in })
+      _ = try worker.runTrial(number: number) { try runner.outcome(of: $0.number) }
+    }
+    func journal(_ study: Study) throws -> String {
+      let storage = try StudyStorages.open(study.location)
+      return try StudyExport.optunaJournal(
+        definition: storage.definition(of: study.name), settings: settings(), rows: storage.trials(of: study.name))
+    }
+    XCTAssertEqual(try journal(a), try journal(b))
+    XCTAssertTrue(try journal(a).hasPrefix("{\"op_code\":0,"))
   }
 
   func testAFolderOfAnotherStudyIsRefusedAndLeftAlone() throws {

@@ -5,9 +5,9 @@ import XCTest
   import Glibc
 #endif
 
-/// A search stopped by SIGTERM, then by a file-size limit while writing a trial record, then
-/// finished: nothing kept is lost or half-written, and the finished study equals one run
-/// without interruption (oracle: that run's trial records, wall times aside).
+/// A search stopped by SIGTERM, then refused its storage by a file-size limit, then finished:
+/// nothing kept is lost or half-written, and the finished study equals one run without
+/// interruption (oracle: that run's trial records, wall times aside).
 final class InterruptedSearchTests: LatentLabCommandTestCase {
   /// The trial records of a study folder, without their wall times.
   func records(_ folder: String) throws -> [NSDictionary] {
@@ -32,15 +32,15 @@ final class InterruptedSearchTests: LatentLabCommandTestCase {
     XCTAssertTrue(stopped.stderr.contains("continue with: latentlab search --preset quick --out \(folder)"), stopped.stderr)
     XCTAssertEqual(try records(folder).count, 1)
 
-    // 1 KiB per file: the third trial's record (the file passes 1,024 bytes) cannot be written.
+    // 1 KiB per file: the study's database cannot grow, so nothing can be claimed or recorded.
     let limited = try RunningLatentLab(arguments, launcher: ["bash", "-c", "ulimit -f 1; exec \"$@\"", "bash"]).finish()
     XCTAssertNotEqual(limited.status, 0, limited.stderr)
-    XCTAssertTrue(limited.stderr.contains("\(folder)/study.jsonl: cannot write"), limited.stderr)
-    XCTAssertEqual(try records(folder).count, 2, "the record that did not fit is not left half-written")
+    XCTAssertTrue(limited.stderr.contains("\(folder)/studies.sqlite: "), limited.stderr)
+    XCTAssertEqual(try records(folder).count, 1, "the study is as the stopped run left it")
 
     let finished = try runLatentLab(arguments)
     XCTAssertEqual(finished.status, 0, finished.stderr)
-    XCTAssertTrue(finished.stdout.contains("resuming the study: 2 of 3 trials already finished"), finished.stdout)
+    XCTAssertTrue(finished.stdout.contains("resuming the study: 1 of 3 trials already finished"), finished.stdout)
     XCTAssertEqual(try runLatentLab(["search", "--preset", "quick", "--out", directory + "/whole"]).status, 0)
     XCTAssertEqual(try records(folder), try records(directory + "/whole"))
   }

@@ -57,6 +57,8 @@ final class RunningLatentLab {
   private let output = Pipe()
   /// Standard error read so far.
   private(set) var stderr = ""
+  /// Standard output read so far (by `waitForStandardOutput`).
+  private(set) var stdout = ""
 
   /// Starts `latentlab` with `arguments`, or, with `launcher`, runs `launcher + [binary] + arguments`.
   init(_ arguments: [String], launcher: [String] = []) throws {
@@ -86,6 +88,18 @@ final class RunningLatentLab {
     return true
   }
 
+  /// Blocks until standard output holds `text`; false when the process ended first. (Reading
+  /// one pipe while the other fills could block the child: use with commands whose standard
+  /// error stays small, or after their standard error has been read.)
+  func waitForStandardOutput(containing text: String) -> Bool {
+    while !stdout.contains(text) {
+      let chunk = output.fileHandleForReading.availableData
+      if chunk.isEmpty { return false }
+      stdout += String(decoding: chunk, as: UTF8.self)
+    }
+    return true
+  }
+
   /// Sends `signal` to the process.
   func send(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
@@ -94,8 +108,9 @@ final class RunningLatentLab {
     let rest = errors.fileHandleForReading.readDataToEndOfFile()
     stderr += String(decoding: rest, as: UTF8.self)
     let out = output.fileHandleForReading.readDataToEndOfFile()
+    stdout += String(decoding: out, as: UTF8.self)
     process.waitUntilExit()
-    return CommandResult(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: stderr)
+    return CommandResult(status: process.terminationStatus, stdout: stdout, stderr: stderr)
   }
 }
 
