@@ -87,7 +87,8 @@ let package = Package(
     .executableTarget(name: "LatentLabFuzz", dependencies: ["FuzzTargets", "TensorCore"], path: "Sources/latentlab-fuzz"),
     .executableTarget(
       name: "LatentLabBench",
-      dependencies: ["TensorCore", "Datasets", "NN", "Execution", "Models", "Analysis", "Experiments", "CKernels"],
+      // TestSupport: the study engine's case starts a PostgreSQL server of its own, as the tests do.
+      dependencies: ["TensorCore", "Datasets", "NN", "Execution", "Models", "Analysis", "Experiments", "CKernels", "Studies", "TestSupport"],
       path: "Sources/latentlab-bench"),
 
     // MARK: - Tests

@@ -34,8 +34,10 @@ final class PostgresSession {
       throw PostgresFailure(message: message, sqlState: nil, connectionLost: true)
     }
     self.connection = connection
-    // Floats print with enough digits to read back the same bits.
+    // Floats print with enough digits to read back the same bits; the server's notices
+    // ("relation already exists, skipping") are not for the user.
     _ = try query("SET extra_float_digits = 3")
+    _ = try query("SET client_min_messages = warning")
   }
 
   deinit { PQfinish(connection) }

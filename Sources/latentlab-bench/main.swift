@@ -473,6 +473,28 @@ func reproducePrediction() throws -> [Figure] {
   ]
 }
 
+/// The study engine's figures (`StudyEngineTiming`), its overhead taken against a seed-preset
+/// trial timed here: seed 0's first trial, 2 threads, its training steps and validation passes
+/// at their median rates.
+func studyEngineFigures() throws -> [Figure] {
+  let preset = Preset.seed
+  let trial = preset.search.space.sample(count: 1, seed: 0)[0]
+  let model = try ModelFactory.make(.autoencoder, config: trial.config, seed: 0)
+  model.parallel = DeterministicParallel(threads: 2)
+  let optimizer = try trial.optimizer.make(model.namedParameters)
+  let batch = benchImages(count: 250)
+  let labels = [Int32](repeating: 0, count: 250)
+  let step = try medianSeconds(warmup: 3, count: 10) {
+    optimizer.zeroGradients()
+    _ = try model.trainingStep(inputs: batch, labels: labels)
+    optimizer.step()
+  }
+  let infer = try medianSeconds(warmup: 2, count: 10) { _ = try model.evaluationStep(inputs: batch, labels: labels) }
+  let folds = Double(preset.search.folds)
+  let seconds = folds * (Double(preset.search.epochs) * 60_000 * (folds - 1) / folds * step / 250 + 60_000 / folds * infer / 250)
+  return try StudyEngineTiming.figures(seedTrialSeconds: seconds)
+}
+
 /// Training steps, 2 threads, of a configuration whose weights decay toward zero (seed 0's
 /// search trial 2: RMSprop lr 2.11e-3, L2 9e-3) beside a healthy one (Adam 3e-3, L2 1e-4), both
 /// on architecture 8, 15, 31 / 66 / 4: 300 warm-up steps each (the decaying weights reach
@@ -593,6 +615,7 @@ let cases: [BenchCase] = [
   BenchCase(name: "tsne.10k", run: { try tsneFigures(train: false, threads: 2) }),
   BenchCase(name: "tsne.60k", run: { try tsneFigures(train: true, threads: 2) }),
   BenchCase(name: "reproduce.seed", run: reproducePrediction),
+  BenchCase(name: "studies", run: studyEngineFigures),
 ]
 
 // MARK: - Driver
@@ -680,6 +703,15 @@ if let problem = InstructionSet.environmentProblem {
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "--case", arguments.count == 2 {
   exit(runChild(arguments[1]))
+} else if arguments.first == "--claim-worker", arguments.count == 3 {
+  do {
+    let times = try StudyEngineTiming.worker(location: arguments[1], study: arguments[2])
+    print(String(decoding: try JSONEncoder().encode(times), as: UTF8.self))
+    exit(0)
+  } catch {
+    FileHandle.standardError.write("latentlab-bench: claim worker: \(error)\n".data(using: .utf8)!)
+    exit(1)
+  }
 } else if arguments.first == "--help" || arguments.first == "-h" {
   print("usage: latentlab-bench [CASE ...]   (cases: \(cases.map(\.name).joined(separator: ", ")))")
   exit(0)
