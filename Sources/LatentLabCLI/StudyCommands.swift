@@ -42,6 +42,7 @@ struct SearchCommand: ParsableCommand {
   @Option(help: ArgumentHelp("The study's name (default: PRESET-seedN with --storage, else search).", valueName: "name"))
   var study: String?
   @Flag(help: "Print each trial's state, worker, attempt and result, and exit.") var status = false
+  @Flag(help: "Create (or check) the study and exit without running trials, e.g. before a job array.") var createOnly = false
   @Option(help: ArgumentHelp("Seconds a claim holds without renewal, for a study this creates.", valueName: "seconds"))
   var lease: Double = StudyEngineSettings.defaultLeaseSeconds
   @Option(help: ArgumentHelp("Attempts a trial gets before it is failed, for a study this creates.", valueName: "n"))
@@ -70,6 +71,11 @@ struct SearchCommand: ParsableCommand {
       settings: StudySettings(preset: chosen, seed: seed), location: location, name: name, folder: folder(chosen),
       threads: options.threads)
     (search.leaseSeconds, search.maxAttempts) = (lease, maxAttempts)
+    if createOnly {
+      let joined = try search.prepare(log: say)
+      say("study \"\(name)\" in \(location): \(joined == .created ? "created" : "exists with the same settings"), \(chosen.search.trials) trials")
+      return
+    }
     let runData = try RunData.load(data: options.data, seed: seed, subset: chosen.subset, validationFraction: 0)
     let results = try search.run(data: runData.train, log: say)
     print(Study.table(results))
