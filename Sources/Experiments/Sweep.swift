@@ -2,6 +2,7 @@ import Datasets
 import Figures
 import Foundation
 import Models
+import Studies
 import TensorCore
 
 /// The seed report's protocol over many seeds: one reproduction per seed (search and both
@@ -22,6 +23,10 @@ public struct Sweep {
   public var data: String?
   public var out: String
   public var log: (String) -> Void
+  /// A shared study storage: every seed's search is created there first (as `PRESET-seedK`,
+  /// the names `reproduce --storage` uses) so that `latentlab worker --study 'PRESET-seed*'`
+  /// processes anywhere can run any seed's trials while this one works through the seeds.
+  public var storage: StorageLocation?
 
   public init(
     preset: Preset, seeds: [UInt64], threads: Int, data: String?, out: String, log: @escaping (String) -> Void = { _ in }
@@ -62,11 +67,23 @@ public struct Sweep {
   @discardableResult
   public func run() throws -> String {
     let started = ProgressReporter.monotonicSeconds()
+    if let storage {
+      for seed in seeds {
+        try Study(
+          settings: StudySettings(preset: preset, seed: seed), location: storage, name: Study.sharedName(preset: preset, seed: seed),
+          folder: nil, threads: threads
+        ).prepare(log: log)
+      }
+      log("\(seeds.count) studies in \(storage); other machines may run their trials with:"
+        + " latentlab worker --storage URL --study '\(preset.name)-seed*'")
+    }
     var rows: [SweepRow] = []
     for (i, seed) in seeds.enumerated() {
       log("=== seed \(seed) (\(i + 1) of \(seeds.count))")
       let folder = "\(out)/seed-\(seed)"
-      try ReproducePipeline(preset: preset, seed: seed, threads: threads, data: data, out: folder, log: log).run()
+      var pipeline = ReproducePipeline(preset: preset, seed: seed, threads: threads, data: data, out: folder, log: log)
+      pipeline.storage = storage
+      try pipeline.run()
       let numbers = try JSONDecoder().decode(
         StudyReport.Numbers.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/report.json")))
       rows.append(SweepRow(seed: seed, numbers: numbers))

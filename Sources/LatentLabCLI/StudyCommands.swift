@@ -102,7 +102,8 @@ struct WorkerCommand: ParsableCommand {
       Each trial is claimed under a lease the worker renews; a worker that dies loses its lease \
       and another worker runs the trial again (attempt 2). The study must exist (created by \
       `latentlab search --storage URL --study NAME`). Results do not depend on which worker \
-      runs which trial.
+      runs which trial. --study 'PREFIX*' serves every study whose name starts with PREFIX, in \
+      name order, until all are finished (a sweep's studies: --study 'seed-seed*').
       """)
 
   @OptionGroup var where_: StudyLocationOptions
@@ -115,6 +116,7 @@ struct WorkerCommand: ParsableCommand {
 
   func run() throws {
     let location = try where_.location()
+    if where_.study.hasSuffix("*") { return try serveStudies(matching: where_.study, at: location) }
     let worker = try StudyWorker(location: location, study: where_.study, log: say)
     let settings = try Study.settings(from: worker.definition, in: location)
     var runner: StudyTrialRunner?
@@ -130,6 +132,42 @@ struct WorkerCommand: ParsableCommand {
       "worker \(worker.name): recorded \(report.completed.count) trial(s)"
         + (report.rejected.isEmpty ? "" : ", \(report.rejected.count) late result(s) rejected")
         + "; the study is finished: \(rows.filter { $0.state == .done }.count) done, \(rows.filter { $0.state == .failed }.count) failed")
+  }
+}
+
+extension WorkerCommand {
+  /// Serves every study `pattern` names until all are finished: each in turn while it has
+  /// trials to claim; when the rest are held by other workers, waits and looks again (studies
+  /// created meanwhile included).
+  func serveStudies(matching pattern: String, at location: StorageLocation) throws {
+    var finished: Set<String> = []
+    var recorded = 0
+    var current: (name: String, runner: StudyTrialRunner)?
+    while true {
+      let names = try StudyWorker.studies(matching: pattern, at: location).filter { !finished.contains($0) }
+      if names.isEmpty {
+        guard !finished.isEmpty else { throw StudyError.unknownStudy("\(location): no study matches \"\(pattern)\"") }
+        say("worker \(StudyWorker.defaultName): recorded \(recorded) trial(s); \(finished.count) studies finished")
+        return
+      }
+      var waiting = false
+      for name in names {
+        let worker = try StudyWorker(location: location, study: name, log: say)
+        let settings = try Study.settings(from: worker.definition, in: location)
+        var report = StudyWorker.Report()
+        let answer = try worker.runWhileClaimable({ claim in
+          if current?.name != name {
+            current = nil  // one study's images in memory at a time
+            current = (name, try StudyTrialRunner(
+              settings: settings, data: StudyTrialRunner.data(for: settings, dataFolder: data), threads: threads))
+          }
+          return try current!.runner.outcome(of: claim.number, log: say)
+        }, into: &report)
+        recorded += report.completed.count
+        if answer == .finished { finished.insert(name) } else { waiting = true }
+      }
+      if waiting { Thread.sleep(forTimeInterval: StudyEngineSettings.pollSeconds) }
+    }
   }
 }
 

@@ -61,7 +61,7 @@ final class EmbeddedStudyStorage: StudyStorage {
     guard let row = rows.first, let settings = row[0].string, let count = row[1].int, let lease = row[2].double,
       let attempts = row[3].int
     else {
-      let known = try database.query("SELECT name FROM studies ORDER BY name").compactMap { $0[0].string }
+      let known = try studies()
       throw StudyError.unknownStudy(
         "\(database.path): no study named \"\(study)\""
           + (known.isEmpty ? " (the storage holds none)" : " (it holds: \(known.joined(separator: ", ")))"))
@@ -145,6 +145,10 @@ final class EmbeddedStudyStorage: StudyStorage {
         [.text(claim.study), .integer(Int64(claim.number)), .integer(Int64(claim.attempt)), .text(reason),
           .integer(countsAsFailure ? 1 : 0)])
     }
+  }
+
+  func studies() throws -> [String] {
+    try database.query("SELECT name FROM studies ORDER BY name").compactMap { $0[0].string }
   }
 
   func trials(of study: String) throws -> [TrialRow] {

@@ -108,7 +108,7 @@ final class PostgresStudyStorage: StudyStorage {
     guard let row = rows.first, let settings = row[0], let count = row[1].flatMap({ Int($0) }),
       let lease = row[2].flatMap(PostgresText.parseDouble), let attempts = row[3].flatMap({ Int($0) })
     else {
-      let known = try run { s in try s.query("SELECT name FROM \(schema).studies ORDER BY name").rows.compactMap { $0[0] } }
+      let known = try studies()
       throw StudyError.unknownStudy(
         "\(address.display): no study named \"\(study)\" in schema \(schema)"
           + (known.isEmpty ? " (it holds none)" : " (it holds: \(known.joined(separator: ", ")))"))
@@ -198,6 +198,10 @@ final class PostgresStudyStorage: StudyStorage {
         WHERE study = $1 AND number = $2 AND attempt = $3 AND state = 'running'
         """, [claim.study, String(claim.number), String(claim.attempt), reason, countsAsFailure ? "true" : "false"])
     }
+  }
+
+  func studies() throws -> [String] {
+    try run { s in try s.query("SELECT name FROM \(schema).studies ORDER BY name COLLATE \"C\"").rows.compactMap { $0[0] } }
   }
 
   func trials(of study: String) throws -> [TrialRow] {

@@ -37,6 +37,9 @@ public protocol StudyStorage: AnyObject {
 
   /// Every trial of the study, in trial order.
   func trials(of study: String) throws -> [TrialRow]
+
+  /// The names of the studies in the storage, in name order.
+  func studies() throws -> [String]
 }
 
 /// Opens storages by location.

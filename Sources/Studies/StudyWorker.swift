@@ -38,33 +38,52 @@ public final class StudyWorker {
     public var completed: [Int] = []
     /// Trials whose results came too late: another attempt held them.
     public var rejected: [Int] = []
+
+    public init() {}
   }
 
   /// Runs trials until every trial of the study is done or failed, waiting while other
   /// workers hold the last ones (their leases may yet expire, and then this worker runs them).
   /// An error from `execute` gives the trial back (counted as a failed attempt) and is rethrown;
-  /// an interruption gives it back uncounted.
-  /// `recorded` hears of each result this worker recorded.
+  /// an interruption gives it back uncounted. `recorded` hears of each result this worker recorded.
   public func runUntilFinished(
     _ execute: (TrialClaim) throws -> TrialOutcome, recorded: (Int) -> Void = { _ in }
   ) throws -> Report {
     var report = Report()
     var lastWait: Int?
     while true {
-      try Interruption.check()
-      switch try storage.claim(study: study, worker: name, number: nil) {
-      case .claimed(let claim):
-        lastWait = nil
-        try run(claim, execute, into: &report)
-        if report.completed.last == claim.number { recorded(claim.number) }
+      switch try runWhileClaimable(execute, recorded: recorded, into: &report) {
       case .wait(let running):
         if lastWait != running { log("waiting for \(running) trial(s) held by other workers") }
         lastWait = running
         Thread.sleep(forTimeInterval: StudyEngineSettings.pollSeconds)
-      case .finished:
+      default:
         return report
       }
     }
+  }
+
+  /// Runs trials while there are trials to claim; returns `.finished` when every trial is done
+  /// or failed, `.wait` when the rest are held by other workers (for a worker that serves
+  /// several studies).
+  public func runWhileClaimable(
+    _ execute: (TrialClaim) throws -> TrialOutcome, recorded: (Int) -> Void = { _ in }, into report: inout Report
+  ) throws -> ClaimResult {
+    while true {
+      try Interruption.check()
+      let answer = try storage.claim(study: study, worker: name, number: nil)
+      guard case .claimed(let claim) = answer else { return answer }
+      try run(claim, execute, into: &report)
+      if report.completed.last == claim.number { recorded(claim.number) }
+    }
+  }
+
+  /// The names of the studies at `location` that `pattern` names: the name itself, or with a
+  /// final `*`, every name that starts with what comes before it.
+  public static func studies(matching pattern: String, at location: StorageLocation) throws -> [String] {
+    let names = try StudyStorages.open(location).studies()
+    guard pattern.hasSuffix("*") else { return names.contains(pattern) ? [pattern] : [] }
+    return names.filter { $0.hasPrefix(pattern.dropLast()) }
   }
 
   /// What `runTrial` found.
