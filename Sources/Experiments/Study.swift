@@ -152,7 +152,7 @@ public struct Study {
       guard saved == settings else { throw Study.refusal(saved, where: settingsPath) }
     }
     let logger = UncheckedLog(log)
-    let storage = try StudyStorages.open(location, log: { logger.log($0) })
+    let storage = try StudyStorages.open(location, creating: true, log: { logger.log($0) })
     let joined: JoinResult
     do {
       joined = try storage.createOrJoin(definition())

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A place where studies live and workers claim their trials.
 ///
 /// The contract every storage keeps (and the tests check against a real server and the
@@ -45,11 +47,20 @@ public protocol StudyStorage: AnyObject {
 /// Opens storages by location.
 public enum StudyStorages {
   /// A new handle on the storage at `location` (for PostgreSQL, a new connection).
-  /// `log` hears about reconnections.
+  /// `creating`: an embedded store that does not exist yet is made (else it is an error, so
+  /// that reading a study from a mistyped folder leaves nothing behind). `log` hears about
+  /// reconnections.
   /// - Throws: `StudyError.storage` naming the location and why it cannot be opened.
-  public static func open(_ location: StorageLocation, log: @escaping @Sendable (String) -> Void = { _ in }) throws -> any StudyStorage {
+  public static func open(
+    _ location: StorageLocation, creating: Bool = false, log: @escaping @Sendable (String) -> Void = { _ in }
+  ) throws -> any StudyStorage {
     switch location {
-    case .embedded(let folder): return try EmbeddedStudyStorage(folder: folder)
+    case .embedded(let folder):
+      let file = StorageLocation.embeddedFile(in: folder)
+      guard creating || FileManager.default.fileExists(atPath: file) else {
+        throw StudyError.storage("\(file): no study storage here (latentlab search --storage \(folder) creates one)")
+      }
+      return try EmbeddedStudyStorage(folder: folder)
     case .postgres(let address): return try PostgresStudyStorage(address: address, log: log)
     }
   }

@@ -50,7 +50,7 @@ enum StudyEngineTiming {
 
   /// Runs `workers` worker processes on a new study of `trials` trials at `location`.
   static func measure(location text: String, trials: Int, workers: Int) throws -> (latencies: [Double], perSecond: Double) {
-    let storage = try StudyStorages.open(StorageLocation(text))
+    let storage = try StudyStorages.open(StorageLocation(text), creating: true)
     let study = "bench-\(workers)"
     _ = try storage.createOrJoin(
       StudyDefinition(name: study, settings: "{}", trialCount: trials, leaseSeconds: 60, maxAttempts: 3))

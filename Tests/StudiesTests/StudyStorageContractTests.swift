@@ -35,8 +35,8 @@ class StudyStorageContractTests: XCTestCase {
 
   func testClaimsGoInTrialOrderAndEachTrialFinishesOnce() throws {
     for location in try storages() {
-      let a = try StudyStorages.open(location)
-      let b = try StudyStorages.open(location)
+      let a = try StudyStorages.open(location, creating: true)
+      let b = try StudyStorages.open(location, creating: true)
       XCTAssertEqual(try a.createOrJoin(definition()), .created)
       XCTAssertEqual(try b.createOrJoin(definition()), .joined)
       guard case .claimed(let first) = try a.claim(study: "s", worker: "a", number: nil),
@@ -62,7 +62,7 @@ class StudyStorageContractTests: XCTestCase {
 
   func testAnExpiredLeaseReopensTheTrialAndFencesTheLateResult() throws {
     for location in try storages() {
-      let storage = try StudyStorages.open(location)
+      let storage = try StudyStorages.open(location, creating: true)
       _ = try storage.createOrJoin(definition(trials: 1, lease: 0.3, attempts: 3))
       guard case .claimed(let late) = try storage.claim(study: "s", worker: "paused", number: nil) else { return XCTFail() }
       XCTAssertEqual(try storage.claim(study: "s", worker: "other", number: nil), .wait(running: 1), "the lease holds")
@@ -82,7 +82,7 @@ class StudyStorageContractTests: XCTestCase {
 
   func testATrialIsFailedWithItsReasonAfterTheLastAttempt() throws {
     for location in try storages() {
-      let storage = try StudyStorages.open(location)
+      let storage = try StudyStorages.open(location, creating: true)
       _ = try storage.createOrJoin(definition(trials: 2, lease: 0.2, attempts: 2))
       // Trial 1: two leases expire.
       for attempt in 1...2 {
@@ -106,7 +106,7 @@ class StudyStorageContractTests: XCTestCase {
 
   func testAnInterruptedAttemptGoesBackWithoutFailing() throws {
     for location in try storages() {
-      let storage = try StudyStorages.open(location)
+      let storage = try StudyStorages.open(location, creating: true)
       _ = try storage.createOrJoin(definition(trials: 1, attempts: 1))
       guard case .claimed(let c) = try storage.claim(study: "s", worker: "w", number: nil) else { return XCTFail() }
       try storage.release(c, reason: "interrupted by SIGTERM", countsAsFailure: false)
@@ -116,9 +116,16 @@ class StudyStorageContractTests: XCTestCase {
     }
   }
 
+  func testReadingAMissingEmbeddedStoreFailsAndLeavesNothingBehind() throws {
+    XCTAssertThrowsError(try StudyStorages.open(.embedded(folder: folder))) {
+      XCTAssertTrue("\($0)".contains("studies.sqlite: no study storage here"), "\($0)")
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: folder), "a mistyped folder is not created")
+  }
+
   func testOtherSettingsAreRefusedAndNothingIsTouched() throws {
     for location in try storages() {
-      let storage = try StudyStorages.open(location)
+      let storage = try StudyStorages.open(location, creating: true)
       _ = try storage.createOrJoin(definition())
       guard case .claimed(let c) = try storage.claim(study: "s", worker: "w", number: nil) else { return XCTFail() }
       XCTAssertTrue(try storage.complete(c, outcome: TrialOutcome(objective: 1, record: "kept")))
