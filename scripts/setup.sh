@@ -23,8 +23,8 @@ if ! python3 -c 'import numpy, h5py' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check numpy h5py
 fi
 
-# optuna 5 reads the studies `latentlab export --optuna-journal` writes (tested).
-if ! python3 -c 'import optuna, sys; sys.exit(int(optuna.__version__.split(".")[0]) < 5)' 2>/dev/null; then
-  echo "setup: installing optuna"
-  python3 -m pip install --quiet --disable-pip-version-check "optuna>=5"
+# optuna 5 and optuna-dashboard read the studies `latentlab export --optuna-journal` writes (tested).
+if ! python3 -c 'import optuna, optuna_dashboard, sys; sys.exit(int(optuna.__version__.split(".")[0]) < 5)' 2>/dev/null; then
+  echo "setup: installing optuna and optuna-dashboard"
+  python3 -m pip install --quiet --disable-pip-version-check "optuna>=5" optuna-dashboard
 fi

@@ -166,6 +166,36 @@ final class DistributedStudyTests: LatentLabCommandTestCase {
     XCTAssertEqual(check.status, 0, check.output)
     let best = try XCTUnwrap(alone.stdout.split(separator: "\n").first { $0.hasPrefix("best: trial ") })
     XCTAssertTrue(check.output.hasPrefix("best \(Int(best.split(separator: " ")[2].dropLast())! - 1) "), check.output + best)
+
+    // optuna-dashboard serves it: its API lists the study and every trial with its parameters.
+    let dashboard = try runChildProcess(
+      "python3",
+      [
+        "-c",
+        """
+        import json, socket, subprocess, sys, time, urllib.request
+        s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+        server = subprocess.Popen(["optuna-dashboard", sys.argv[1], "--host", "127.0.0.1", "--port", str(port)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                try:
+                    studies = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies"))
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            else:
+                sys.exit("optuna-dashboard did not answer")
+            assert [x["study_name"] for x in studies["study_summaries"]] == ["s"], studies
+            study = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies/0"))
+            assert len(study["trials"]) == 5 and all(len(t["params"]) == 8 for t in study["trials"]), study
+            print("dashboard ok", len(study["trials"]))
+        finally:
+            server.terminate()
+        """, path,
+      ])
+    XCTAssertEqual(dashboard.status, 0, dashboard.output)
+    XCTAssertTrue(dashboard.output.contains("dashboard ok 5"), dashboard.output)
   }
 
   func testWrongStoragesFailWithinSeconds() throws {
