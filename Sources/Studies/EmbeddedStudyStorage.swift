@@ -61,10 +61,7 @@ final class EmbeddedStudyStorage: StudyStorage {
     guard let row = rows.first, let settings = row[0].string, let count = row[1].int, let lease = row[2].double,
       let attempts = row[3].int
     else {
-      let known = try studies()
-      throw StudyError.unknownStudy(
-        "\(database.path): no study named \"\(study)\""
-          + (known.isEmpty ? " (the storage holds none)" : " (it holds: \(known.joined(separator: ", ")))"))
+      throw StudyError.unknown(study, in: database.path, known: try studies())
     }
     return StudyDefinition(name: study, settings: settings, trialCount: count, leaseSeconds: lease, maxAttempts: attempts)
   }

@@ -108,10 +108,7 @@ final class PostgresStudyStorage: StudyStorage {
     guard let row = rows.first, let settings = row[0], let count = row[1].flatMap({ Int($0) }),
       let lease = row[2].flatMap(PostgresText.parseDouble), let attempts = row[3].flatMap({ Int($0) })
     else {
-      let known = try studies()
-      throw StudyError.unknownStudy(
-        "\(address.display): no study named \"\(study)\" in schema \(schema)"
-          + (known.isEmpty ? " (it holds none)" : " (it holds: \(known.joined(separator: ", ")))"))
+      throw StudyError.unknown(study, in: "\(address.display) (schema \(schema))", known: try studies())
     }
     return StudyDefinition(name: study, settings: settings, trialCount: count, leaseSeconds: lease, maxAttempts: attempts)
   }

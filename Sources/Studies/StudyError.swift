@@ -9,6 +9,13 @@ public enum StudyError: Error, CustomStringConvertible, Equatable, Sendable {
   /// A malformed argument (a storage URL, a trial number).
   case invalid(String)
 
+  /// No study `study` in `storage`, which holds `known`.
+  static func unknown(_ study: String, in storage: String, known: [String]) -> StudyError {
+    .unknownStudy(
+      "\(storage): no study named \"\(study)\""
+        + (known.isEmpty ? " (the storage holds none)" : " (it holds: \(known.joined(separator: ", ")))"))
+  }
+
   public var description: String {
     switch self {
     case .storage(let m), .settingsDiffer(let m), .unknownStudy(let m), .invalid(let m): return m

@@ -393,6 +393,22 @@ func medianSeconds(warmup: Int, count: Int, _ body: () throws -> Void) rethrows 
 /// batch 250, and t-SNE on 10,000 four-dimensional points. The configuration retrained after
 /// the search is not known before it runs, so retraining, codes and the VAE use the mean over
 /// the ten configurations.
+/// A search trial's autoencoder at seed 0: the median seconds of one training step (forward,
+/// backward, its optimizer's update) and of one evaluation pass over `batch` (250 images).
+func trialStepSeconds(_ trial: TrialParameters, batch: Tensor, threads: Int) throws -> (step: Double, infer: Double) {
+  let model = try ModelFactory.make(.autoencoder, config: trial.config, seed: 0)
+  model.parallel = DeterministicParallel(threads: threads)
+  let optimizer = try trial.optimizer.make(model.namedParameters)
+  let labels = [Int32](repeating: 0, count: batch.shape[0])
+  let step = try medianSeconds(warmup: 3, count: 10) {
+    optimizer.zeroGradients()
+    _ = try model.trainingStep(inputs: batch, labels: labels)
+    optimizer.step()
+  }
+  let infer = try medianSeconds(warmup: 2, count: 10) { _ = try model.evaluationStep(inputs: batch, labels: labels) }
+  return (step, infer)
+}
+
 func reproducePrediction() throws -> [Figure] {
   let threads = 2
   let preset = Preset.seed
@@ -406,16 +422,7 @@ func reproducePrediction() throws -> [Figure] {
   var trainRates: [Double] = [], inferRates: [Double] = [], vaeRates: [Double] = []
   let foldTrain = trainCount * (preset.search.folds - 1) / preset.search.folds, foldValidation = trainCount / preset.search.folds
   for trial in trials {
-    let model = try ModelFactory.make(.autoencoder, config: trial.config, seed: 0)
-    model.parallel = DeterministicParallel(threads: threads)
-    let optimizer = try trial.optimizer.make(model.namedParameters)
-    let labels = [Int32](repeating: 0, count: 250)
-    let step = try medianSeconds(warmup: 3, count: 10) {
-      optimizer.zeroGradients()
-      _ = try model.trainingStep(inputs: batch, labels: labels)
-      optimizer.step()
-    }
-    let infer = try medianSeconds(warmup: 2, count: 10) { _ = try model.evaluationStep(inputs: batch, labels: labels) }
+    let (step, infer) = try trialStepSeconds(trial, batch: batch, threads: threads)
     trainRates.append(250 / step)
     inferRates.append(250 / infer)
     searchSeconds += Double(preset.search.folds) * (Double(preset.search.epochs * foldTrain) * step / 250 + Double(foldValidation) * infer / 250)
@@ -479,17 +486,7 @@ func reproducePrediction() throws -> [Figure] {
 func studyEngineFigures() throws -> [Figure] {
   let preset = Preset.seed
   let trial = preset.search.space.sample(count: 1, seed: 0)[0]
-  let model = try ModelFactory.make(.autoencoder, config: trial.config, seed: 0)
-  model.parallel = DeterministicParallel(threads: 2)
-  let optimizer = try trial.optimizer.make(model.namedParameters)
-  let batch = benchImages(count: 250)
-  let labels = [Int32](repeating: 0, count: 250)
-  let step = try medianSeconds(warmup: 3, count: 10) {
-    optimizer.zeroGradients()
-    _ = try model.trainingStep(inputs: batch, labels: labels)
-    optimizer.step()
-  }
-  let infer = try medianSeconds(warmup: 2, count: 10) { _ = try model.evaluationStep(inputs: batch, labels: labels) }
+  let (step, infer) = try trialStepSeconds(trial, batch: benchImages(count: 250), threads: 2)
   let folds = Double(preset.search.folds)
   let seconds = folds * (Double(preset.search.epochs) * 60_000 * (folds - 1) / folds * step / 250 + 60_000 / folds * infer / 250)
   return try StudyEngineTiming.figures(seedTrialSeconds: seconds)
