@@ -102,7 +102,7 @@ public struct Study {
   public func finishedTrials() throws -> [TrialResult] {
     if case .embedded(let f) = location, !FileManager.default.fileExists(atPath: StorageLocation.embeddedFile(in: f)) { return [] }
     let storage = try StudyStorages.open(location)
-    guard (try? storage.definition(of: name)) != nil else { return [] }
+    do { _ = try storage.definition(of: name) } catch StudyError.unknownStudy(_) { return [] }
     return try Study.results(try storage.trials(of: name), settings: settings).filter { $0.status != "not run" }
   }
 
