@@ -108,6 +108,41 @@ final class StudyTests: XCTestCase {
     XCTAssertTrue(try journal(a).hasPrefix("{\"op_code\":0,"))
   }
 
+  func testTheExportMarksFailedAndWaitingTrialsForOptuna() throws {
+    // Oracle: optuna itself reading the journal (trial 1 done, 2 failed after its only
+    // attempt, 3 never run).
+    var study = Study(settings: settings(), folder: folder, threads: 1)
+    study.maxAttempts = 1
+    try study.prepare()
+    let worker = try StudyWorker(location: study.location, study: study.name, log: { _ in })
+    let runner = try StudyTrialRunner(settings: settings(), data: data(), threads: 1)
+    _ = try worker.runTrial(number: 0) { try runner.outcome(of: $0.number) }
+    XCTAssertThrowsError(try worker.runTrial(number: 1) { _ in throw ExperimentError.invalid("disk full") })
+    let storage = try StudyStorages.open(study.location)
+    XCTAssertEqual(try storage.trials(of: study.name).map(\.state), [.done, .failed, .waiting])
+    let path = folder + "/study.journal"
+    try StudyExport.optunaJournal(
+      definition: storage.definition(of: study.name), settings: settings(), rows: storage.trials(of: study.name)
+    ).write(toFile: path, atomically: true, encoding: .utf8)
+    let check = try runChildProcess(
+      "python3",
+      [
+        "-c",
+        """
+        import optuna, sys
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+        s = optuna.load_study(study_name="search", storage=JournalStorage(JournalFileBackend(sys.argv[1])))
+        print([t.state.name for t in s.trials], s.trials[0].value is not None, s.trials[1].value,
+              s.trials[1].user_attrs["status"], len(s.trials[2].params))
+        """, path,
+      ])
+    XCTAssertEqual(check.status, 0, check.output)
+    XCTAssertTrue(
+      check.output.hasPrefix("['COMPLETE', 'FAIL', 'WAITING'] True None failed: attempt 1 by "), check.output)
+    XCTAssertTrue(check.output.contains("disk full") && check.output.hasSuffix(" 8\n"), check.output)
+  }
+
   func testAFolderOfAnotherStudyIsRefusedAndLeftAlone() throws {
     _ = try Study(settings: settings(), folder: folder, threads: 1).run(data: data(), log: { _ in })
     let before = try String(contentsOfFile: folder + "/study.jsonl", encoding: .utf8)
