@@ -115,46 +115,36 @@ struct WorkerCommand: ParsableCommand {
   }
 
   func run() throws {
-    let location = try where_.location()
-    if where_.study.hasSuffix("*") { return try serveStudies(matching: where_.study, at: location) }
-    let worker = try StudyWorker(location: location, study: where_.study, log: say)
-    let settings = try Study.settings(from: worker.definition, in: location)
-    var runner: StudyTrialRunner?
-    let report = try worker.runUntilFinished { claim in
-      if runner == nil {
-        runner = try StudyTrialRunner(
-          settings: settings, data: StudyTrialRunner.data(for: settings, dataFolder: data), threads: threads)
-      }
-      return try runner!.outcome(of: claim.number, log: say)
-    }
-    let rows = try worker.trials()
-    say(
-      "worker \(worker.name): recorded \(report.completed.count) trial(s)"
-        + (report.rejected.isEmpty ? "" : ", \(report.rejected.count) late result(s) rejected")
-        + "; the study is finished: \(rows.filter { $0.state == .done }.count) done, \(rows.filter { $0.state == .failed }.count) failed")
+    try serveStudies(matching: where_.study, at: try where_.location())
   }
 }
 
 extension WorkerCommand {
-  /// Serves every study `pattern` names until all are finished: each in turn while it has
-  /// trials to claim; when the rest are held by other workers, waits and looks again (studies
-  /// created meanwhile included).
+  /// Serves the study `pattern` names (or, with a final `*`, every study whose name starts
+  /// with what precedes it) until all are finished: each in turn while it has trials to claim;
+  /// when the rest are held by other workers, waits and looks again (studies created
+  /// meanwhile included).
   func serveStudies(matching pattern: String, at location: StorageLocation) throws {
+    let isPrefix = pattern.hasSuffix("*")
     var finished: Set<String> = []
-    var recorded = 0
+    var report = StudyWorker.Report()
+    var lastWait: Int?
     var current: (name: String, runner: StudyTrialRunner)?
     while true {
-      let names = try StudyWorker.studies(matching: pattern, at: location).filter { !finished.contains($0) }
+      // An exact name is served as given, so a missing study gets the storage's own error.
+      let names = try (isPrefix ? StudyWorker.studies(matching: pattern, at: location) : [pattern]).filter { !finished.contains($0) }
       if names.isEmpty {
         guard !finished.isEmpty else { throw StudyError.unknownStudy("\(location): no study matches \"\(pattern)\"") }
-        say("worker \(StudyWorker.defaultName): recorded \(recorded) trial(s); \(finished.count) studies finished")
+        say(
+          "worker \(StudyWorker.defaultName): recorded \(report.completed.count) trial(s)"
+            + (report.rejected.isEmpty ? "" : ", \(report.rejected.count) late result(s) rejected")
+            + "; \(finished.count == 1 ? "the study is" : "\(finished.count) studies") finished")
         return
       }
-      var waiting = false
+      var held = 0
       for name in names {
         let worker = try StudyWorker(location: location, study: name, log: say)
         let settings = try Study.settings(from: worker.definition, in: location)
-        var report = StudyWorker.Report()
         let answer = try worker.runWhileClaimable({ claim in
           if current?.name != name {
             current = nil  // one study's images in memory at a time
@@ -163,10 +153,13 @@ extension WorkerCommand {
           }
           return try current!.runner.outcome(of: claim.number, log: say)
         }, into: &report)
-        recorded += report.completed.count
-        if answer == .finished { finished.insert(name) } else { waiting = true }
+        if case .wait(let running) = answer { held += running } else { finished.insert(name) }
       }
-      if waiting { Thread.sleep(forTimeInterval: StudyEngineSettings.pollSeconds) }
+      if held > 0 {
+        if lastWait != held { say("waiting for \(held) trial(s) held by other workers") }
+        lastWait = held
+        Thread.sleep(forTimeInterval: StudyEngineSettings.pollSeconds)
+      }
     }
   }
 }
