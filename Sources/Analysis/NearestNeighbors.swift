@@ -1,3 +1,4 @@
+import CKernels
 import TensorCore
 
 /// Exact k-nearest-neighbour search by blocks of BLAS distance computations.
@@ -25,8 +26,12 @@ public enum NearestNeighbors {
     }
     var indices = [Int32](repeating: 0, count: n * k)
     var distances = [Float](repeating: 0, count: n * k)
-    let block = 256
+    // Blocks of rows against tiles of columns, so each product tile stays in cache while it
+    // is scanned; every row still sees the columns in increasing order.
+    let block = 128
+    let tile = 2048
     let blocks = (n + block - 1) / block
+    let vectorised: Int32 = InstructionSet.usesAVX2Kernels ? 1 : 0
     data.withUnsafeBufferPointer { x in
       norms.withUnsafeBufferPointer { norm in
         indices.withUnsafeMutableBufferPointer { outIndex in
@@ -35,59 +40,36 @@ public enum NearestNeighbors {
             parallel.forEachChunk(count: blocks, chunks: blocks) { b, _ in
               let start = b * block
               let rows = min(block, n - start)
-              var products = [Float](repeating: 0, count: rows * n)
-              products.withUnsafeMutableBufferPointer { p in
-                BLAS.sgemm(
-                  transposeA: false, transposeB: true, m: rows, n: n, k: d, alpha: -2, a: xs + start * d, lda: d,
-                  b: xs, ldb: d, beta: 0, c: p.baseAddress!, ldc: n)
+              let products = UnsafeMutablePointer<Float>.allocate(capacity: rows * tile)
+              let heapDistance = UnsafeMutablePointer<Float>.allocate(capacity: rows * k)
+              let heapIndex = UnsafeMutablePointer<Int32>.allocate(capacity: rows * k)
+              var sizes = [Int32](repeating: 0, count: rows)
+              defer {
+                products.deallocate()
+                heapDistance.deallocate()
+                heapIndex.deallocate()
               }
-              var heapDistance = [Float](repeating: 0, count: k)
-              var heapIndex = [Int32](repeating: 0, count: k)
+              var first = 0
+              while first < n {
+                let columns = min(tile, n - first)
+                BLAS.sgemm(
+                  transposeA: false, transposeB: true, m: rows, n: columns, k: d, alpha: -2, a: xs + start * d, lda: d,
+                  b: xs + first * d, ldb: d, beta: 0, c: products, ldc: columns)
+                for r in 0..<rows {
+                  latentlab_knn_scan(
+                    products + r * columns, ns, ns[start + r], Int32(first), Int32(columns), Int32(start + r), Int32(k),
+                    heapDistance + r * k, heapIndex + r * k, &sizes[r], vectorised)
+                }
+                first += columns
+              }
               for r in 0..<rows {
                 let i = start + r
-                var size = 0
-                products.withUnsafeBufferPointer { p in
-                  let row = p.baseAddress! + r * n
-                  for j in 0..<n where j != i {
-                    let dist = max(0, ns[i] + ns[j] + row[j])
-                    if size < k {
-                      // Sift up into the max-heap.
-                      var c = size
-                      size += 1
-                      while c > 0 {
-                        let parent = (c - 1) / 2
-                        if heapDistance[parent] >= dist { break }
-                        heapDistance[c] = heapDistance[parent]
-                        heapIndex[c] = heapIndex[parent]
-                        c = parent
-                      }
-                      heapDistance[c] = dist
-                      heapIndex[c] = Int32(j)
-                    } else if dist < heapDistance[0] {
-                      // Replace the farthest and sift down.
-                      var c = 0
-                      while true {
-                        let left = 2 * c + 1
-                        if left >= k { break }
-                        var child = left
-                        if left + 1 < k && heapDistance[left + 1] > heapDistance[left] { child = left + 1 }
-                        if heapDistance[child] <= dist { break }
-                        heapDistance[c] = heapDistance[child]
-                        heapIndex[c] = heapIndex[child]
-                        c = child
-                      }
-                      heapDistance[c] = dist
-                      heapIndex[c] = Int32(j)
-                    }
-                  }
-                }
+                let (hd, hi) = (heapDistance + r * k, heapIndex + r * k)
                 // Nearest first; equal distances by index.
-                let order = (0..<k).sorted {
-                  heapDistance[$0] != heapDistance[$1] ? heapDistance[$0] < heapDistance[$1] : heapIndex[$0] < heapIndex[$1]
-                }
+                let order = (0..<k).sorted { hd[$0] != hd[$1] ? hd[$0] < hd[$1] : hi[$0] < hi[$1] }
                 for (slot, h) in order.enumerated() {
-                  oi[i * k + slot] = heapIndex[h]
-                  od[i * k + slot] = heapDistance[h]
+                  oi[i * k + slot] = hi[h]
+                  od[i * k + slot] = hd[h]
                 }
               }
             }

@@ -2,8 +2,35 @@ import CKernels
 import Foundation
 import TensorCore
 
+/// How t-SNE approximates the repulsive half of its gradient.
+public enum TSNEAlgorithm: String, Codable, CaseIterable, Sendable {
+  /// Barnes-Hut: a quadtree, `O(N log N)` per iteration.
+  case barnesHut = "bh"
+  /// Interpolation on a grid with FFT convolutions (FIt-SNE), `O(N)` per iteration plus the
+  /// grid's transforms.
+  case fft
+  /// FFT from `TSNEAlgorithm.fftThreshold` points up, Barnes-Hut below.
+  case auto
+
+  /// The smallest N for which `auto` picks FFT: from there up FFT is the faster of the two
+  /// here (docs/benchmarks.md, "t-SNE").
+  public static let fftThreshold = 5_000
+
+  /// The method `self` picks for `n` points.
+  public func resolved(points n: Int) -> TSNEAlgorithm {
+    switch self {
+    case .auto: return n >= TSNEAlgorithm.fftThreshold ? .fft : .barnesHut
+    default: return self
+    }
+  }
+}
+
 /// The settings of a t-SNE run, with scikit-learn's defaults.
 public struct TSNEOptions: Codable, Equatable, Sendable {
+  /// Barnes-Hut, FFT interpolation, or by the number of points.
+  public var algorithm: TSNEAlgorithm = .auto
+  /// The FFT method's grid (FIt-SNE's defaults).
+  public var interpolation = TSNEInterpolationOptions()
   public var perplexity: Double = 30
   /// The Barnes-Hut accuracy criterion: a cell of width `w` at distance `d` is summarised when
   /// `w / d < theta`.
@@ -22,19 +49,29 @@ public struct TSNEOptions: Codable, Equatable, Sendable {
 public struct TSNEResult {
   /// `[N, 2]`.
   public var embedding: Tensor
-  /// KL(P ‖ Q) at the end (with Q from the Barnes-Hut approximation of its normaliser).
+  /// KL(P ‖ Q) at the end (with Q's normaliser from the method's approximation).
   public var klDivergence: Double
+  /// The whole run.
   public var seconds: Double
+  /// The method the run used (`auto` resolved).
+  public var algorithm: TSNEAlgorithm
+  /// The exact nearest-neighbour search, part of `seconds`.
+  public var neighbourSeconds: Double
+  /// The perplexity calibration and symmetrisation of P, part of `seconds`.
+  public var affinitySeconds: Double
 }
 
-/// Barnes-Hut t-SNE (L. van der Maaten, "Accelerating t-SNE using Tree-Based Algorithms",
-/// JMLR 15, 2014), as scikit-learn's `TSNE(method="barnes_hut", init="pca")`.
+/// t-SNE: Barnes-Hut (L. van der Maaten, "Accelerating t-SNE using Tree-Based Algorithms",
+/// JMLR 15, 2014), as scikit-learn's `TSNE(method="barnes_hut", init="pca")`, or with the
+/// repulsion interpolated on a grid and convolved by FFT (`InterpolatedRepulsion`, FIt-SNE);
+/// both share everything else below.
 ///
 /// - Affinities: the 3·perplexity nearest neighbours of each point (exact search), a binary
 ///   search on each point's Gaussian precision until the conditional distribution's entropy is
 ///   `log(perplexity)` (within 1e-5, 100 steps at most), then `P = (P + Pᵀ) / ΣP`, sparse.
-/// - Gradient: attraction over P's non-zeros, repulsion through a quadtree with the Barnes-Hut
-///   criterion; `∂C/∂yᵢ = 4 (exaggeration · Σⱼ pᵢⱼ qᵢⱼ Z (yᵢ − yⱼ) − Σⱼ qᵢⱼ² Z² (yᵢ − yⱼ) / Z)`.
+/// - Gradient: attraction over P's non-zeros (each row's terms summed in four interleaved
+///   lanes, `latentlab_tsne_attraction`), repulsion through a quadtree with the Barnes-Hut
+///   criterion (or `InterpolatedRepulsion`); `∂C/∂yᵢ = 4 (exaggeration · Σⱼ pᵢⱼ qᵢⱼ Z (yᵢ − yⱼ) − Σⱼ qᵢⱼ² Z² (yᵢ − yⱼ) / Z)`.
 ///   The tree is walked once for each group of 8 points consecutive in Z-order, with the
 ///   criterion taken from the group's bounding box (`width < θ · d`, d the distance from the
 ///   cell's centre of mass to the box): no point gets a coarser summary than its own walk would
@@ -46,7 +83,8 @@ public struct TSNEResult {
 /// - Determinism: no random draws; work is split into fixed chunks of points and partial sums
 ///   are added in chunk order, so the result is the same bits with any thread count.
 public enum TSNE {
-  /// Embeds the rows of `data` `[N, D]` in 2-D.
+  /// Embeds the rows of `data` `[N, D]` in 2-D; `progress(iteration, KL)` every 10 iterations
+  /// and after the last (KL only then: it costs a logarithm per non-zero of P).
   public static func embed(
     _ data: Tensor, options: TSNEOptions = TSNEOptions(), progress: ((Int, Double?) -> Void)? = nil
   ) throws -> TSNEResult {
@@ -61,9 +99,13 @@ public enum TSNE {
     guard options.theta >= 0, options.iterations >= 1, options.threads >= 1 else {
       throw AnalysisError.invalidInput(what: "t-SNE options", expected: "theta >= 0, iterations >= 1, threads >= 1", found: "\(options)")
     }
+    try options.interpolation.validate()
+    let algorithm = options.algorithm.resolved(points: n)
     let parallel = DeterministicParallel(threads: options.threads)
     let neighbours = try NearestNeighbors.search(data, k: k, parallel: parallel)
+    let neighbourSeconds = Date().timeIntervalSince(start)
     let p = SparseAffinities(neighbours: neighbours, n: n, k: k, perplexity: options.perplexity, parallel: parallel)
+    let affinitySeconds = Date().timeIntervalSince(start) - neighbourSeconds
 
     // Initialisation: PCA, scaled so the first coordinate has standard deviation 1e-4.
     let pca = try PCA(fitting: data, componentCount: 2)
@@ -80,17 +122,18 @@ public enum TSNE {
     var update = [Double](repeating: 0, count: 2 * n)
     var gains = [Double](repeating: 1, count: 2 * n)
     var gradient = [Double](repeating: 0, count: 2 * n)
-    var tree = QuadTree(capacity: 2 * n + 16)
+    let repulsion = TSNE.repulsion(algorithm, options: options, points: n)
     var lastKL = Double.nan
     for iteration in 0..<options.iterations {
       try Interruption.check()
       let exaggerating = iteration < options.exaggerationIterations
       let exaggeration = exaggerating ? options.earlyExaggeration : 1
       let momentum = exaggerating ? 0.5 : 0.8
-      let wantKL = iteration == options.iterations - 1 || (iteration + 1) % 50 == 0
+      // KL costs a logarithm per non-zero of P: only at the end.
+      let wantKL = iteration == options.iterations - 1
       let kl = computeGradient(
-        y: y, p: p, exaggeration: exaggeration, theta: options.theta, tree: &tree, parallel: parallel,
-        gradient: &gradient, wantKL: wantKL)
+        y: y, p: p, exaggeration: exaggeration, repulsion: repulsion, parallel: parallel, gradient: &gradient,
+        wantKL: wantKL)
       for i in 0..<(2 * n) {
         if (update[i] * gradient[i] < 0) {
           gains[i] += 0.2
@@ -101,42 +144,32 @@ public enum TSNE {
         update[i] = momentum * update[i] - learningRate * gains[i] * gradient[i]
         y[i] += update[i]
       }
-      if wantKL {
-        lastKL = kl
-        progress?(iteration + 1, kl)
-      }
+      if wantKL { lastKL = kl }
+      if wantKL || (iteration + 1) % 10 == 0 { progress?(iteration + 1, wantKL ? kl : nil) }
     }
     return TSNEResult(
       embedding: Tensor(shape: [n, 2], scalars: y.map(Float.init)), klDivergence: lastKL,
-      seconds: Date().timeIntervalSince(start))
+      seconds: Date().timeIntervalSince(start), algorithm: algorithm, neighbourSeconds: neighbourSeconds,
+      affinitySeconds: affinitySeconds)
+  }
+
+  /// The repulsion's approximation for `algorithm` (`fft` or `barnesHut`).
+  static func repulsion(_ algorithm: TSNEAlgorithm, options: TSNEOptions, points n: Int) -> any RepulsionApproximation {
+    algorithm == .fft
+      ? InterpolatedRepulsion(options: options.interpolation) : BarnesHutRepulsion(points: n, theta: options.theta)
   }
 
   /// The gradient at `y` into `gradient`; returns KL(P‖Q) when `wantKL` (else NaN).
   static func computeGradient(
-    y: [Double], p: SparseAffinities, exaggeration: Double, theta: Double, tree: inout QuadTree,
+    y: [Double], p: SparseAffinities, exaggeration: Double, repulsion strategy: any RepulsionApproximation,
     parallel: DeterministicParallel, gradient: inout [Double], wantKL: Bool
   ) -> Double {
     let n = p.n
-    tree.build(y, count: n)
-    let order = tree.spatialOrder(y, count: n)
     let chunks = min(64, max(1, n / 256))
-    // Repulsion: per point, independent; the normaliser Z is summed per chunk, then in order.
     var repulsion = [Double](repeating: 0, count: 2 * n)
-    let treeCopy = tree
-    let zParts: [Double] = repulsion.withUnsafeMutableBufferPointer { rep in
-      y.withUnsafeBufferPointer { yb in
-        order.withUnsafeBufferPointer { ob in
-          let (r, ys, os) = (rep.baseAddress!, yb.baseAddress!, ob.baseAddress!)
-          return parallel.mapChunks(count: n, chunks: chunks) { _, range in
-            // One traversal stack per chunk: depth is at most 62, and each level adds at most 3.
-            let stack = UnsafeMutablePointer<Int32>.allocate(capacity: 256)
-            defer { stack.deallocate() }
-            return treeCopy.repulsion(ys, order: os, positions: range, theta: theta, stack: stack, into: r)
-          }
-        }
-      }
+    let z = y.withUnsafeBufferPointer { yb in
+      repulsion.withUnsafeMutableBufferPointer { strategy.forces(y: yb.baseAddress!, n: n, parallel: parallel, into: $0.baseAddress!) }
     }
-    let z = max(zParts.reduce(0, +), 1e-300)
     // Attraction over P's non-zeros (independent per point), and the KL terms.
     let klParts: [Double] = gradient.withUnsafeMutableBufferPointer { grad in
       y.withUnsafeBufferPointer { yb in
@@ -148,21 +181,29 @@ public enum TSNE {
                   grad.baseAddress!, yb.baseAddress!, rb.baseAddress!, rows.baseAddress!, cols.baseAddress!, vals.baseAddress!
                 )
                 return parallel.mapChunks(count: n, chunks: chunks) { _, range in
+                  // Attraction into g (as scratch), then the gradient over it.
+                  let (ax, ay) = (UnsafeMutablePointer<Double>.allocate(capacity: range.count), UnsafeMutablePointer<Double>.allocate(capacity: range.count))
+                  defer {
+                    ax.deallocate()
+                    ay.deallocate()
+                  }
+                  rowStart.withMemoryRebound(to: Int64.self, capacity: n + 1) { starts in
+                    latentlab_tsne_attraction(
+                      starts, columns, values, ys, Int32(range.lowerBound), Int32(range.upperBound), ax - range.lowerBound,
+                      ay - range.lowerBound, attractionVectorised)
+                  }
                   var kl = 0.0
                   for i in range {
-                    var ax = 0.0, ay = 0.0
+                    g[2 * i] = 4 * (exaggeration * ax[i - range.lowerBound] - rep[2 * i] / z)
+                    g[2 * i + 1] = 4 * (exaggeration * ay[i - range.lowerBound] - rep[2 * i + 1] / z)
+                    guard wantKL else { continue }
                     let (yi0, yi1) = (ys[2 * i], ys[2 * i + 1])
-                    for e in rowStart[i]..<rowStart[i + 1] {
+                    for e in rowStart[i]..<rowStart[i + 1] where values[e] > 0 {
                       let j = Int(columns[e])
                       let dx = yi0 - ys[2 * j], dy = yi1 - ys[2 * j + 1]
-                      let q = 1 / (1 + dx * dx + dy * dy)
-                      let pq = values[e] * q
-                      ax += pq * dx
-                      ay += pq * dy
-                      if wantKL && values[e] > 0 { kl += values[e] * log(max(values[e], 1e-12) / max(q / z, 1e-12)) }
+                      let q = 1 / (1 + (dx * dx + dy * dy))
+                      kl += values[e] * log(max(values[e], 1e-12) / max(q / z, 1e-12))
                     }
-                    g[2 * i] = 4 * (exaggeration * ax - rep[2 * i] / z)
-                    g[2 * i + 1] = 4 * (exaggeration * ay - rep[2 * i + 1] / z)
                   }
                   return kl
                 }
@@ -187,10 +228,12 @@ public enum TSNE {
     return dense
   }
 
-  /// The Barnes-Hut gradient of KL(P‖Q) at the 2-D positions `y` (`[2N]`, x and y interleaved),
-  /// for P from `data` (for checks: with `theta` 0 it is the exact gradient).
+  /// The gradient of KL(P‖Q) at the 2-D positions `y` (`[2N]`, x and y interleaved), for P
+  /// from `data`, by `algorithm`'s approximation of the repulsion (for checks: Barnes-Hut with
+  /// `theta` 0 is the exact gradient).
   public static func gradient(
-    of data: Tensor, at y: [Double], perplexity: Double, theta: Double, exaggeration: Double = 1, threads: Int = 1
+    of data: Tensor, at y: [Double], perplexity: Double, theta: Double = 0.5, exaggeration: Double = 1, threads: Int = 1,
+    algorithm: TSNEAlgorithm = .barnesHut, interpolation: TSNEInterpolationOptions = TSNEInterpolationOptions()
   ) throws -> [Double] {
     let n = data.shape[0]
     let k = min(n - 1, Int(3 * perplexity + 1))
@@ -198,10 +241,13 @@ public enum TSNE {
     let p = SparseAffinities(
       neighbours: try NearestNeighbors.search(data, k: k, parallel: parallel), n: n, k: k, perplexity: perplexity,
       parallel: parallel)
-    var tree = QuadTree(capacity: 2 * n + 16)
+    try interpolation.validate()
+    var options = TSNEOptions()
+    (options.theta, options.interpolation) = (theta, interpolation)
+    let repulsion = TSNE.repulsion(algorithm.resolved(points: n), options: options, points: n)
     var g = [Double](repeating: 0, count: 2 * n)
     _ = computeGradient(
-      y: y, p: p, exaggeration: exaggeration, theta: theta, tree: &tree, parallel: parallel, gradient: &g, wantKL: false)
+      y: y, p: p, exaggeration: exaggeration, repulsion: repulsion, parallel: parallel, gradient: &g, wantKL: false)
     return g
   }
 
@@ -222,6 +268,47 @@ public enum TSNE {
       if best == Int(labels[i]) { correct += 1 }
     }
     return Double(correct) / Double(labels.count)
+  }
+}
+
+/// The repulsive half of t-SNE's gradient: `Σⱼ qᵢⱼ² Z² (yᵢ − yⱼ)` for every point (before
+/// dividing by Z), and Z.
+protocol RepulsionApproximation: AnyObject {
+  /// The forces on the `n` points `y` (`[2N]`) into `force` (`[2N]`); returns Z.
+  func forces(y: UnsafePointer<Double>, n: Int, parallel: DeterministicParallel, into force: UnsafeMutablePointer<Double>) -> Double
+}
+
+extension InterpolatedRepulsion: RepulsionApproximation {}
+
+/// Barnes-Hut repulsion through a quadtree rebuilt each iteration (its nodes reused).
+final class BarnesHutRepulsion: RepulsionApproximation {
+  let theta: Double
+  private var tree: QuadTree
+
+  init(points n: Int, theta: Double) {
+    self.theta = theta
+    tree = QuadTree(capacity: 2 * n + 16)
+  }
+
+  func forces(y pointer: UnsafePointer<Double>, n: Int, parallel: DeterministicParallel, into r: UnsafeMutablePointer<Double>) -> Double {
+    let y = Array(UnsafeBufferPointer(start: pointer, count: 2 * n))
+    tree.build(y, count: n)
+    let order = tree.spatialOrder(y, count: n)
+    let chunks = min(64, max(1, n / 256))
+    // Per point, independent; Z is summed per chunk, then in order.
+    let (tree, theta) = (self.tree, self.theta)
+    let zParts: [Double] = y.withUnsafeBufferPointer { yb in
+      order.withUnsafeBufferPointer { ob in
+        let (ys, os) = (yb.baseAddress!, ob.baseAddress!)
+        return parallel.mapChunks(count: n, chunks: chunks) { _, range in
+          // One traversal stack per chunk: depth is at most 62, and each level adds at most 3.
+          let stack = UnsafeMutablePointer<Int32>.allocate(capacity: 256)
+          defer { stack.deallocate() }
+          return tree.repulsion(ys, order: os, positions: range, theta: theta, stack: stack, into: r)
+        }
+      }
+    }
+    return max(zParts.reduce(0, +), 1e-300)
   }
 }
 
@@ -314,6 +401,9 @@ struct SparseAffinities {
     values = outValues.map { $0 / normaliser }
   }
 }
+
+/// Whether the attraction runs four edges to an AVX2 register (the same bits either way).
+private let attractionVectorised: Int32 = InstructionSet.usesAVX2Kernels ? 1 : 0
 
 /// Whether this CPU runs the AVX2 group walk (checked once).
 private let avx2Available = InstructionSet.usesAVX2Kernels

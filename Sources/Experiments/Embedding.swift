@@ -48,7 +48,7 @@ public enum Embedding {
     return (map, pca)
   }
 
-  /// The rows' Barnes-Hut t-SNE map with `options`; `progress(iteration)` after each iteration.
+  /// The rows' t-SNE map with `options` (Barnes-Hut or FFT interpolation); `progress(iteration)` after each iteration.
   /// - Throws: `TSNE`'s errors (too few points for the perplexity, bad options).
   public static func tsne(
     _ matrix: Tensor, labels: [Int], of what: String, options: TSNEOptions, progress: ((Int) -> Void)? = nil
@@ -58,7 +58,10 @@ public enum Embedding {
     let map = EmbeddingMap(
       points: (0..<matrix.shape[0]).map { (Double(e[2 * $0]), Double(e[2 * $0 + 1])) }, labels: labels,
       title: "t-SNE (perplexity \(options.perplexity.formatted())) of " + what, xLabel: "t-SNE 1", yLabel: "t-SNE 2",
-      summary: String(format: "KL divergence %.3f, %.1f s", result.klDivergence, result.seconds))
+      summary: String(
+        format: "%@, KL divergence %.3f, %.1f s (neighbours %.1f s, affinities %.1f s)",
+        result.algorithm == .fft ? "FFT interpolation" : "Barnes-Hut", result.klDivergence, result.seconds,
+        result.neighbourSeconds, result.affinitySeconds))
     return (map, result)
   }
 

@@ -67,6 +67,8 @@ struct EmbedCommand: ParsableCommand {
   @Option(help: ArgumentHelp("Labels for --input: .npy or one integer per line.", valueName: "file")) var labels: String?
   @Option(help: "pca or tsne.") var method: String = "pca"
   @Option(help: "t-SNE perplexity.") var perplexity: Double = Preset.seed.embedding.perplexity
+  @Option(help: "t-SNE method: bh (Barnes-Hut), fft (FIt-SNE interpolation) or auto (fft from \(TSNEAlgorithm.fftThreshold) points).")
+  var algorithm: String = TSNEAlgorithm.auto.rawValue
   @Option(help: "t-SNE Barnes-Hut accuracy (0: exact repulsion).") var theta: Double = 0.5
   @Option(help: "t-SNE iterations.") var iterations: Int = Preset.seed.embedding.tsneIterations
   @Option(help: "Worker threads. Results are bit-identical for any count.") var threads: Int = 2
@@ -81,6 +83,9 @@ struct EmbedCommand: ParsableCommand {
       throw ValidationError("--method must be pca or tsne, got \(method)")
     }
     guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    guard let chosenAlgorithm = TSNEAlgorithm(rawValue: algorithm) else {
+      throw ValidationError("--algorithm must be bh, fft or auto, got \(algorithm)")
+    }
     guard (checkpoint == nil) != (input == nil) else { throw ValidationError("give a checkpoint or --input MATRIX, not both") }
     let source: EmbeddingJob.Source
     if let checkpoint {
@@ -91,6 +96,7 @@ struct EmbedCommand: ParsableCommand {
     }
     var options = TSNEOptions()
     options.perplexity = perplexity
+    options.algorithm = chosenAlgorithm
     options.theta = theta
     options.iterations = iterations
     options.threads = threads

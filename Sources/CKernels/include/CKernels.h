@@ -9,5 +9,7 @@
 #include "conv_kernels.h"
 #include "optimizer_kernels.h"
 #include "tsne_kernels.h"
+#include "fft_kernels.h"
+#include "knn_kernels.h"
 
 #endif

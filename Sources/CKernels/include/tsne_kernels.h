@@ -32,4 +32,14 @@ void latentlab_repulsion_group(const ll_quad_node *nodes, const double *px, cons
                                double thetaSquared, int32_t *stack, double *fx, double *fy, double *z,
                                int32_t vectorised);
 
+/// t-SNE's attraction for the rows [first, last) of P in compressed sparse rows (rowStart,
+/// columns, values; y interleaved x, y): a_i = Σ_e p_e · q_e · (y_i − y_j), q_e = 1 / (1 + |y_i − y_j|²),
+/// into ax[i], ay[i]. The sum runs in four lanes (edge number t of a row goes to lane t mod 4,
+/// in order), added as (l0 + l1) + (l2 + l3); every operation is a single IEEE-754 add,
+/// subtract, multiply or divide, so `vectorised` (AVX2: four edges to a register) gives the
+/// same bits as the portable loop.
+void latentlab_tsne_attraction(const int64_t *rowStart, const int32_t *columns, const double *values,
+                               const double *y, int32_t first, int32_t last, double *ax, double *ay,
+                               int32_t vectorised);
+
 #endif
