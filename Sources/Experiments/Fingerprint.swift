@@ -12,11 +12,12 @@ import TensorCore
 ///
 /// The run: the seed autoencoder (seed 0) trained 2 epochs (batch 200, Adam 3e-3, L2 1e-4,
 /// 2 threads) on the first 1,200 training images; the codes of the first 500 test images; PCA
-/// of those codes to 2-D; t-SNE of them (perplexity 20, 250 iterations). Each part is hashed
+/// of those codes to 2-D; t-SNE of them (perplexity 20, 250 iterations), once by Barnes-Hut and
+/// once by FFT interpolation. Each part is hashed
 /// as little-endian float32 or float64 values, in order (not as files, whose headers carry the
 /// software version).
 public struct Fingerprint: Codable, Equatable, Sendable {
-  /// Each part's SHA-256, by name: `parameters`, `codes`, `pca`, `tsne`.
+  /// Each part's SHA-256, by name: `parameters`, `codes`, `pca`, `tsne`, `tsne-fft`.
   public var parts: [String: String]
   /// The SHA-256 of the parts' digests in that order: the one line to compare.
   public var combined: String
@@ -24,7 +25,7 @@ public struct Fingerprint: Codable, Equatable, Sendable {
   public var path: String
 
   /// The parts in the order they are combined.
-  public static let partNames = ["parameters", "codes", "pca", "tsne"]
+  public static let partNames = ["parameters", "codes", "pca", "tsne", "tsne-fft"]
 
   /// Runs the fixed run on the Fashion-MNIST files in `data` (the default folder when nil).
   /// - Throws: the data set's errors (missing or damaged files), or a model's.
@@ -42,11 +43,15 @@ public struct Fingerprint: Codable, Equatable, Sendable {
     tsne.perplexity = 20
     tsne.iterations = 250
     tsne.threads = 2
+    tsne.algorithm = .barnesHut
+    var tsneFFT = tsne
+    tsneFFT.algorithm = .fft
     let parts: [String: String] = [
       "parameters": digest(model.stateDict.flatMap { $0.parameter.value.scalars }),
       "codes": digest(codes.scalars),
       "pca": digest(try pca.transform(codes).scalars),
       "tsne": digest(try TSNE.embed(codes, options: tsne).embedding.scalars),
+      "tsne-fft": digest(try TSNE.embed(codes, options: tsneFFT).embedding.scalars),
     ]
     let combined = SHA256.hexDigest(of: Array(partNames.map { parts[$0]! }.joined(separator: "\n").utf8))
     return Fingerprint(parts: parts, combined: combined, path: InstructionSet.selected.rawValue)
