@@ -16,6 +16,15 @@ public enum TSNEAlgorithm: String, Codable, CaseIterable, Sendable {
   /// here (docs/benchmarks.md, "t-SNE").
   public static let fftThreshold = 5_000
 
+  /// How a report names the method.
+  public var words: String {
+    switch self {
+    case .barnesHut: return "Barnes-Hut"
+    case .fft: return "FFT interpolation"
+    case .auto: return "Barnes-Hut or FFT by size"
+    }
+  }
+
   /// The method `self` picks for `n` points.
   public func resolved(points n: Int) -> TSNEAlgorithm {
     switch self {

@@ -60,7 +60,7 @@ public enum Embedding {
       title: "t-SNE (perplexity \(options.perplexity.formatted())) of " + what, xLabel: "t-SNE 1", yLabel: "t-SNE 2",
       summary: String(
         format: "%@, KL divergence %.3f, %.1f s (neighbours %.1f s, affinities %.1f s)",
-        result.algorithm == .fft ? "FFT interpolation" : "Barnes-Hut", result.klDivergence, result.seconds,
+        result.algorithm.words, result.klDivergence, result.seconds,
         result.neighbourSeconds, result.affinitySeconds))
     return (map, result)
   }

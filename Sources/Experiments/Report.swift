@@ -1,3 +1,4 @@
+import Analysis
 import Datasets
 import Figures
 import Foundation
@@ -108,6 +109,21 @@ public struct StudyReport {
     return value
   }
 
+  /// What an arm's embedding stage mapped and how long it took, from its `done.json`:
+  /// "published configuration: PCA of 60000 codes in 0.4 s, t-SNE of 60000 by FFT
+  /// interpolation in 33.0 s (exact neighbours 4.7 s, affinities 1.1 s; KL 2.44, 10-NN 0.79)".
+  func embeddingWords(_ arm: ReproductionArm) -> String {
+    let path = "\(folder)/\(arm.stage("embedding"))/done.json"
+    guard let data = FileManager.default.contents(atPath: path),
+      let v = try? JSONSerialization.jsonObject(with: data) as? [String: String],
+      let points = v["tsne_points"], let seconds = v["tsne_seconds"]
+    else { return "\(arm.name): embedding timings not recorded (a run folder from an earlier version)" }
+    let method = v["tsne_algorithm"].flatMap(TSNEAlgorithm.init(rawValue:))?.words ?? "t-SNE"
+    return "\(arm.name): PCA of \(v["pca_points"] ?? "?") codes in \(v["pca_seconds"] ?? "?") s, t-SNE of \(points) by \(method) in "
+      + "\(seconds) s (exact neighbours \(v["tsne_neighbour_seconds"] ?? "?") s, affinities \(v["tsne_affinity_seconds"] ?? "?") s; "
+      + "KL \(v["tsne_kl"] ?? "?"), 10-NN \(v["tsne_knn10_accuracy"] ?? "?"))"
+  }
+
   func numbers(of arm: ReproductionArm) throws -> ArmNumbers {
     ArmNumbers(
       autoencoderTestMSE: try metric(arm.stage("autoencoder"), "test_mse"),
@@ -207,8 +223,8 @@ public struct StudyReport {
       \(preset.classifier.epochs) epochs, batch \(preset.classifier.batchSize), \(optimizerWords(preset.classifier.optimizer)), \
       \(String(format: "%g", preset.classifier.validationFraction * 100))% of the codes held out for its validation curves. \
       VAE: \(preset.vae.epochs) epochs, batch \(preset.vae.batchSize), \(optimizerWords(preset.vae.optimizer)), loss \
-      \(preset.vae.loss.normalisation). t-SNE of \(preset.embedding.tsnePoints) training codes, perplexity \
-      \(String(format: "%g", preset.embedding.perplexity)), \(preset.embedding.tsneIterations) iterations. \
+      \(preset.vae.loss.normalisation). t-SNE: perplexity \(String(format: "%g", preset.embedding.perplexity)), \
+      \(preset.embedding.tsneIterations) iterations; \(arms.map(embeddingWords).joined(separator: "; ")). \
       Wall time \(String(format: "%.0f", seconds)) s on this run (stages skipped on a re-run are not counted).
       """
 

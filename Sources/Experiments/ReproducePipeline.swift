@@ -118,25 +118,42 @@ public struct ReproducePipeline {
     // PCA and t-SNE of the training set's latent codes.
     let embeddingFolder = out + "/" + arm.stage("embedding")
     if !isDone(arm.stage("embedding")) {
-      log("== \(arm.name): embedding, PCA of \(runData.train.count) training codes, t-SNE of \(min(preset.embedding.tsnePoints, runData.train.count))")
+      let tsnePoints = min(preset.embedding.tsnePoints, runData.train.count)
+      let algorithm = preset.embedding.tsneAlgorithm.resolved(points: tsnePoints)
+      log("== \(arm.name): embedding, PCA of \(runData.train.count) training codes, t-SNE of \(tsnePoints) (\(algorithm.words))")
       let codes = try latentCodes(autoencoder, runData.train.inputs)
       let labels = runData.train.labels.map { Int($0) }
+      let pcaStart = ProgressReporter.monotonicSeconds()
       let (pcaMap, pca) = try Embedding.pca(codes, labels: labels, of: "the latent codes (\(codes.shape[0]) training images)")
+      let pcaSeconds = ProgressReporter.monotonicSeconds() - pcaStart
       try pcaMap.write(name: "pca", classNames: FashionMNIST.classNames, folder: embeddingFolder)
       var g = SeededGenerator(seed: seed, streamName: "tsne/subset")
       let (subset, tsneLabels) = Embedding.subset(codes, labels: labels, count: preset.embedding.tsnePoints, generator: &g)
       var options = TSNEOptions()
+      options.algorithm = preset.embedding.tsneAlgorithm
       options.iterations = preset.embedding.tsneIterations
       options.perplexity = min(preset.embedding.perplexity, Double(subset.shape[0] - 1) / 3)
       options.threads = threads
+      let bar = ProgressReporter(label: "t-SNE", total: options.iterations, unit: "it")
+      var shown = 0
       let (map, result) = try Embedding.tsne(
-        subset, labels: tsneLabels, of: "the latent codes (\(subset.shape[0]) training images)", options: options)
+        subset, labels: tsneLabels, of: "the latent codes (\(subset.shape[0]) training images)", options: options
+      ) { iteration in
+        bar.advance(by: iteration - shown)
+        shown = iteration
+      }
+      bar.finish()
       try map.write(name: "tsne", classNames: FashionMNIST.classNames, folder: embeddingFolder)
-      let accuracy = try TSNE.knnAccuracy(result.embedding, labels: tsneLabels.map { Int32($0) }, k: 10)
+      let accuracy = try TSNE.knnAccuracy(
+        result.embedding, labels: tsneLabels.map { Int32($0) }, k: 10, parallel: DeterministicParallel(threads: threads))
       try markDone(arm.stage("embedding"), [
         "pca_variance_ratio": pca.explainedVarianceRatio.map { String(format: "%.4f", $0) }.joined(separator: ","),
+        "pca_points": "\(codes.shape[0])", "pca_seconds": String(format: "%.2f", pcaSeconds),
         "tsne_kl": String(format: "%.4f", result.klDivergence), "tsne_knn10_accuracy": String(format: "%.4f", accuracy),
-        "tsne_points": "\(subset.shape[0])",
+        "tsne_points": "\(subset.shape[0])", "tsne_algorithm": result.algorithm.rawValue,
+        "tsne_seconds": String(format: "%.1f", result.seconds),
+        "tsne_neighbour_seconds": String(format: "%.1f", result.neighbourSeconds),
+        "tsne_affinity_seconds": String(format: "%.1f", result.affinitySeconds),
       ])
     }
 

@@ -18,7 +18,8 @@ final class PresetTests: XCTestCase {
     XCTAssertEqual(p.classifier.validationFraction, 0.1)
     XCTAssertEqual([p.vae.epochs, p.vae.batchSize], [20, 2000])
     XCTAssertEqual(p.vae.loss, VAELossSettings(beta: 1, klDivisor: 784))
-    XCTAssertEqual(p.embedding.tsnePoints, 10_000)
+    XCTAssertEqual(p.embedding.tsnePoints, 60_000, "all the training codes, as the seed report")
+    XCTAssertEqual(p.embedding.tsneAlgorithm, .auto)
     XCTAssertEqual(p.embedding.perplexity, 30)
     XCTAssertEqual(SeedReport.optimizer, p.autoencoder.optimizer)
     XCTAssertEqual(SeedReport.configuration, .seed)
@@ -34,7 +35,7 @@ final class PresetTests: XCTestCase {
     quick.autoencoder.epochs = 5
     quick.classifier.epochs = 20
     (quick.vae.epochs, quick.vae.batchSize) = (20, 2000)
-    (quick.embedding.tsnePoints, quick.embedding.tsneIterations) = (10_000, 1000)
+    (quick.embedding.tsnePoints, quick.embedding.tsneIterations) = (60_000, 1000)
     XCTAssertEqual(quick, .seed)
   }
 

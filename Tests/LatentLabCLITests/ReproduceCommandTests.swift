@@ -47,6 +47,8 @@ final class ReproduceCommandTests: XCTestCase {
     XCTAssertFalse(html.contains("src=\"autoencoder/"), "figures are inlined, not linked")
     XCTAssertTrue(markdown.contains("| classifier test accuracy | 75% | ≥ 74% |"), markdown)
     XCTAssertTrue(markdown.contains("From seed 1, the published configuration"), markdown)
+    XCTAssertTrue(markdown.contains("PCA of 6000 codes in "), "the report says how long the PCA took")
+    XCTAssertTrue(markdown.contains("t-SNE of 1000 by Barnes-Hut in "), "the quick preset keeps its small map")
 
     // A re-run skips every stage and rewrites only the report.
     let again = try runLatentLab(["reproduce", "--preset", "quick", "--seed", "1", "--out", out])
