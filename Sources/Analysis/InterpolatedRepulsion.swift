@@ -72,8 +72,9 @@ final class InterpolatedRepulsion {
     let boxWidth = span / Double(boxes)
     let nodes = boxes * p
     let side = 2 * nodes
-    if transform?.length != side {
+    if transform?.length != side || grids.scratch.count < parallel.threadCount {
       // A new side: the plan and the grids follow (rarely: the map grows by whole boxes).
+      // `side` = 2·p·B with p ≤ 6 (validated) and B 5-smooth, so the plan always exists.
       transform = try! FourierTransform(length: side)
       grids.resize(side: side, threads: parallel.threadCount)
     }

@@ -81,7 +81,8 @@ public struct TSNEResult {
 ///   `log(perplexity)` (within 1e-5, 100 steps at most), then `P = (P + Pᵀ) / ΣP`, sparse.
 /// - Gradient: attraction over P's non-zeros (each row's terms summed in four interleaved
 ///   lanes, `latentlab_tsne_attraction`), repulsion through a quadtree with the Barnes-Hut
-///   criterion (or `InterpolatedRepulsion`); `∂C/∂yᵢ = 4 (exaggeration · Σⱼ pᵢⱼ qᵢⱼ Z (yᵢ − yⱼ) − Σⱼ qᵢⱼ² Z² (yᵢ − yⱼ) / Z)`.
+///   criterion (or `InterpolatedRepulsion`);
+///   `∂C/∂yᵢ = 4 (exaggeration · Σⱼ pᵢⱼ qᵢⱼ Z (yᵢ − yⱼ) − Σⱼ qᵢⱼ² Z² (yᵢ − yⱼ) / Z)`.
 ///   The tree is walked once for each group of 8 points consecutive in Z-order, with the
 ///   criterion taken from the group's bounding box (`width < θ · d`, d the distance from the
 ///   cell's centre of mass to the box): no point gets a coarser summary than its own walk would

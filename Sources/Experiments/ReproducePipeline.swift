@@ -148,7 +148,7 @@ public struct ReproducePipeline {
         result.embedding, labels: tsneLabels.map { Int32($0) }, k: 10, parallel: DeterministicParallel(threads: threads))
       try markDone(arm.stage("embedding"), [
         "pca_variance_ratio": pca.explainedVarianceRatio.map { String(format: "%.4f", $0) }.joined(separator: ","),
-        "pca_points": "\(codes.shape[0])", "pca_seconds": String(format: "%.2f", pcaSeconds),
+        "pca_points": "\(codes.shape[0])", "pca_seconds": String(format: "%.3f", pcaSeconds),
         "tsne_kl": String(format: "%.4f", result.klDivergence), "tsne_knn10_accuracy": String(format: "%.4f", accuracy),
         "tsne_points": "\(subset.shape[0])", "tsne_algorithm": result.algorithm.rawValue,
         "tsne_seconds": String(format: "%.1f", result.seconds),
