@@ -10,6 +10,10 @@ public struct TSNEInterpolationOptions: Codable, Equatable, Sendable {
   public var minimumBoxes: Int = 50
   /// The widest a box may be (embedding units); more boxes are used as the map grows.
   public var maximumBoxWidth: Double = 1
+  /// The most boxes along each dimension (memory: about 9 · (6 · maximumBoxes)² floats at
+  /// 3 nodes per box, 324 MB at 500): beyond, boxes widen and the interpolation coarsens, as
+  /// openTSNE's `max_grid_size`. A map of 60,000 points spans about 200 units.
+  public var maximumBoxes: Int = 500
 
   public init() {}
 }
@@ -19,15 +23,18 @@ public struct TSNEInterpolationOptions: Codable, Equatable, Sendable {
 /// visualization of single-cell RNA-seq data", Nature Methods 16, 2019), in 2-D.
 ///
 /// The map's bounding square is cut into `B × B` boxes (B the smallest 5-smooth number with
-/// `B ≥ max(minimumBoxes, span / maximumBoxWidth)`), each with `p × p` nodes. Each point
+/// `B ≥ max(minimumBoxes, span / maximumBoxWidth)`, within the caps of `boxCount`), each with
+/// `p × p` nodes. Each point
 /// spreads a unit charge onto its box's nodes with Lagrange weights; the node charges `W` are
 /// convolved with three kernels sampled at the node offsets `Δ`: `K(Δ) = 1/(1 + |Δ|²)` and
 /// `Kx(Δ) = Δx·K(Δ)²`, `Ky(Δ) = Δy·K(Δ)²`; each point reads back the `Kx`, `Ky` fields with the
 /// same weights. So, up to the interpolation error,
 /// - the force on point i is `Σⱼ qᵢⱼ² Z² (yᵢ − yⱼ)` before dividing by Z (as
 ///   `latentlab_repulsion_group` returns it), with `qᵢⱼ Z = K(yᵢ − yⱼ)`;
-/// - the normaliser is `Z = Σᵢ≠ⱼ K(yᵢ − yⱼ) = Wᵀ (K ⊛ W) − N`, taken by Parseval's theorem from
-///   the spectra, so `K ⊛ W` itself is never transformed back.
+/// - the normaliser is `Z = Σᵢ≠ⱼ K(yᵢ − yⱼ) = Wᵀ (K ⊛ W) − Σᵢ selfᵢ`, `Wᵀ (K ⊛ W)` taken by
+///   Parseval's theorem from the spectra (so `K ⊛ W` itself is never transformed back), and
+///   selfᵢ each point's own term through the grid (FIt-SNE subtracts N, which leaves the self
+///   terms' interpolation error in Z: larger than Z itself for a few points far apart).
 ///
 /// FIt-SNE convolves `K²` with four charges `(1, x, y, x² + y²)` and recombines; convolving
 /// the derivative-shaped kernels instead needs one charge, and nothing cancels (the
@@ -50,10 +57,12 @@ final class InterpolatedRepulsion {
 
   deinit { grids.release() }
 
-  /// The number of boxes along each side for a map whose bounding square has side `span`.
+  /// The number of boxes along each side for a map whose bounding square has side `span`:
+  /// enough for boxes at most `maximumBoxWidth` wide, at least `minimumBoxes`, at most
+  /// `maximumBoxes`, rounded up to 5-smooth.
   func boxCount(span: Double) -> Int {
-    let wanted = max(options.minimumBoxes, Int((span / options.maximumBoxWidth).rounded(.up)))
-    return FourierTransform.smoothSize(atLeast: wanted)
+    let wanted = Int(min((span / options.maximumBoxWidth).rounded(.up), 1e9))
+    return FourierTransform.smoothSize(atLeast: min(max(options.minimumBoxes, wanted), options.maximumBoxes))
   }
 
   /// The repulsive forces on the `n` points `y` (`[2N]`, x and y interleaved) into `force`
@@ -183,8 +192,31 @@ final class InterpolatedRepulsion {
       }
       return z
     }
+    // Each point's own term as the grid sees it, Σ L(g) K(g − g') L(g') over its box's nodes:
+    // about K(0) = 1 but off by the interpolation error, which is larger than Z itself when a
+    // few points lie far apart; subtracting these rather than N leaves Σᵢ≠ⱼ of interpolated
+    // kernels only.
+    let selfKernel = (0..<(p * p)).map { d in Float(1 / (1 + pow(Double(d % p) * h, 2) + pow(Double(d / p) * h, 2))) }
+    let selfParts: [Double] = selfKernel.withUnsafeBufferPointer { kernel in
+      parallel.mapChunks(count: n, chunks: min(64, max(1, n / 256))) { _, points in
+        var total = 0.0
+        for i in points {
+          let (wx, wy) = (weights.wx + i * p, weights.wy + i * p)
+          for a in 0..<p {
+            for a2 in 0..<p {
+              var row = 0.0
+              for b in 0..<p {
+                for b2 in 0..<p { row += wx[b] * wx[b2] * Double(kernel[abs(a - a2) * p + abs(b - b2)]) }
+              }
+              total += wy[a] * wy[a2] * row
+            }
+          }
+        }
+        return total
+      }
+    }
     let scale = 1 / Double(side * side)
-    let z = max(zParts.reduce(0, +) * scale - Double(n), 1e-300)
+    let z = max(zParts.reduce(0, +) * scale - selfParts.reduce(0, +), 1e-300)
 
     // Back: transform T's columns (frequency along x → x), then its first `nodes` rows
     // transposed into A and transformed (frequency along y → y); A's first nodes × nodes
@@ -358,13 +390,14 @@ private struct GridBuffers {
 }
 
 extension TSNEInterpolationOptions {
-  /// Throws unless 1 ≤ pointsPerBox ≤ 6 (so the grid's side stays 5-smooth), minimumBoxes ≥ 1
-  /// and maximumBoxWidth > 0.
+  /// Throws unless 1 ≤ pointsPerBox ≤ 6 (so the grid's side stays 5-smooth), 1 ≤ minimumBoxes
+  /// ≤ maximumBoxes and maximumBoxWidth > 0.
   func validate() throws {
-    guard (1...6).contains(pointsPerBox), minimumBoxes >= 1, maximumBoxWidth > 0 else {
+    guard (1...6).contains(pointsPerBox), minimumBoxes >= 1, maximumBoxes >= minimumBoxes, maximumBoxWidth > 0 else {
       throw AnalysisError.invalidInput(
-        what: "t-SNE interpolation", expected: "pointsPerBox 1 to 6, minimumBoxes >= 1, maximumBoxWidth > 0",
-        found: "\(pointsPerBox), \(minimumBoxes), \(maximumBoxWidth)")
+        what: "t-SNE interpolation",
+        expected: "pointsPerBox 1 to 6, minimumBoxes >= 1, maximumBoxes >= minimumBoxes, maximumBoxWidth > 0",
+        found: "\(pointsPerBox), \(minimumBoxes), \(maximumBoxes), \(maximumBoxWidth)")
     }
   }
 }

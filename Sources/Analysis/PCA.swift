@@ -5,11 +5,15 @@ import TensorCore
 public enum AnalysisError: Error, CustomStringConvertible, Equatable {
   case invalidInput(what: String, expected: String, found: String)
   case lapackFailed(routine: String, info: Int)
+  /// An iterative method's state became infinite or NaN at `iteration` (1-based) of `of`.
+  case diverged(what: String, iteration: Int, of: Int)
 
   public var description: String {
     switch self {
     case .invalidInput(let what, let expected, let found): return "\(what): expected \(expected), found \(found)"
     case .lapackFailed(let routine, let info): return "LAPACK \(routine) failed (info \(info))"
+    case .diverged(let what, let iteration, let total):
+      return "\(what) diverged (a coordinate became infinite or NaN) at iteration \(iteration) of \(total); nothing was written"
     }
   }
 }

@@ -26,6 +26,12 @@ public enum TSNEAlgorithm: String, Codable, CaseIterable, Sendable {
     }
   }
 
+  /// The fewest points the FFT method takes. Its grid runs in single precision, so Z, the sum
+  /// of the kernel over all pairs, comes with an error of about 10⁻⁷ of the grid's total
+  /// (self terms included, about N · 360): below about a hundred points spread far apart
+  /// that error reaches Z itself and the map flies apart. Barnes-Hut has no such floor.
+  public static let fftMinimumPoints = 100
+
   /// The method `self` picks for `n` points.
   public func resolved(points n: Int) -> TSNEAlgorithm {
     switch self {
@@ -112,6 +118,11 @@ public enum TSNE {
     }
     try options.interpolation.validate()
     let algorithm = options.algorithm.resolved(points: n)
+    guard algorithm != .fft || n >= TSNEAlgorithm.fftMinimumPoints else {
+      throw AnalysisError.invalidInput(
+        what: "t-SNE by FFT interpolation", expected: "at least \(TSNEAlgorithm.fftMinimumPoints) points (use Barnes-Hut below)",
+        found: "N = \(n)")
+    }
     let parallel = DeterministicParallel(threads: options.threads)
     let neighbours = try NearestNeighbors.search(data, k: k, parallel: parallel)
     let neighbourSeconds = Date().timeIntervalSince(start)
@@ -154,6 +165,9 @@ public enum TSNE {
         gains[i] = max(gains[i], 0.01)
         update[i] = momentum * update[i] - learningRate * gains[i] * gradient[i]
         y[i] += update[i]
+      }
+      guard y.allSatisfy(\.isFinite) else {
+        throw AnalysisError.diverged(what: "t-SNE (\(algorithm.words))", iteration: iteration + 1, of: options.iterations)
       }
       if wantKL { lastKL = kl }
       if wantKL || (iteration + 1) % 10 == 0 { progress?(iteration + 1, wantKL ? kl : nil) }

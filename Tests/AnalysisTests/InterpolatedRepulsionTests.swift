@@ -36,8 +36,7 @@ final class InterpolatedRepulsionTests: XCTestCase {
       let exact = try TSNE.gradient(of: x, at: y, perplexity: 15, theta: 0)
       var grid = TSNEInterpolationOptions()
       let coarse = relativeError(try TSNE.gradient(of: x, at: y, perplexity: 15, algorithm: .fft, interpolation: grid), exact)
-      grid.minimumBoxes = 200
-      grid.maximumBoxWidth = 0.25
+      (grid.minimumBoxes, grid.maximumBoxes, grid.maximumBoxWidth) = (200, 1000, 0.25)
       let finer = relativeError(try TSNE.gradient(of: x, at: y, perplexity: 15, algorithm: .fft, interpolation: grid), exact)
       grid = TSNEInterpolationOptions()
       grid.pointsPerBox = 5
@@ -74,12 +73,33 @@ final class InterpolatedRepulsionTests: XCTestCase {
     XCTAssertGreaterThan(fftAccuracy, bhAccuracy - 0.01)
   }
 
+  /// Below `fftMinimumPoints` the FFT method refuses, naming the floor (its single-precision
+  /// Z would drown in the self terms' rounding for a few far-apart points); Barnes-Hut takes
+  /// the same input.
+  func testTooFewPointsForTheGridAreAnError() throws {
+    let (x, _) = problem(TSNEAlgorithm.fftMinimumPoints - 1, spread: 1, seed: 6)
+    var options = TSNEOptions()
+    options.perplexity = 5
+    options.iterations = 50
+    options.algorithm = .fft
+    XCTAssertThrowsError(try TSNE.embed(x, options: options)) {
+      XCTAssertTrue("\($0)".contains("at least \(TSNEAlgorithm.fftMinimumPoints) points"), "\($0)")
+    }
+    options.algorithm = .barnesHut
+    XCTAssertNoThrow(try TSNE.embed(x, options: options))
+  }
+
   func testAutoPicksFFTFromTheThresholdAndBadGridsAreErrors() throws {
     XCTAssertEqual(TSNEAlgorithm.auto.resolved(points: TSNEAlgorithm.fftThreshold - 1), .barnesHut)
     XCTAssertEqual(TSNEAlgorithm.auto.resolved(points: TSNEAlgorithm.fftThreshold), .fft)
     XCTAssertEqual(TSNEAlgorithm.barnesHut.resolved(points: 1_000_000), .barnesHut)
     let (x, y) = problem(50, spread: 5, seed: 4)
     var grid = TSNEInterpolationOptions()
+    grid.maximumBoxes = 10
+    XCTAssertThrowsError(try TSNE.gradient(of: x, at: y, perplexity: 5, algorithm: .fft, interpolation: grid)) {
+      XCTAssertTrue("\($0)".contains("maximumBoxes >= minimumBoxes"), "\($0)")
+    }
+    grid = TSNEInterpolationOptions()
     grid.pointsPerBox = 7
     XCTAssertThrowsError(try TSNE.gradient(of: x, at: y, perplexity: 5, algorithm: .fft, interpolation: grid)) {
       XCTAssertTrue("\($0)".contains("pointsPerBox 1 to 6"), "\($0)")
