@@ -1,3 +1,4 @@
+import Analysis
 import ArgumentParser
 import Datasets
 import Experiments
@@ -26,9 +27,19 @@ struct ReproduceCommand: ParsableCommand {
     "Run the search on a shared study here (a folder or postgresql://user@host:port/db); other workers may join it.",
     valueName: "url")) var storage: String?
   @Option(help: ArgumentHelp("The shared study's name (default: PRESET-seedN).", valueName: "name")) var study: String?
+  @Option(help: ArgumentHelp(
+    "t-SNE's method for the embedding stages not yet done: bh, fft or auto (the preset's: FFT from \(TSNEAlgorithm.fftThreshold) points).",
+    valueName: "method")) var tsneAlgorithm: String?
+
+  func validate() throws {
+    if let tsneAlgorithm, TSNEAlgorithm(rawValue: tsneAlgorithm) == nil {
+      throw ValidationError("--tsne-algorithm must be bh, fft or auto, got \(tsneAlgorithm)")
+    }
+  }
 
   func run() throws {
-    let chosen = try options.chosenPreset()
+    var chosen = try options.chosenPreset()
+    if let method = tsneAlgorithm.flatMap(TSNEAlgorithm.init(rawValue:)) { chosen.embedding.tsneAlgorithm = method }
     var pipeline = ReproducePipeline(
       preset: chosen, seed: seed, threads: options.threads, data: options.data, out: out ?? "runs/\(chosen.name)-seed\(seed)",
       log: { print($0) })

@@ -69,6 +69,15 @@ final class ReproduceCommandTests: XCTestCase {
 
   /// Ctrl-C in the search stage: exit 130, what was kept and the command that continues;
   /// that command then finishes the run, resuming the study where it stopped.
+  /// A t-SNE method other than bh, fft or auto is a usage error (exit 64) before anything runs.
+  func testAnUnknownTSNEAlgorithmIsAUsageError() throws {
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("reproduce-bad-\(UUID().uuidString)").path
+    let r = try runLatentLab(["reproduce", "--preset", "quick", "--tsne-algorithm", "fast", "--out", out])
+    XCTAssertEqual(r.status, 64, r.stderr)
+    XCTAssertTrue(r.stderr.contains("--tsne-algorithm must be bh, fft or auto, got fast"), r.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing was created")
+  }
+
   func testInterruptedRunSaysHowToContinueAndContinues() throws {
     guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist") else {
       throw XCTSkip("dataset-fashion-mnist is not installed")
