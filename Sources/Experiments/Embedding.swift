@@ -48,7 +48,8 @@ public enum Embedding {
     return (map, pca)
   }
 
-  /// The rows' t-SNE map with `options` (Barnes-Hut or FFT interpolation); `progress(iteration)` after each iteration.
+  /// The rows' t-SNE map with `options` (Barnes-Hut or FFT interpolation); `progress(iteration)`
+  /// every 10 iterations and after the last.
   /// - Throws: `TSNE`'s errors (too few points for the perplexity, bad options).
   public static func tsne(
     _ matrix: Tensor, labels: [Int], of what: String, options: TSNEOptions, progress: ((Int) -> Void)? = nil
