@@ -114,20 +114,25 @@ void latentlab_repulsion_group(const ll_quad_node *nodes, const double *px, cons
 // The attraction: four lanes of partial sums per row, the same in both versions.
 #pragma clang fp contract(off)
 
+// Edges [e, end) of row i added into the lanes sx, sy, edge number t of the row into lane
+// t mod 4 (`lane` is the first edge's), one edge at a time.
+static inline void attraction_edges(const int32_t *columns, const double *values, const double *y, int32_t i,
+                                    int64_t e, int64_t end, int lane, double *sx, double *sy) {
+  for (; e < end; e++, lane = (lane + 1) & 3) {
+    const int32_t j = columns[e];
+    const double dx = y[2 * i] - y[2 * j], dy = y[2 * i + 1] - y[2 * j + 1];
+    const double q = 1.0 / (1.0 + (dx * dx + dy * dy));
+    const double pq = values[e] * q;
+    sx[lane] = sx[lane] + pq * dx;
+    sy[lane] = sy[lane] + pq * dy;
+  }
+}
+
 static void attraction_portable(const int64_t *rowStart, const int32_t *columns, const double *values, const double *y,
                                 int32_t first, int32_t last, double *ax, double *ay) {
   for (int32_t i = first; i < last; i++) {
-    const double yi0 = y[2 * i], yi1 = y[2 * i + 1];
     double sx[4] = {0, 0, 0, 0}, sy[4] = {0, 0, 0, 0};
-    for (int64_t e = rowStart[i]; e < rowStart[i + 1]; e++) {
-      const int lane = (int)((e - rowStart[i]) & 3);
-      const int32_t j = columns[e];
-      const double dx = yi0 - y[2 * j], dy = yi1 - y[2 * j + 1];
-      const double q = 1.0 / (1.0 + (dx * dx + dy * dy));
-      const double pq = values[e] * q;
-      sx[lane] = sx[lane] + pq * dx;
-      sy[lane] = sy[lane] + pq * dy;
-    }
+    attraction_edges(columns, values, y, i, rowStart[i], rowStart[i + 1], 0, sx, sy);
     ax[i] = (sx[0] + sx[1]) + (sx[2] + sx[3]);
     ay[i] = (sy[0] + sy[1]) + (sy[2] + sy[3]);
   }
@@ -156,15 +161,8 @@ __attribute__((target("avx2"))) static void attraction_avx2(const int64_t *rowSt
     double lx[4], ly[4];
     _mm256_storeu_pd(lx, sx);
     _mm256_storeu_pd(ly, sy);
-    // The tail: lanes 0.. in order, as the portable loop.
-    for (int lane = 0; e < end; e++, lane++) {
-      const int32_t j = columns[e];
-      const double dx = y[2 * i] - y[2 * j], dy = y[2 * i + 1] - y[2 * j + 1];
-      const double q = 1.0 / (1.0 + (dx * dx + dy * dy));
-      const double pq = values[e] * q;
-      lx[lane] = lx[lane] + pq * dx;
-      ly[lane] = ly[lane] + pq * dy;
-    }
+    // The tail (fewer than four edges) from lane 0, as the portable loop.
+    attraction_edges(columns, values, y, i, e, end, 0, lx, ly);
     ax[i] = (lx[0] + lx[1]) + (lx[2] + lx[3]);
     ay[i] = (ly[0] + ly[1]) + (ly[2] + ly[3]);
   }
