@@ -94,9 +94,8 @@ final class InterpolatedRepulsion {
     let weights = PointWeights(y: y, n: n, p: p, lo: lo, boxWidth: boxWidth, boxes: boxes)
 
     // Spread: W[r][c] (r along y, c along x) = Σ over the box's points in index order.
-    let charges = UnsafeMutablePointer<Double>.allocate(capacity: nodes * nodes)
-    defer { charges.deallocate() }
-    charges.initialize(repeating: 0, count: nodes * nodes)
+    let charges = g.charges
+    charges.update(repeating: 0, count: nodes * nodes)
     parallel.forEachChunk(count: boxes, chunks: min(boxes, 64)) { _, boxRows in
       for position in weights.boxStart[boxRows.lowerBound * boxes]..<weights.boxStart[boxRows.upperBound * boxes] {
         let i = Int(weights.order[position])
@@ -114,8 +113,7 @@ final class InterpolatedRepulsion {
     // Ky odd in y, so one quadrant gives the whole circulant (entries at index k < nodes are
     // offset k, above `nodes` offset k − side; index `nodes` is unused and holds 0).
     let h = boxWidth / Double(p)
-    let quadrant = UnsafeMutablePointer<Double>.allocate(capacity: nodes * nodes)
-    defer { quadrant.deallocate() }
+    let quadrant = g.quadrant
     parallel.forEachChunk(count: nodes, chunks: min(nodes, 64)) { _, rows in
       for a in rows {
         let dy = Double(a) * h
@@ -351,12 +349,17 @@ private struct PointWeights {
   }
 }
 
-/// Four split-complex grids (A, B, T, S) of side × stride floats, and one FFT scratch per thread.
+/// Four split-complex grids (A, B, T, S) of side × stride floats, one FFT scratch per thread,
+/// and the node charges and the kernel's quadrant (nodes × nodes doubles each, nodes = side / 2).
 private struct GridBuffers {
   var side = 0
   var stride = 0
   var storage: UnsafeMutablePointer<Float>?
   var scratch: [UnsafeMutablePointer<Float>] = []
+  var nodeStorage: UnsafeMutablePointer<Double>?
+
+  var charges: UnsafeMutablePointer<Double> { nodeStorage! }
+  var quadrant: UnsafeMutablePointer<Double> { nodeStorage! + (side / 2) * (side / 2) }
 
   var aRe: UnsafeMutablePointer<Float> { storage! }
   var aIm: UnsafeMutablePointer<Float> { storage! + side * stride }
@@ -374,6 +377,8 @@ private struct GridBuffers {
     // Zeroed: the columns past `side` in the last block are transformed too and must be finite.
     storage = .allocate(capacity: 8 * side * stride)
     storage!.initialize(repeating: 0, count: 8 * side * stride)
+    nodeStorage = .allocate(capacity: 2 * (side / 2) * (side / 2))
+    nodeStorage!.initialize(repeating: 0, count: 2 * (side / 2) * (side / 2))
     scratch = (0..<max(threads, 1)).map { _ in
       let s = UnsafeMutablePointer<Float>.allocate(capacity: 6 * side * FourierTransform.batch)
       s.initialize(repeating: 0, count: 6 * side * FourierTransform.batch)
@@ -384,6 +389,8 @@ private struct GridBuffers {
   mutating func release() {
     storage?.deallocate()
     storage = nil
+    nodeStorage?.deallocate()
+    nodeStorage = nil
     for s in scratch { s.deallocate() }
     scratch = []
   }
