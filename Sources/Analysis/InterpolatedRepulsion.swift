@@ -50,6 +50,8 @@ final class InterpolatedRepulsion {
   let options: TSNEInterpolationOptions
   private var transform: FourierTransform?
   private var grids = GridBuffers()
+  /// Each point's box and weights, refilled every call (allocated once per N).
+  private var weights: PointWeights?
 
   init(options: TSNEInterpolationOptions) {
     self.options = options
@@ -67,7 +69,11 @@ final class InterpolatedRepulsion {
 
   /// The repulsive forces on the `n` points `y` (`[2N]`, x and y interleaved) into `force`
   /// (before dividing by Z); returns Z.
-  func forces(
+  func forces(y: [Double], n: Int, parallel: DeterministicParallel, into force: UnsafeMutablePointer<Double>) -> Double {
+    y.withUnsafeBufferPointer { forces(y: $0.baseAddress!, n: n, parallel: parallel, into: force) }
+  }
+
+  private func forces(
     y: UnsafePointer<Double>, n: Int, parallel: DeterministicParallel, into force: UnsafeMutablePointer<Double>
   ) -> Double {
     let p = options.pointsPerBox
@@ -91,7 +97,9 @@ final class InterpolatedRepulsion {
     let g = grids
 
     // Each point's box and its p + p Lagrange weights; points sorted by box (stable).
-    let weights = PointWeights(y: y, n: n, p: p, lo: lo, boxWidth: boxWidth, boxes: boxes)
+    if weights?.n != n { weights = PointWeights(n: n, p: p) }
+    let weights = self.weights!
+    weights.fill(y: y, lo: lo, boxWidth: boxWidth, boxes: boxes)
 
     // Spread: W[r][c] (r along y, c along x) = Σ over the box's points in index order.
     let charges = g.charges
@@ -244,7 +252,6 @@ final class InterpolatedRepulsion {
         force[2 * i + 1] = -fy * scale
       }
     }
-    weights.release()
     return z
   }
 
@@ -288,26 +295,44 @@ final class InterpolatedRepulsion {
   }
 }
 
-/// Each point's box, its Lagrange weights along x and y, and the points sorted by box.
-private struct PointWeights {
+/// Each point's box, its Lagrange weights along x and y, and the points sorted by box; the
+/// storage for `n` points at `p` nodes per box, refilled by `fill`.
+private final class PointWeights {
+  let n: Int
+  let p: Int
   let box: UnsafeMutablePointer<Int32>
   let wx: UnsafeMutablePointer<Double>
   let wy: UnsafeMutablePointer<Double>
   /// Point indices by box (row-major), index order within a box.
   let order: UnsafeMutablePointer<Int32>
   /// `boxStart[b]`: the first position in `order` of box b (`boxes² + 1` entries).
-  let boxStart: [Int]
+  private(set) var boxStart: [Int] = []
+  /// Node positions within a box, and the Lagrange denominators Π_{k≠j} (t_j − t_k).
+  private let nodes: [Double]
+  private let denominators: [Double]
 
-  init(y: UnsafePointer<Double>, n: Int, p: Int, lo: Double, boxWidth: Double, boxes: Int) {
-    let (box, wx, wy) = (
-      UnsafeMutablePointer<Int32>.allocate(capacity: n), UnsafeMutablePointer<Double>.allocate(capacity: n * p),
-      UnsafeMutablePointer<Double>.allocate(capacity: n * p)
-    )
-    (self.box, self.wx, self.wy) = (box, wx, wy)
+  init(n: Int, p: Int) {
+    (self.n, self.p) = (n, p)
+    box = .allocate(capacity: n)
+    wx = .allocate(capacity: n * p)
+    wy = .allocate(capacity: n * p)
     order = .allocate(capacity: n)
-    // Node positions within a box, and the Lagrange denominators Π_{k≠j} (t_j − t_k).
     let nodes = (0..<p).map { (Double($0) + 0.5) / Double(p) }
-    let denominators = (0..<p).map { j in (0..<p).filter { $0 != j }.reduce(1.0) { $0 * (nodes[j] - nodes[$1]) } }
+    self.nodes = nodes
+    denominators = (0..<p).map { j in (0..<p).filter { $0 != j }.reduce(1.0) { $0 * (nodes[j] - nodes[$1]) } }
+  }
+
+  deinit {
+    box.deallocate()
+    wx.deallocate()
+    wy.deallocate()
+    order.deallocate()
+  }
+
+  /// The boxes and weights of the points `y` (`[2N]`) on the grid of `boxes` boxes a side,
+  /// `boxWidth` wide, from `lo` in both coordinates; then the counting sort by box.
+  func fill(y: UnsafePointer<Double>, lo: Double, boxWidth: Double, boxes: Int) {
+    let (box, wx, wy, p) = (self.box, self.wx, self.wy, self.p)
     var counts = [Int](repeating: 0, count: boxes * boxes + 1)
     nodes.withUnsafeBufferPointer { t in
       denominators.withUnsafeBufferPointer { den in
@@ -339,13 +364,6 @@ private struct PointWeights {
       order[fill[b]] = Int32(i)
       fill[b] += 1
     }
-  }
-
-  func release() {
-    box.deallocate()
-    wx.deallocate()
-    wy.deallocate()
-    order.deallocate()
   }
 }
 

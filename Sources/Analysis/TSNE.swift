@@ -192,9 +192,7 @@ public enum TSNE {
     let n = p.n
     let chunks = min(64, max(1, n / 256))
     var repulsion = [Double](repeating: 0, count: 2 * n)
-    let z = y.withUnsafeBufferPointer { yb in
-      repulsion.withUnsafeMutableBufferPointer { strategy.forces(y: yb.baseAddress!, n: n, parallel: parallel, into: $0.baseAddress!) }
-    }
+    let z = repulsion.withUnsafeMutableBufferPointer { strategy.forces(y: y, n: n, parallel: parallel, into: $0.baseAddress!) }
     // Attraction over P's non-zeros (independent per point), and the KL terms.
     let klParts: [Double] = gradient.withUnsafeMutableBufferPointer { grad in
       y.withUnsafeBufferPointer { yb in
@@ -300,7 +298,7 @@ public enum TSNE {
 /// dividing by Z), and Z.
 protocol RepulsionApproximation: AnyObject {
   /// The forces on the `n` points `y` (`[2N]`) into `force` (`[2N]`); returns Z.
-  func forces(y: UnsafePointer<Double>, n: Int, parallel: DeterministicParallel, into force: UnsafeMutablePointer<Double>) -> Double
+  func forces(y: [Double], n: Int, parallel: DeterministicParallel, into force: UnsafeMutablePointer<Double>) -> Double
 }
 
 extension InterpolatedRepulsion: RepulsionApproximation {}
@@ -315,8 +313,7 @@ final class BarnesHutRepulsion: RepulsionApproximation {
     tree = QuadTree(capacity: 2 * n + 16)
   }
 
-  func forces(y pointer: UnsafePointer<Double>, n: Int, parallel: DeterministicParallel, into r: UnsafeMutablePointer<Double>) -> Double {
-    let y = Array(UnsafeBufferPointer(start: pointer, count: 2 * n))
+  func forces(y: [Double], n: Int, parallel: DeterministicParallel, into r: UnsafeMutablePointer<Double>) -> Double {
     tree.build(y, count: n)
     let order = tree.spatialOrder(y, count: n)
     let chunks = min(64, max(1, n / 256))
