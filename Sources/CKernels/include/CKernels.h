@@ -11,5 +11,6 @@
 #include "tsne_kernels.h"
 #include "fft_kernels.h"
 #include "knn_kernels.h"
+#include "tsne_grid_kernels.h"
 
 #endif
