@@ -12,9 +12,10 @@ public enum TSNEAlgorithm: String, Codable, CaseIterable, Sendable {
   /// FFT from `TSNEAlgorithm.fftThreshold` points up, Barnes-Hut below.
   case auto
 
-  /// The smallest N for which `auto` picks FFT: from about there up FFT is the faster of the
-  /// two (an Intel Xeon, 2 threads: 20,000 points 13.8 s against Barnes-Hut's 16.2 s; 10,000
-  /// points 8.6 s against 6.9 s; docs/benchmarks.md).
+  /// The smallest N for which `auto` picks FFT. Below, FFT saves little time and its map is
+  /// the less faithful (an Intel Xeon, 2 threads, 10,000 points: 7.1–8.2 s against 7.8–9.2 s,
+  /// exact KL 1.558 against 1.505, the grid's interpolation error); above, it saves much
+  /// (20,000 points: 10.8 s against 17.7 s; docs/benchmarks.md).
   public static let fftThreshold = 15_000
 
   /// How a report names the method.
