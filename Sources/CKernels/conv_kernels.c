@@ -52,195 +52,49 @@ void latentlab_pack_conv_weight(const float *w, ptrdiff_t strideA, ptrdiff_t str
   }
 }
 
-// One block of AB output channels over a whole group, P (1 or 2) output positions of a row
-// at a time. R independent accumulator chains (input channel b goes to chain b mod R, the
-// last nb mod R to chains 0, 1, ...) keep the FMA pipes busy when AB is small; they are
-// added in a fixed order at the end.
-INLINE TARGET void conv_pixels(const int AB, const int R, const int P, const float *x, int32_t nb,
-                               const float *packed, const float *bias, float *y, const ll_axis *rows,
-                               const ll_axis *cols, int32_t oy, int32_t o1, int32_t o2) {
-  const int k = rows->kernelSize;
-  const ptrdiff_t inPlane = (ptrdiff_t)rows->inputCount * cols->inputCount * 8;
-  const ptrdiff_t outPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
-  const int32_t inWidth = cols->inputCount;
-  const int32_t ty0 = rows->tapStart[oy], ty1 = rows->tapStart[oy + 1];
-  const int32_t tx0 = cols->tapStart[o1], tx1 = cols->tapStart[o1 + 1];
-  const int32_t shift = P == 2 ? cols->tapStart[o2] - tx0 : 0;  // o2's taps, aligned with o1's
-  __m256 acc[2][4][MAX_BLOCK];
-  for (int q = 0; q < P; q++)
-    for (int r = 0; r < R; r++)
-      for (int j = 0; j < AB; j++) acc[q][r][j] = _mm256_setzero_ps();
-  const ptrdiff_t wStep = (ptrdiff_t)k * k * AB;
-  if (nb < 4) {
-    // Few input channels (a network's first layer, the last one's input gradient): input
-    // channels outside, so the inner loop runs over the taps rather than over one channel.
-    // (Chain indices are compile-time constants everywhere: an index known only at run time
-    // would force the accumulators out of registers.)
-    for (int ib0 = 0; ib0 < nb; ib0 += R) {
-      for (int r = 0; r < R; r++) {
-        const int ib = ib0 + r;
-        if (ib >= nb) break;
-        for (int32_t ty = ty0; ty < ty1; ty++) {
-          const float *xrow = x + ib * inPlane + (ptrdiff_t)rows->tapInput[ty] * inWidth * 8;
-          const float *wrow = packed + ib * wStep + rows->tapKernel[ty] * k * AB;
-          for (int32_t tx = tx0; tx < tx1; tx++) {
-            const __m256 v1 = _mm256_loadu_ps(xrow + cols->tapInput[tx] * 8);
-            __m256 v2 = v1;
-            if (P == 2) v2 = _mm256_loadu_ps(xrow + cols->tapInput[tx + shift] * 8);
-            const float *w = wrow + cols->tapKernel[tx] * AB;
-            for (int j = 0; j < AB; j++) {
-              const __m256 wv = _mm256_broadcast_ss(w + j);
-              acc[0][r][j] = _mm256_fmadd_ps(wv, v1, acc[0][r][j]);
-              if (P == 2) acc[1][r][j] = _mm256_fmadd_ps(wv, v2, acc[1][r][j]);
-            }
-          }
-        }
-      }
-    }
-  } else {
-    // Taps outside, input channels inside: the inner loop runs B times over a fixed offset.
-    for (int32_t ty = ty0; ty < ty1; ty++) {
-      const float *xrow = x + (ptrdiff_t)rows->tapInput[ty] * inWidth * 8;
-      const float *wrow = packed + rows->tapKernel[ty] * k * AB;
-      for (int32_t tx = tx0; tx < tx1; tx++) {
-        const float *x1 = xrow + cols->tapInput[tx] * 8;
-        const float *x2 = P == 2 ? xrow + cols->tapInput[tx + shift] * 8 : x1;
-        const float *wp = wrow + cols->tapKernel[tx] * AB;
-        for (int ib0 = 0; ib0 < nb; ib0 += R) {
-          for (int r = 0; r < R; r++) {  // r a constant once unrolled: see above
-            const int ib = ib0 + r;
-            if (R > 1 && ib >= nb) break;
-            const __m256 v1 = _mm256_loadu_ps(x1 + ib * inPlane);
-            __m256 v2 = v1;
-            if (P == 2) v2 = _mm256_loadu_ps(x2 + ib * inPlane);
-            const float *w = wp + ib * wStep;
-            for (int j = 0; j < AB; j++) {
-              const __m256 wv = _mm256_broadcast_ss(w + j);
-              acc[0][r][j] = _mm256_fmadd_ps(wv, v1, acc[0][r][j]);
-              if (P == 2) acc[1][r][j] = _mm256_fmadd_ps(wv, v2, acc[1][r][j]);
-            }
-          }
-        }
-      }
-    }
-  }
-  for (int q = 0; q < P; q++) {
-    float *out = y + ((ptrdiff_t)oy * cols->outputCount + (q == 0 ? o1 : o2)) * 8;
-    for (int j = 0; j < AB; j++) {
-      __m256 s = acc[q][0][j];
-      if (R == 2) s = _mm256_add_ps(acc[q][0][j], acc[q][1][j]);
-      if (R == 4)
-        s = _mm256_add_ps(_mm256_add_ps(acc[q][0][j], acc[q][1][j]), _mm256_add_ps(acc[q][2][j], acc[q][3][j]));
-      if (bias) s = _mm256_add_ps(s, _mm256_set1_ps(bias[j]));
-      _mm256_storeu_ps(out + j * outPlane, s);
-    }
-  }
+// The forward convolution (lane_conv_forward.h) at two widths. AVX-512 takes two lane groups
+// to a register: the halves are loaded from, and stored to, the two groups' places.
+#define VEC __m256
+#define VTARGET TARGET
+#define NAME(f) f##_avx2
+#define VZERO() _mm256_setzero_ps()
+#define VSET1(f) _mm256_set1_ps(f)
+#define VLOAD(p) _mm256_loadu_ps(p)
+#define VSTORE(p, v) _mm256_storeu_ps(p, v)
+#define VFMA _mm256_fmadd_ps
+#define VADD _mm256_add_ps
+#include "lane_conv_forward.h"
+
+#define TARGET512 __attribute__((target("avx512f,avx2,fma")))
+INLINE TARGET512 __m512 load_pair(const float *p, ptrdiff_t second) {
+  const __m512d low = _mm512_castpd256_pd512(_mm256_castps_pd(_mm256_loadu_ps(p)));
+  return _mm512_castpd_ps(_mm512_insertf64x4(low, _mm256_castps_pd(_mm256_loadu_ps(p + second)), 1));
 }
-
-// AB output channels over Q consecutive positions of a run (see ll_axis.wide*) starting at
-// its position `from`: Q × AB accumulators, the AB weights of a tap loaded once and used for
-// all Q positions. Used for a single output channel (a decoder's last layer), where the pair
-// kernel above would spend more time on its loops than on FMAs. (Blocks of 3 channels × 4
-// positions for a first layer's single input channel measured slower than the pair kernel.)
-INLINE TARGET void conv_wide(const int AB, const int Q, const int UNIT, const float *x, int32_t nb,
-                             const float *packed, const float *bias, float *y, const ll_axis *rows,
-                             const ll_axis *cols, int32_t oy, int32_t run, int32_t from) {
-  const int k = rows->kernelSize;
-  const ptrdiff_t inPlane = (ptrdiff_t)rows->inputCount * cols->inputCount * 8;
-  const ptrdiff_t outPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
-  const int32_t inWidth = cols->inputCount;
-  const int32_t first = cols->wideFirst[run], length = cols->wideLength[run] - from;
-  // UNIT: the run's positions read inputs one position apart (delta 1, a stride-2
-  // transposed convolution's phases), so the shifts are constants the loads fold in.
-  const ptrdiff_t delta = UNIT ? 8 : (ptrdiff_t)cols->wideDelta[run] * 8;
-  const int32_t ty0 = rows->tapStart[oy], ty1 = rows->tapStart[oy + 1];
-  const int32_t tx0 = cols->tapStart[first], tx1 = cols->tapStart[first + 1];
-  ptrdiff_t shift[8];
-  for (int q = 0; q < Q; q++) shift[q] = (q < length ? from + q : from) * delta;
-  __m256 acc[8][MAX_BLOCK];
-  for (int q = 0; q < Q; q++)
-    for (int j = 0; j < AB; j++) acc[q][j] = _mm256_setzero_ps();
-  for (int ib = 0; ib < nb; ib++) {
-    for (int32_t ty = ty0; ty < ty1; ty++) {
-      const float *xrow = x + ib * inPlane + (ptrdiff_t)rows->tapInput[ty] * inWidth * 8;
-      const float *wrow = packed + ((ptrdiff_t)ib * k + rows->tapKernel[ty]) * k * AB;
-      for (int32_t tx = tx0; tx < tx1; tx++) {
-        const float *xp = xrow + cols->tapInput[tx] * 8;
-        const float *wp = wrow + cols->tapKernel[tx] * AB;
-        __m256 w[MAX_BLOCK];
-        for (int j = 0; j < AB; j++) w[j] = _mm256_broadcast_ss(wp + j);
-        for (int q = 0; q < Q; q++) {
-          const __m256 v = _mm256_loadu_ps(xp + shift[q]);
-          for (int j = 0; j < AB; j++) acc[q][j] = _mm256_fmadd_ps(w[j], v, acc[q][j]);
-        }
-      }
-    }
-  }
-  const ptrdiff_t step = (ptrdiff_t)cols->wideStep[run] * 8;
-  float *out = y + ((ptrdiff_t)oy * cols->outputCount + first) * 8 + from * step;
-  for (int q = 0; q < Q && q < length; q++)
-    for (int j = 0; j < AB; j++) {
-      __m256 s = acc[q][j];
-      if (bias) s = _mm256_add_ps(s, _mm256_set1_ps(bias[j]));
-      _mm256_storeu_ps(out + q * step + j * outPlane, s);
-    }
+INLINE TARGET512 void store_pair(float *p, ptrdiff_t second, __m512 v) {
+  _mm256_storeu_ps(p, _mm512_castps512_ps256(v));
+  _mm256_storeu_ps(p + second, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
 }
+#define VEC __m512
+#define VTARGET TARGET512
+#define NAME(f) f##_avx512
+#define VZERO() _mm512_setzero_ps()
+#define VSET1(f) _mm512_set1_ps(f)
+#define VLOAD(p) load_pair((p), gin)
+#define VSTORE(p, v) store_pair((p), gout, (v))
+#define VFMA _mm512_fmadd_ps
+#define VADD _mm512_add_ps
+#include "lane_conv_forward.h"
 
-// One output channel: each run at once, Q = its length (up to 8 accumulators).
-TARGET static void conv_runs(const float *x, int32_t b, const float *packed, const float *bias, float *y,
-                             const ll_axis *rows, const ll_axis *cols) {
-  for (int32_t oy = 0; oy < rows->outputCount; oy++)
-    for (int32_t run = 0; run < cols->wideCount; run++) {
-      switch (cols->wideLength[run]) {
-#define RUN1(q)                                                                                   \
-  case q:                                                                                         \
-    if (cols->wideDelta[run] == 1)                                                                \
-      conv_wide(1, q, 1, x, b, packed, bias, y, rows, cols, oy, run, 0);                          \
-    else                                                                                          \
-      conv_wide(1, q, 0, x, b, packed, bias, y, rows, cols, oy, run, 0);                          \
-    break;
-        RUN1(1) RUN1(2) RUN1(3) RUN1(4) RUN1(5) RUN1(6) RUN1(7) RUN1(8)
-#undef RUN1
-      }
-    }
-}
-
-#define CONV_CASE(n, r)                                                                          \
-  case n:                                                                                        \
-    if (o2 >= 0)                                                                                 \
-      conv_pixels(n, r, 2, xg, b, pk, bs, yb, rows, cols, oy, o1, o2);                           \
-    else                                                                                         \
-      conv_pixels(n, r, 1, xg, b, pk, bs, yb, rows, cols, oy, o1, -1);                           \
-    break;
-
-// Loop order: for each output position pair, every block of output channels, so that the
-// few input rows a position reads stay in L1 while all output channels use them.
-TARGET void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float *packed, const float *bias,
-                                float *y, int32_t a, const ll_axis *rows, const ll_axis *cols) {
-  const int k = rows->kernelSize, blocks = block_count(a);
+void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float *packed, const float *bias, float *y,
+                         int32_t a, const ll_axis *rows, const ll_axis *cols, int32_t isa) {
   const ptrdiff_t inGroup = (ptrdiff_t)b * rows->inputCount * cols->inputCount * 8;
-  const ptrdiff_t outPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
-  for (int g = 0; g < groups; g++) {
-    const float *xg = x + g * inGroup;
-    if (a == 1) {
-      conv_runs(xg, b, packed, bias, y + (ptrdiff_t)g * outPlane, rows, cols);
-      continue;
-    }
-    for (int32_t oy = 0; oy < rows->outputCount; oy++)
-      for (int32_t pb = 0; pb < cols->blockCount; pb++) {
-        const int32_t o1 = cols->blockFirst[pb], o2 = cols->blockSecond[pb];
-        for (int blk = 0; blk < blocks; blk++) {
-          const int a0 = block_start(a, blocks, blk), ab = block_start(a, blocks, blk + 1) - a0;
-          const float *pk = packed + (ptrdiff_t)a0 * b * k * k;
-          const float *bs = bias ? bias + a0 : NULL;
-          float *yb = y + ((ptrdiff_t)g * a + a0) * outPlane;
-          switch (ab) {
-            CONV_CASE(1, 4) CONV_CASE(2, 2) CONV_CASE(3, 2)
-            CONV_CASE(4, 1) CONV_CASE(5, 1) CONV_CASE(6, 1)
-          }
-        }
-      }
-  }
+  const ptrdiff_t outGroup = (ptrdiff_t)a * rows->outputCount * cols->outputCount * 8;
+  int32_t g = 0;
+  if (isa >= 2)
+    for (; g + 1 < groups; g += 2)
+      lane_conv_unit_avx512(x + g * inGroup, b, packed, bias, y + g * outGroup, a, rows, cols, inGroup, outGroup);
+  for (; g < groups; g++)
+    lane_conv_unit_avx2(x + g * inGroup, b, packed, bias, y + g * outGroup, a, rows, cols, inGroup, outGroup);
 }
 
 // Adds to `partial` (BB x AB vectors) the products of a block of AB channels of dy with BB
@@ -448,7 +302,7 @@ int latentlab_avx2_fma_available(void) { return 0; }
 void latentlab_pack_conv_weight(const float *w, ptrdiff_t sa, ptrdiff_t sb, int32_t a, int32_t b, int32_t k,
                                 float *packed) {}
 void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float *packed, const float *bias, float *y,
-                         int32_t a, const ll_axis *rows, const ll_axis *cols) {}
+                         int32_t a, const ll_axis *rows, const ll_axis *cols, int32_t isa) {}
 void latentlab_lane_conv_weight_gradient(const float *dy, const float *x, int32_t groups, int32_t a, int32_t b,
                                          float *dw, ptrdiff_t sa, ptrdiff_t sb, const ll_axis *rows,
                                          const ll_axis *cols) {}

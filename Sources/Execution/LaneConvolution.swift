@@ -103,6 +103,9 @@ package final class LaneConvolution {
   package var inputImageSize: Int { inputChannels * inputSize.height * inputSize.width }
   package var outputImageSize: Int { outputChannels * outputSize.height * outputSize.width }
   private static let lanes = Int(LL_LANES)
+  /// The register width the forward kernel runs at: 2 (two lane groups to an AVX-512
+  /// register) on the `avx512` path, else 1 (AVX2). The same bits either way.
+  package static let width: Int32 = InstructionSet.selected == .avx512 ? 2 : 1
   /// The largest kernel the direct kernels take; larger ones use im2col + GEMM.
   package static let maximumKernelSize = Int(LL_MAX_KERNEL)
 
@@ -144,19 +147,23 @@ package final class LaneConvolution {
   }
 
   /// `y = W ∗ x + bias` for `groups` lane groups: `x [groups][B][H][W][8]` → `y [groups][A][H'][W'][8]`.
-  /// Every lane is computed, the padding lanes of a partial group too.
-  package func forwardLanes(_ x: UnsafePointer<Float>, groups: Int, into y: UnsafeMutablePointer<Float>) {
+  /// Every lane is computed, the padding lanes of a partial group too. `width`: the register
+  /// width (`LaneConvolution.width`; 2 needs AVX-512F), which never changes a bit.
+  package func forwardLanes(
+    _ x: UnsafePointer<Float>, groups: Int, into y: UnsafeMutablePointer<Float>, width: Int32 = LaneConvolution.width
+  ) {
     latentlab_lane_conv(
       x, Int32(groups), Int32(inputChannels), packedForward, hasBias ? UnsafePointer(biasCopy) : nil, y,
-      Int32(outputChannels), forwardRows.table, forwardColumns.table)
+      Int32(outputChannels), forwardRows.table, forwardColumns.table, width)
   }
 
   /// The backward pass of chunk `chunk` (lane groups `groups`): its partial weight and bias
   /// gradients when `parameterGradients` (the bias's only when `bias`), and the input gradient
-  /// into `dx` when given. `x` is the chunk's forward input, `dy` its output gradient.
+  /// into `dx` when given. `x` is the chunk's forward input, `dy` its output gradient; `width`
+  /// as `forwardLanes` (the input gradient's kernel is the forward one).
   package func backwardLanes(
     _ dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, groups: Int, chunk: Int, parameterGradients: Bool,
-    bias: Bool, inputGradient dx: UnsafeMutablePointer<Float>?
+    bias: Bool, inputGradient dx: UnsafeMutablePointer<Float>?, width: Int32 = LaneConvolution.width
   ) {
     let (a, b, g) = (Int32(outputChannels), Int32(inputChannels), Int32(groups))
     if parameterGradients {
@@ -169,7 +176,7 @@ package final class LaneConvolution {
       }
     }
     if let dx {
-      latentlab_lane_conv(dy, g, a, packedBackward, nil, dx, b, backwardRows.table, backwardColumns.table)
+      latentlab_lane_conv(dy, g, a, packedBackward, nil, dx, b, backwardRows.table, backwardColumns.table, width)
     }
   }
 

@@ -16,7 +16,7 @@ final class PlanConvolutionTests: XCTestCase {
     var cin, cout, k, stride, padding, outputPadding, h, w, n: Int
   }
 
-  let shapes: [Shape] = [
+  static let shapes: [Shape] = [
     Shape(cin: 1, cout: 8, k: 3, stride: 2, padding: 1, outputPadding: 1, h: 28, w: 28, n: 9),
     Shape(cin: 8, cout: 17, k: 3, stride: 2, padding: 1, outputPadding: 0, h: 14, w: 14, n: 41),
     Shape(cin: 17, cout: 3, k: 3, stride: 2, padding: 0, outputPadding: 1, h: 7, w: 9, n: 7),
@@ -50,7 +50,7 @@ final class PlanConvolutionTests: XCTestCase {
 
   func testLaneKernelsMatchTheReferenceLayers() throws {
     try XCTSkipUnless(ExecutionPlan.isSupported, "this CPU lacks AVX2/FMA: no plan")
-    for (i, s) in shapes.enumerated() {
+    for (i, s) in PlanConvolutionTests.shapes.enumerated() {
       for freeze in [false, true] {
         var g = SeededGenerator(seed: UInt64(i), stream: .initialization)
         try compare(

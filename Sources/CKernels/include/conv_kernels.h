@@ -63,9 +63,12 @@ void latentlab_pack_conv_weight(const float *w, ptrdiff_t strideA, ptrdiff_t str
 /// y[g][a][oy][ox][l] = bias[a] + Σ_b Σ_(ky,iy) Σ_(kx,ix) W(a, b, ky, kx) · x[g][b][iy][ix][l]
 /// over `groups` lane groups; x is [groups][B][rows.inputCount][cols.inputCount][8], y is
 /// [groups][A][rows.outputCount][cols.outputCount][8]; `bias` may be NULL (zero).
-/// `packed` comes from latentlab_pack_conv_weight with the same A, B and k.
+/// `packed` comes from latentlab_pack_conv_weight with the same A, B and k. `isa` 2 runs two
+/// lane groups to an AVX-512 register (a CPU with AVX-512F only), 1 one group to an AVX2
+/// register; every lane gets the same fused multiply-adds in the same order either way, so
+/// the bits are the same.
 void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float *packed, const float *bias,
-                         float *y, int32_t a, const ll_axis *rows, const ll_axis *cols);
+                         float *y, int32_t a, const ll_axis *rows, const ll_axis *cols, int32_t isa);
 
 /// dW(a, b, ky, kx) = Σ_g Σ_(oy,iy) Σ_(ox,ix) Σ_l dy[g][a][oy][ox][l] · x[g][b][iy][ix][l],
 /// written (not added) to dw[a * strideA + b * strideB + ky * k + kx]. The sum runs in a

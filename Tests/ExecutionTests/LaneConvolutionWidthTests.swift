@@ -1,0 +1,48 @@
+import CKernels
+import Execution
+import TensorCore
+import TestSupport
+import XCTest
+
+/// The forward lane kernel at both register widths, against each other, bit for bit: AVX-512
+/// (two lane groups to a register) and AVX2 (one), for the forward map and the input gradient
+/// (the same kernel on the backward tables) of convolutions and transposed convolutions over
+/// the shapes of `PlanConvolutionTests`, with 1, 2, 3 and 5 lane groups (a lone last group
+/// runs at the AVX2 width). The oracle of the values themselves is `PlanConvolutionTests`.
+final class LaneConvolutionWidthTests: XCTestCase {
+  func testBothWidthsGiveTheSameBits() throws {
+    try XCTSkipUnless(InstructionSet.cpuBest == .avx512, "this CPU lacks AVX-512F: only the AVX2 width runs")
+    let shapes = PlanConvolutionTests.shapes
+    for (i, s) in shapes.enumerated() {
+      for transposed in [false, true] {
+        let out = { (n: Int) in
+          transposed ? (n - 1) * s.stride - 2 * s.padding + s.k + s.outputPadding : (n + 2 * s.padding - s.k) / s.stride + 1
+        }
+        let lanes = LaneConvolution(
+          inputChannels: s.cin, outputChannels: s.cout, kernelSize: s.k, stride: s.stride, padding: s.padding,
+          inputSize: (s.h, s.w), outputSize: (out(s.h), out(s.w)), transposed: transposed)
+        var g = SeededGenerator(seed: UInt64(i), streamName: "test/lane-width")
+        let weight = (0..<(s.cin * s.cout * s.k * s.k)).map { _ in g.nextFloat() * 2 - 1 }
+        let bias = (0..<s.cout).map { _ in g.nextFloat() * 2 - 1 }
+        lanes.packForward(weight: weight, bias: bias)
+        lanes.prepareBackward(weight: weight, chunks: 1)
+        for groups in [1, 2, 3, 5] {
+          let x = (0..<(groups * lanes.inputImageSize * 8)).map { _ in g.nextFloat() * 2 - 1 }
+          let dy = (0..<(groups * lanes.outputImageSize * 8)).map { _ in g.nextFloat() * 2 - 1 }
+          var results: [[UInt32]] = []
+          for width: Int32 in [1, 2] {
+            var y = [Float](repeating: .nan, count: dy.count)
+            var dx = [Float](repeating: .nan, count: x.count)
+            lanes.forwardLanes(x, groups: groups, into: &y, width: width)
+            lanes.backwardLanes(
+              dy, input: x, groups: groups, chunk: 0, parameterGradients: false, bias: false, inputGradient: &dx, width: width)
+            results.append((y + dx).map(\.bitPattern))
+          }
+          let name = "\(transposed ? "convT" : "conv")\(i), \(groups) groups"
+          XCTAssertFalse(results[0].contains(Float.nan.bitPattern), "\(name): every output written")
+          XCTAssertEqual(zip(results[0], results[1]).filter { $0 != $1 }.count, 0, "\(name): elements whose bits differ")
+        }
+      }
+    }
+  }
+}
