@@ -151,9 +151,77 @@ INLINE TARGET void weight_gradient_tap(const int AB, const int BB, const int R, 
     }
 }
 
+// The same sums for a pair of x channels (BB = 2) at AVX-512 width: the two channels' chains
+// in the halves of one register (x's two planes loaded into the halves, each dy vector
+// broadcast to both by the load), so every half gets the FMAs the AVX2 tap gives that
+// channel, in the same order: the same bits with half the FMAs.
+INLINE TARGET512 void weight_gradient_tap_pair512(const int AB, const int R, const float *dy0, const float *x0,
+                                                  int32_t groups, ptrdiff_t dyGroup, ptrdiff_t xGroup,
+                                                  ptrdiff_t dyPlane, ptrdiff_t xPlane, int32_t ky, int32_t kx,
+                                                  __m256 *partial, const ll_axis *rows, const ll_axis *cols) {
+  const int32_t py0 = rows->pairStart[ky], py1 = rows->pairStart[ky + 1];
+  const int32_t px0 = cols->pairStart[kx], px1 = cols->pairStart[kx + 1];
+  const int32_t outWidth = cols->outputCount, inWidth = cols->inputCount;
+  __m512 acc[4][MAX_BLOCK];
+  for (int r = 0; r < R; r++)
+    for (int j = 0; j < AB; j++) acc[r][j] = _mm512_setzero_ps();
+  const int32_t pn = px1 - px0;
+  if (pn <= 0) return;
+  const ptrdiff_t outStep = pn > 1 ? (ptrdiff_t)(cols->pairOutput[px0 + 1] - cols->pairOutput[px0]) * 8 : 0;
+  const ptrdiff_t inStep = pn > 1 ? (ptrdiff_t)(cols->pairInput[px0 + 1] - cols->pairInput[px0]) * 8 : 0;
+  for (int32_t g = 0; g < groups; g++) {
+    const float *dyg = dy0 + g * dyGroup, *xg = x0 + g * xGroup;
+    for (int32_t py = py0; py < py1; py++) {
+      const float *xp = xg + ((ptrdiff_t)rows->pairInput[py] * inWidth + cols->pairInput[px0]) * 8;
+      const float *d = dyg + ((ptrdiff_t)rows->pairOutput[py] * outWidth + cols->pairOutput[px0]) * 8;
+      for (int32_t t0 = 0; t0 < pn; t0 += R) {
+        for (int r = 0; r < R; r++) {
+          if (R > 1 && t0 + r >= pn) break;
+          const __m512 xv = load_pair(xp, xPlane);
+          for (int j = 0; j < AB; j++) {
+            const __m512 dv = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(d + j * dyPlane))));
+            acc[r][j] = _mm512_fmadd_ps(dv, xv, acc[r][j]);
+          }
+          xp += inStep;
+          d += outStep;
+        }
+      }
+    }
+  }
+  for (int j = 0; j < AB; j++) {
+    __m512 s = acc[0][j];
+    if (R == 2) s = _mm512_add_ps(acc[0][j], acc[1][j]);
+    if (R == 4) s = _mm512_add_ps(_mm512_add_ps(acc[0][j], acc[1][j]), _mm512_add_ps(acc[2][j], acc[3][j]));
+    const __m256 low = _mm512_castps512_ps256(s);
+    const __m256 high = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1));
+    partial[j] = _mm256_add_ps(partial[j], low);
+    partial[MAX_BLOCK + j] = _mm256_add_ps(partial[MAX_BLOCK + j], high);
+  }
+}
+
+// The pair tap for each (AB, R) the cases use, as functions of their own: compiled for
+// AVX-512, called from the AVX2 driver only when the CPU has it.
+#define WG_PAIR512(n, r)                                                                                   \
+  __attribute__((noinline)) TARGET512 static void wg_pair512_##n##_##r(                                    \
+      const float *dy0, const float *x0, int32_t groups, ptrdiff_t dyGroup, ptrdiff_t xGroup,              \
+      ptrdiff_t dyPlane, ptrdiff_t xPlane, int32_t ky, int32_t kx, __m256 *partial, const ll_axis *rows,   \
+      const ll_axis *cols) {                                                                               \
+    weight_gradient_tap_pair512(n, r, dy0, x0, groups, dyGroup, xGroup, dyPlane, xPlane, ky, kx, partial, \
+                                rows, cols);                                                               \
+  }
+WG_PAIR512(1, 4)
+WG_PAIR512(2, 2)
+WG_PAIR512(3, 2)
+WG_PAIR512(4, 1)
+WG_PAIR512(5, 1)
+WG_PAIR512(6, 1)
+#undef WG_PAIR512
+
 #define WG_CASE(n, r)                                                                                \
   case n:                                                                                            \
-    if (bb == 2)                                                                                     \
+    if (bb == 2 && isa >= 2)                                                                         \
+      wg_pair512_##n##_##r(dyg, xg, pass, dyGroup, xGroup, dyPlane, xPlane, ky, kx, partial, rows, cols);     \
+    else if (bb == 2)                                                                                \
       weight_gradient_tap(n, 2, r, dyg, xg, pass, dyGroup, xGroup, dyPlane, xPlane, ky, kx, partial, rows, cols); \
     else                                                                                             \
       weight_gradient_tap(n, 1, r, dyg, xg, pass, dyGroup, xGroup, dyPlane, xPlane, ky, kx, partial, rows, cols); \
@@ -164,7 +232,7 @@ INLINE TARGET void weight_gradient_tap(const int AB, const int BB, const int R, 
 // k·k kernel positions, and small planes share one partial update across several groups.
 TARGET void latentlab_lane_conv_weight_gradient(const float *dy, const float *x, int32_t groups, int32_t a,
                                                 int32_t b, float *dw, ptrdiff_t strideA, ptrdiff_t strideB,
-                                                const ll_axis *rows, const ll_axis *cols) {
+                                                const ll_axis *rows, const ll_axis *cols, int32_t isa) {
   const int k = rows->kernelSize, blocks = block_count(a);
   const ptrdiff_t dyPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
   const ptrdiff_t xPlane = (ptrdiff_t)rows->inputCount * cols->inputCount * 8;
@@ -305,7 +373,7 @@ void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float 
                          int32_t a, const ll_axis *rows, const ll_axis *cols, int32_t isa) {}
 void latentlab_lane_conv_weight_gradient(const float *dy, const float *x, int32_t groups, int32_t a, int32_t b,
                                          float *dw, ptrdiff_t sa, ptrdiff_t sb, const ll_axis *rows,
-                                         const ll_axis *cols) {}
+                                         const ll_axis *cols, int32_t isa) {}
 void latentlab_lane_bias_gradient(const float *dy, int32_t groups, int32_t a, int32_t plane, float *db) {}
 void latentlab_to_lanes(const float *src, int32_t images, ptrdiff_t size, float *dst) {}
 void latentlab_from_lanes(const float *src, int32_t images, ptrdiff_t size, float *dst) {}

@@ -160,7 +160,7 @@ package final class LaneConvolution {
   /// The backward pass of chunk `chunk` (lane groups `groups`): its partial weight and bias
   /// gradients when `parameterGradients` (the bias's only when `bias`), and the input gradient
   /// into `dx` when given. `x` is the chunk's forward input, `dy` its output gradient; `width`
-  /// as `forwardLanes` (the input gradient's kernel is the forward one).
+  /// as `forwardLanes` (the weight gradient takes two input channels to a register at 2).
   package func backwardLanes(
     _ dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, groups: Int, chunk: Int, parameterGradients: Bool,
     bias: Bool, inputGradient dx: UnsafeMutablePointer<Float>?, width: Int32 = LaneConvolution.width
@@ -169,7 +169,7 @@ package final class LaneConvolution {
     if parameterGradients {
       latentlab_lane_conv_weight_gradient(
         dy, x, g, a, b, weightPartials + chunk * weightCount, forwardStrides.a, forwardStrides.b,
-        forwardRows.table, forwardColumns.table)
+        forwardRows.table, forwardColumns.table, width)
       if bias {
         latentlab_lane_bias_gradient(
           dy, g, a, Int32(outputSize.height * outputSize.width), biasPartials + chunk * outputChannels)

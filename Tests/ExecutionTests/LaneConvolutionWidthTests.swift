@@ -1,12 +1,14 @@
 import CKernels
 import Execution
+import NN
 import TensorCore
 import TestSupport
 import XCTest
 
-/// The forward lane kernel at both register widths, against each other, bit for bit: AVX-512
-/// (two lane groups to a register) and AVX2 (one), for the forward map and the input gradient
-/// (the same kernel on the backward tables) of convolutions and transposed convolutions over
+/// The lane kernels at both register widths, against each other, bit for bit: AVX-512 (two lane
+/// groups, or two input channels of the weight gradient, to a register) and AVX2, for the
+/// forward map, the input gradient (the forward kernel on the backward tables) and the weight
+/// and bias gradients of convolutions and transposed convolutions over
 /// the shapes of `PlanConvolutionTests`, with 1, 2, 3 and 5 lane groups (a lone last group
 /// runs at the AVX2 width). The oracle of the values themselves is `PlanConvolutionTests`.
 final class LaneConvolutionWidthTests: XCTestCase {
@@ -35,8 +37,11 @@ final class LaneConvolutionWidthTests: XCTestCase {
             var dx = [Float](repeating: .nan, count: x.count)
             lanes.forwardLanes(x, groups: groups, into: &y, width: width)
             lanes.backwardLanes(
-              dy, input: x, groups: groups, chunk: 0, parameterGradients: false, bias: false, inputGradient: &dx, width: width)
-            results.append((y + dx).map(\.bitPattern))
+              dy, input: x, groups: groups, chunk: 0, parameterGradients: true, bias: true, inputGradient: &dx, width: width)
+            let dw = Parameter(Tensor(shape: [weight.count], scalars: weight))
+            let db = Parameter(Tensor(shape: [bias.count], scalars: bias))
+            lanes.reducePartials(chunks: 1, into: dw, bias: db)
+            results.append((y + dx + dw.gradient.scalars + db.gradient.scalars).map(\.bitPattern))
           }
           let name = "\(transposed ? "convT" : "conv")\(i), \(groups) groups"
           XCTAssertFalse(results[0].contains(Float.nan.bitPattern), "\(name): every output written")

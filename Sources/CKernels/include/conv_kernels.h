@@ -72,10 +72,12 @@ void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float 
 
 /// dW(a, b, ky, kx) = Σ_g Σ_(oy,iy) Σ_(ox,ix) Σ_l dy[g][a][oy][ox][l] · x[g][b][iy][ix][l],
 /// written (not added) to dw[a * strideA + b * strideB + ky * k + kx]. The sum runs in a
-/// fixed order: lanes accumulate separately and are added last, lane 0 to 7.
+/// fixed order: lanes accumulate separately and are added last, lane 0 to 7. `isa` 2 (AVX-512F
+/// only) sums two input channels in the halves of one register, each in the order `isa` 1
+/// (AVX2) sums it: the same bits.
 void latentlab_lane_conv_weight_gradient(const float *dy, const float *x, int32_t groups, int32_t a, int32_t b,
                                          float *dw, ptrdiff_t strideA, ptrdiff_t strideB,
-                                         const ll_axis *rows, const ll_axis *cols);
+                                         const ll_axis *rows, const ll_axis *cols, int32_t isa);
 
 /// db[a] = Σ_g Σ_p Σ_l dy[g][a][p][l] for dy [groups][A][plane][8] (written, not added).
 void latentlab_lane_bias_gradient(const float *dy, int32_t groups, int32_t a, int32_t plane, float *db);
