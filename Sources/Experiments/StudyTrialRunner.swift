@@ -12,6 +12,8 @@ public final class StudyTrialRunner {
   let threads: Int
   let parameters: [TrialParameters]
   let folds: KFoldSplit
+  /// Whether training draws its progress bar (one of several concurrent runners does).
+  public var showsProgress = true
 
   public init(settings: StudySettings, data: LabeledTensor, threads: Int) throws {
     self.settings = settings
@@ -38,7 +40,8 @@ public final class StudyTrialRunner {
       let model = try ModelFactory.make(.autoencoder, config: p.config, seed: settings.seed, initializationStream: "init/trial\(trial)")
       model.parallel = DeterministicParallel(threads: threads)
       let options = TrainingOptions(epochs: settings.epochs, batchSize: settings.batchSize, optimizer: p.optimizer, seed: settings.seed)
-      let trainer = Trainer(options: options, label: "trial \(trial + 1)/\(settings.trials) fold \(fold + 1)/\(settings.folds)")
+      let trainer = Trainer(
+        options: options, showsProgress: showsProgress, label: "trial \(trial + 1)/\(settings.trials) fold \(fold + 1)/\(settings.folds)")
       do {
         _ = try trainer.fit(model, train: data.subset(trainIndices), validation: nil)
         scores.append(try Evaluation.run(model, on: data.subset(validationIndices)).loss)

@@ -84,7 +84,9 @@ final class ReproduceCommandTests: XCTestCase {
     }
     let out = FileManager.default.temporaryDirectory.appendingPathComponent("reproduce-stop-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: out) }
-    let arguments = ["reproduce", "--preset", "quick", "--seed", "2", "--out", out]
+    // One thread, so one search worker: trial 2 starts only after trial 1 is recorded (with two,
+    // trials 1 and 2 run side by side and how many are finished at the signal is a race).
+    let arguments = ["reproduce", "--preset", "quick", "--seed", "2", "--threads", "1", "--out", out]
     let run = try RunningLatentLab(arguments)
     XCTAssertTrue(run.waitForStandardError(containing: "trial 2/3 fold 1/3"), run.stderr)
     run.send(SIGINT)
@@ -92,10 +94,41 @@ final class ReproduceCommandTests: XCTestCase {
     XCTAssertEqual(stopped.status, 130, stopped.stderr)
     XCTAssertTrue(
       stopped.stderr.contains("interrupted by SIGINT. Every finished stage and search trial is kept in \(out);"
-        + " continue with: latentlab reproduce --preset quick --seed 2 --out \(out)"), stopped.stderr)
+        + " continue with: latentlab reproduce --preset quick --seed 2 --threads 1 --out \(out)"), stopped.stderr)
     let continued = try runLatentLab(arguments)
     XCTAssertEqual(continued.status, 0, continued.stderr)
     XCTAssertTrue(continued.stdout.contains("resuming the study: 1 of 3 trials already finished"), continued.stdout)
     XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/report.html"))
+  }
+
+  /// With two threads the search runs two single-thread workers side by side: Ctrl-C after a
+  /// trial is recorded stops both (exit 130), the held trial goes back, and the same command
+  /// finishes the study from what was recorded, with the results of an uninterrupted run.
+  func testTwoSearchWorkersStopTogetherAndTheStudyResumes() throws {
+    guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist") else {
+      throw XCTSkip("dataset-fashion-mnist is not installed")
+    }
+    let base = FileManager.default.temporaryDirectory.appendingPathComponent("search-two-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: base) }
+    let arguments = ["search", "--preset", "quick", "--seed", "2", "--threads", "2", "--out", base + "/a"]
+    let run = try RunningLatentLab(arguments)
+    XCTAssertTrue(run.waitForStandardOutput(containing: ": mean validation MSE"), run.stdout)
+    run.send(SIGINT)
+    let stopped = run.finish()
+    XCTAssertEqual(stopped.status, 130, stopped.stderr)
+    let continued = try runLatentLab(arguments)
+    XCTAssertEqual(continued.status, 0, continued.stderr)
+    XCTAssertTrue(continued.stdout.contains("resuming the study:"), continued.stdout)
+    let whole = try runLatentLab(["search", "--preset", "quick", "--seed", "2", "--threads", "1", "--out", base + "/b"])
+    XCTAssertEqual(whole.status, 0, whole.stderr)
+    // Each trial's number and fold MSEs from study.jsonl (its seconds differ from run to run).
+    let results = try [base + "/a", base + "/b"].map { folder in
+      try String(contentsOfFile: folder + "/study.jsonl", encoding: .utf8).split(separator: "\n").map { line in
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        return "\(object["trial"] ?? "?") \(object["foldMSE"] ?? "?")"
+      }
+    }
+    XCTAssertEqual(results[0].count, 3)
+    XCTAssertEqual(results[0], results[1], "two workers, interrupted and resumed, against one worker straight through")
   }
 }
