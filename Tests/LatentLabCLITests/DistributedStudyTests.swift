@@ -127,7 +127,7 @@ final class DistributedStudyTests: LatentLabCommandTestCase {
   }
 
   func testThreeWorkersLeaveTheSameStudyAsOne() throws {
-    // One process, two threads, the embedded store …
+    // One process, two single-thread workers side by side, the embedded store …
     let alone = try runLatentLab(
       ["search", "--preset", "quick", "--trials", "5", "--threads", "2", "--storage", directory + "/one", "--study", "s"])
     XCTAssertEqual(alone.status, 0, alone.stderr)

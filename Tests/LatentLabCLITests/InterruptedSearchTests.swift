@@ -21,15 +21,16 @@ final class InterruptedSearchTests: LatentLabCommandTestCase {
 
   func testStoppedAndFullSearchesLoseNothingAndFinishTheSame() throws {
     let folder = directory + "/stopped"
-    let arguments = ["search", "--preset", "quick", "--out", folder]
+    // One worker (one thread): trial 2's first fold starts once trial 1's record is written.
+    // (With two, trials 1 and 2 run side by side; ReproduceCommandTests interrupts that.)
+    let arguments = ["search", "--preset", "quick", "--threads", "1", "--out", folder]
     let run = try RunningLatentLab(arguments)
-    // Trial 2's first fold starts once trial 1's record is written.
     XCTAssertTrue(run.waitForStandardError(containing: "trial 2/3 fold 1/3"), run.stderr)
     run.send(SIGTERM)
     let stopped = run.finish()
     XCTAssertEqual(stopped.status, 143, stopped.stderr)
     XCTAssertTrue(stopped.stderr.contains("interrupted by SIGTERM. Kept 1 finished trial(s) in \(folder)/study.jsonl"), stopped.stderr)
-    XCTAssertTrue(stopped.stderr.contains("continue with: latentlab search --preset quick --out \(folder)"), stopped.stderr)
+    XCTAssertTrue(stopped.stderr.contains("continue with: latentlab search --preset quick --threads 1 --out \(folder)"), stopped.stderr)
     XCTAssertEqual(try records(folder).count, 1)
 
     // 1 KiB per file: the study's database cannot grow, so nothing can be claimed or recorded.
