@@ -97,6 +97,16 @@ void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float 
     lane_conv_unit_avx2(x + g * inGroup, b, packed, bias, y + g * outGroup, a, rows, cols, inGroup, outGroup);
 }
 
+// The pairs of kernel column kx: their count, and the steps (floats) between consecutive
+// outputs and inputs. They are an arithmetic progression (for a gather and for a scatter), so
+// the column walk advances two pointers instead of reading the pair tables.
+INLINE int32_t column_pairs(const ll_axis *cols, int32_t kx, ptrdiff_t *outStep, ptrdiff_t *inStep) {
+  const int32_t px0 = cols->pairStart[kx], pn = cols->pairStart[kx + 1] - px0;
+  *outStep = pn > 1 ? (ptrdiff_t)(cols->pairOutput[px0 + 1] - cols->pairOutput[px0]) * 8 : 0;
+  *inStep = pn > 1 ? (ptrdiff_t)(cols->pairInput[px0 + 1] - cols->pairInput[px0]) * 8 : 0;
+  return pn;
+}
+
 // Adds to `partial` (BB x AB vectors) the products of a block of AB channels of dy with BB
 // (1 or 2) channels of x at one kernel position, over every (output, input) pair of that
 // position in one group. R chains over the column pairs keep the FMA pipes busy when AB is
@@ -106,19 +116,15 @@ INLINE TARGET void weight_gradient_tap(const int AB, const int BB, const int R, 
                                        ptrdiff_t xPlane, int32_t ky, int32_t kx, __m256 *partial,
                                        const ll_axis *rows, const ll_axis *cols) {
   const int32_t py0 = rows->pairStart[ky], py1 = rows->pairStart[ky + 1];
-  const int32_t px0 = cols->pairStart[kx], px1 = cols->pairStart[kx + 1];
+  const int32_t px0 = cols->pairStart[kx];
   const int32_t outWidth = cols->outputCount, inWidth = cols->inputCount;
   __m256 acc[2][4][MAX_BLOCK];
   for (int q = 0; q < BB; q++)
     for (int r = 0; r < R; r++)
       for (int j = 0; j < AB; j++) acc[q][r][j] = _mm256_setzero_ps();
-  // A kernel index's pairs along an axis are an arithmetic progression (consecutive outputs
-  // and inputs a fixed step apart, both for a gather and for a scatter), so the column walk
-  // advances two pointers instead of reading the pair tables.
-  const int32_t pn = px1 - px0;
+  ptrdiff_t outStep, inStep;
+  const int32_t pn = column_pairs(cols, kx, &outStep, &inStep);
   if (pn <= 0) return;
-  const ptrdiff_t outStep = pn > 1 ? (ptrdiff_t)(cols->pairOutput[px0 + 1] - cols->pairOutput[px0]) * 8 : 0;
-  const ptrdiff_t inStep = pn > 1 ? (ptrdiff_t)(cols->pairInput[px0 + 1] - cols->pairInput[px0]) * 8 : 0;
   for (int32_t g = 0; g < groups; g++) {
   const float *dyg = dy0 + g * dyGroup, *xg = x0 + g * xGroup;
   for (int32_t py = py0; py < py1; py++) {
@@ -160,15 +166,14 @@ INLINE TARGET512 void weight_gradient_tap_pair512(const int AB, const int R, con
                                                   ptrdiff_t dyPlane, ptrdiff_t xPlane, int32_t ky, int32_t kx,
                                                   __m256 *partial, const ll_axis *rows, const ll_axis *cols) {
   const int32_t py0 = rows->pairStart[ky], py1 = rows->pairStart[ky + 1];
-  const int32_t px0 = cols->pairStart[kx], px1 = cols->pairStart[kx + 1];
+  const int32_t px0 = cols->pairStart[kx];
   const int32_t outWidth = cols->outputCount, inWidth = cols->inputCount;
   __m512 acc[4][MAX_BLOCK];
   for (int r = 0; r < R; r++)
     for (int j = 0; j < AB; j++) acc[r][j] = _mm512_setzero_ps();
-  const int32_t pn = px1 - px0;
+  ptrdiff_t outStep, inStep;
+  const int32_t pn = column_pairs(cols, kx, &outStep, &inStep);
   if (pn <= 0) return;
-  const ptrdiff_t outStep = pn > 1 ? (ptrdiff_t)(cols->pairOutput[px0 + 1] - cols->pairOutput[px0]) * 8 : 0;
-  const ptrdiff_t inStep = pn > 1 ? (ptrdiff_t)(cols->pairInput[px0 + 1] - cols->pairInput[px0]) * 8 : 0;
   for (int32_t g = 0; g < groups; g++) {
     const float *dyg = dy0 + g * dyGroup, *xg = x0 + g * xGroup;
     for (int32_t py = py0; py < py1; py++) {
