@@ -49,7 +49,7 @@ public struct Study {
   public var folder: String?
   /// Threads this process gives the study: that many workers of one thread each, each
   /// training its own trial (independent trainings use two cores better than one training
-  /// on two: seed 0's search 144 s → 105 s on an Intel Xeon), at most one per trial.
+  /// on two: seed 0's search 137–144 s → 99–103 s on an Intel Xeon), at most one per trial.
   public var threads: Int
   /// Lease and attempts for a study this run creates (a joined study keeps its own).
   public var leaseSeconds = StudyEngineSettings.defaultLeaseSeconds

@@ -6,10 +6,11 @@ import Glibc
 /// `portable`: plain Swift everywhere (models on their reference layers, scalar Adam and
 /// t-SNE sums) and OpenBLAS's SSE3 `Prescott` kernels. `avx2`: the AVX2 + FMA kernels (the
 /// execution plan's lane convolutions, activations, Adam, the t-SNE repulsion) and OpenBLAS's
-/// `Haswell` kernels. `avx512`: the `avx2` kernels, but the lane convolution's forward kernel
-/// (also the input gradient's) takes two lane groups to an AVX-512 register, and t-SNE's FFT
-/// and grid passes run 16 floats wide; each element gets the same operations in the same
-/// order as on `avx2`, so the two paths give the same bits (tested). Every path sums in one
+/// `Haswell` kernels. `avx512`: the `avx2` kernels, but the lane convolution's kernels take
+/// two lane groups (forward, input gradient) or two input channels (weight gradient) to an
+/// AVX-512 register, and t-SNE's FFT and grid passes run 16 floats wide; each element gets the
+/// same operations in the same order as on `avx2`, so the two paths give the same bits
+/// (tested). Every path sums in one
 /// order on every CPU that runs it, so a path's bytes do not depend on the machine.
 ///
 /// The path is the best the CPU has, or the one `LATENTLAB_ISA` (`portable`, `avx2`,
