@@ -10,9 +10,10 @@ public struct TSNEInterpolationOptions: Codable, Equatable, Sendable {
   public var minimumBoxes: Int = 50
   /// The widest a box may be (embedding units); more boxes are used as the map grows.
   public var maximumBoxWidth: Double = 1
-  /// The most boxes along each dimension (memory: about 9 · (6 · maximumBoxes)² floats at
-  /// 3 nodes per box, 324 MB at 500): beyond, boxes widen and the interpolation coarsens, as
-  /// openTSNE's `max_grid_size`. A map of 60,000 points spans about 200 units.
+  /// The most boxes along each dimension (memory: about 7 · (6 · maximumBoxes)² floats at
+  /// 3 nodes per box, 252 MB at 500, plus the node charges in double): beyond, boxes widen and
+  /// the interpolation coarsens, as openTSNE's `max_grid_size`. A map of 60,000 points spans
+  /// about 200 units.
   public var maximumBoxes: Int = 500
 
   public init() {}
