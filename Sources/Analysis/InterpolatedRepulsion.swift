@@ -198,26 +198,29 @@ final class InterpolatedRepulsion {
     // not p⁴).
     let selfParts: [Double] = selfKernel.withUnsafeBufferPointer { kernel in
       parallel.mapChunks(count: n, chunks: min(64, max(1, n / 256))) { _, points in
-        var total = 0.0
-        var cx = [Double](repeating: 0, count: p), cy = [Double](repeating: 0, count: p)
-        for i in points {
-          let (wx, wy) = (weights.wx + i * p, weights.wy + i * p)
-          for d in 0..<p { (cx[d], cy[d]) = (0, 0) }
-          for a in 0..<p {
-            for a2 in 0..<p {
-              cx[abs(a - a2)] += wx[a] * wx[a2]
-              cy[abs(a - a2)] += wy[a] * wy[a2]
+        // Cx and Cy on the stack (p ≤ 6): no allocation per chunk and iteration.
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * p) { c in
+          let (cx, cy) = (c.baseAddress!, c.baseAddress! + p)
+          var total = 0.0
+          for i in points {
+            let (wx, wy) = (weights.wx + i * p, weights.wy + i * p)
+            for d in 0..<p { (cx[d], cy[d]) = (0, 0) }
+            for a in 0..<p {
+              for a2 in 0..<p {
+                cx[abs(a - a2)] += wx[a] * wx[a2]
+                cy[abs(a - a2)] += wy[a] * wy[a2]
+              }
             }
+            var point = 0.0
+            for da in 0..<p {
+              var row = 0.0
+              for db in 0..<p { row += cx[db] * Double(kernel[da * p + db]) }
+              point += cy[da] * row
+            }
+            total += point
           }
-          var point = 0.0
-          for da in 0..<p {
-            var row = 0.0
-            for db in 0..<p { row += cx[db] * Double(kernel[da * p + db]) }
-            point += cy[da] * row
-          }
-          total += point
+          return total
         }
-        return total
       }
     }
     let scale = 1 / Double(side * side)
