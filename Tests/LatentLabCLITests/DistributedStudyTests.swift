@@ -22,7 +22,7 @@ final class DistributedStudyTests: LatentLabCommandTestCase {
   /// The test server's URL with a fresh schema.
   func postgres() throws -> String {
     if Self.server == nil { Self.server = try TemporaryPostgresServer() }
-    return Self.server!.url(query: "schema=s" + UUID().uuidString.prefix(8).lowercased().filter(\.isLetter))
+    return Self.server!.url(query: "schema=s" + UUID().uuidString.lowercased().filter { $0.isLetter || $0.isNumber })
   }
 
   /// The quick preset's protocol with `trials` trials, one thread: a trial takes a few seconds.

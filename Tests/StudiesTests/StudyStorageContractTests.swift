@@ -25,7 +25,7 @@ class StudyStorageContractTests: XCTestCase {
   /// Every storage kind, each fresh: the embedded one in a new folder, PostgreSQL in a new schema.
   func storages() throws -> [StorageLocation] {
     if Self.server == nil { Self.server = try TemporaryPostgresServer() }
-    let schema = "t" + UUID().uuidString.prefix(8).lowercased().filter(\.isLetter)
+    let schema = "t" + UUID().uuidString.lowercased().filter { $0.isLetter || $0.isNumber }
     return [.embedded(folder: folder), try StorageLocation(Self.server!.url(query: "schema=\(schema)"))]
   }
 
