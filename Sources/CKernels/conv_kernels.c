@@ -157,20 +157,23 @@ INLINE TARGET void weight_gradient_tap(const int AB, const int BB, const int R, 
     }
 }
 
-// The same sums for a pair of x channels (BB = 2) at AVX-512 width: the two channels' chains
-// in the halves of one register (x's two planes loaded into the halves, each dy vector
-// broadcast to both by the load), so every half gets the FMAs the AVX2 tap gives that
-// channel, in the same order: the same bits with half the FMAs.
-INLINE TARGET512 void weight_gradient_tap_pair512(const int AB, const int R, const float *dy0, const float *x0,
-                                                  int32_t groups, ptrdiff_t dyGroup, ptrdiff_t xGroup,
-                                                  ptrdiff_t dyPlane, ptrdiff_t xPlane, int32_t ky, int32_t kx,
-                                                  __m256 *partial, const ll_axis *rows, const ll_axis *cols) {
+// The same sums for NP (1 or 2) pairs of x channels at AVX-512 width: each pair's two channels'
+// chains in the halves of one register (x's two planes loaded into the halves, each dy vector
+// broadcast to both by the load), so every half gets the FMAs the AVX2 tap gives that channel,
+// in the same order: the same bits with half the FMAs. Two pairs share each dy load (ten loads
+// for twelve FMAs at AB = 6, where one pair takes eight for six).
+INLINE TARGET512 void weight_gradient_tap_pairs512(const int NP, const int AB, const int R, const float *dy0,
+                                                   const float *x0, int32_t groups, ptrdiff_t dyGroup,
+                                                   ptrdiff_t xGroup, ptrdiff_t dyPlane, ptrdiff_t xPlane, int32_t ky,
+                                                   int32_t kx, __m256 *partial, const ll_axis *rows,
+                                                   const ll_axis *cols) {
   const int32_t py0 = rows->pairStart[ky], py1 = rows->pairStart[ky + 1];
   const int32_t px0 = cols->pairStart[kx];
   const int32_t outWidth = cols->outputCount, inWidth = cols->inputCount;
-  __m512 acc[4][MAX_BLOCK];
-  for (int r = 0; r < R; r++)
-    for (int j = 0; j < AB; j++) acc[r][j] = _mm512_setzero_ps();
+  __m512 acc[2][4][MAX_BLOCK];
+  for (int p = 0; p < NP; p++)
+    for (int r = 0; r < R; r++)
+      for (int j = 0; j < AB; j++) acc[p][r][j] = _mm512_setzero_ps();
   ptrdiff_t outStep, inStep;
   const int32_t pn = column_pairs(cols, kx, &outStep, &inStep);
   if (pn <= 0) return;
@@ -182,10 +185,13 @@ INLINE TARGET512 void weight_gradient_tap_pair512(const int AB, const int R, con
       for (int32_t t0 = 0; t0 < pn; t0 += R) {
         for (int r = 0; r < R; r++) {
           if (R > 1 && t0 + r >= pn) break;
-          const __m512 xv = load_pair(xp, xPlane);
+          const __m512 xv0 = load_pair(xp, xPlane);
+          __m512 xv1 = xv0;
+          if (NP == 2) xv1 = load_pair(xp + 2 * xPlane, xPlane);
           for (int j = 0; j < AB; j++) {
             const __m512 dv = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(d + j * dyPlane))));
-            acc[r][j] = _mm512_fmadd_ps(dv, xv, acc[r][j]);
+            acc[0][r][j] = _mm512_fmadd_ps(dv, xv0, acc[0][r][j]);
+            if (NP == 2) acc[1][r][j] = _mm512_fmadd_ps(dv, xv1, acc[1][r][j]);
           }
           xp += inStep;
           d += outStep;
@@ -193,48 +199,60 @@ INLINE TARGET512 void weight_gradient_tap_pair512(const int AB, const int R, con
       }
     }
   }
-  for (int j = 0; j < AB; j++) {
-    __m512 s = acc[0][j];
-    if (R == 2) s = _mm512_add_ps(acc[0][j], acc[1][j]);
-    if (R == 4) s = _mm512_add_ps(_mm512_add_ps(acc[0][j], acc[1][j]), _mm512_add_ps(acc[2][j], acc[3][j]));
-    const __m256 low = _mm512_castps512_ps256(s);
-    const __m256 high = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1));
-    partial[j] = _mm256_add_ps(partial[j], low);
-    partial[MAX_BLOCK + j] = _mm256_add_ps(partial[MAX_BLOCK + j], high);
-  }
+  for (int p = 0; p < NP; p++)
+    for (int j = 0; j < AB; j++) {
+      __m512 s = acc[p][0][j];
+      if (R == 2) s = _mm512_add_ps(acc[p][0][j], acc[p][1][j]);
+      if (R == 4)
+        s = _mm512_add_ps(_mm512_add_ps(acc[p][0][j], acc[p][1][j]), _mm512_add_ps(acc[p][2][j], acc[p][3][j]));
+      const __m256 low = _mm512_castps512_ps256(s);
+      const __m256 high = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1));
+      partial[2 * p * MAX_BLOCK + j] = _mm256_add_ps(partial[2 * p * MAX_BLOCK + j], low);
+      partial[(2 * p + 1) * MAX_BLOCK + j] = _mm256_add_ps(partial[(2 * p + 1) * MAX_BLOCK + j], high);
+    }
 }
 
-// The pair tap for each (AB, R) the cases use, as functions of their own: compiled for
+// The taps for each (NP, AB, R) the cases use, as functions of their own: compiled for
 // AVX-512, called from the AVX2 driver only when the CPU has it.
-#define WG_PAIR512(n, r)                                                                                   \
-  __attribute__((noinline)) TARGET512 static void wg_pair512_##n##_##r(                                    \
-      const float *dy0, const float *x0, int32_t groups, ptrdiff_t dyGroup, ptrdiff_t xGroup,              \
-      ptrdiff_t dyPlane, ptrdiff_t xPlane, int32_t ky, int32_t kx, __m256 *partial, const ll_axis *rows,   \
-      const ll_axis *cols) {                                                                               \
-    weight_gradient_tap_pair512(n, r, dy0, x0, groups, dyGroup, xGroup, dyPlane, xPlane, ky, kx, partial, \
-                                rows, cols);                                                               \
+#define WG_PAIRS512(np, n, r)                                                                               \
+  __attribute__((noinline)) TARGET512 static void wg_pairs512_##np##_##n##_##r(                             \
+      const float *dy0, const float *x0, int32_t groups, ptrdiff_t dyGroup, ptrdiff_t xGroup,               \
+      ptrdiff_t dyPlane, ptrdiff_t xPlane, int32_t ky, int32_t kx, __m256 *partial, const ll_axis *rows,    \
+      const ll_axis *cols) {                                                                                \
+    weight_gradient_tap_pairs512(np, n, r, dy0, x0, groups, dyGroup, xGroup, dyPlane, xPlane, ky, kx,       \
+                                 partial, rows, cols);                                                      \
   }
-WG_PAIR512(1, 4)
-WG_PAIR512(2, 2)
-WG_PAIR512(3, 2)
-WG_PAIR512(4, 1)
-WG_PAIR512(5, 1)
-WG_PAIR512(6, 1)
-#undef WG_PAIR512
+WG_PAIRS512(1, 1, 4)
+WG_PAIRS512(1, 2, 2)
+WG_PAIRS512(1, 3, 2)
+WG_PAIRS512(1, 4, 1)
+WG_PAIRS512(1, 5, 1)
+WG_PAIRS512(1, 6, 1)
+WG_PAIRS512(2, 1, 4)
+WG_PAIRS512(2, 2, 2)
+WG_PAIRS512(2, 3, 2)
+WG_PAIRS512(2, 4, 1)
+WG_PAIRS512(2, 5, 1)
+WG_PAIRS512(2, 6, 1)
+#undef WG_PAIRS512
 
-#define WG_CASE(n, r)                                                                                \
-  case n:                                                                                            \
-    if (bb == 2 && isa >= 2)                                                                         \
-      wg_pair512_##n##_##r(dyg, xg, pass, dyGroup, xGroup, dyPlane, xPlane, ky, kx, partial, rows, cols);     \
-    else if (bb == 2)                                                                                \
+#define WG_CASE(n, r)                                                                                          \
+  case n:                                                                                                      \
+    if (bb == 4)                                                                                               \
+      wg_pairs512_2_##n##_##r(dyg, xg, pass, dyGroup, xGroup, dyPlane, xPlane, ky, kx, partial, rows, cols);   \
+    else if (bb == 2 && isa >= 2)                                                                              \
+      wg_pairs512_1_##n##_##r(dyg, xg, pass, dyGroup, xGroup, dyPlane, xPlane, ky, kx, partial, rows, cols);   \
+    else if (bb == 2)                                                                                          \
       weight_gradient_tap(n, 2, r, dyg, xg, pass, dyGroup, xGroup, dyPlane, xPlane, ky, kx, partial, rows, cols); \
-    else                                                                                             \
+    else                                                                                                       \
       weight_gradient_tap(n, 1, r, dyg, xg, pass, dyGroup, xGroup, dyPlane, xPlane, ky, kx, partial, rows, cols); \
     break;
 
-// Loop order: for each block of dy channels and pair of x channels, a pass of groups at a
-// time, every kernel position; the pass's planes of those channels stay in L1 across the
-// k·k kernel positions, and small planes share one partial update across several groups.
+// Loop order: for each block of dy channels and pair of x channels (two pairs at a time on
+// AVX-512), a pass of groups at a time, every kernel position; the pass's planes of those
+// channels stay in L1 across the k·k kernel positions, and small planes share one partial
+// update across several groups. The passes are cut as for one pair at every width (two pairs
+// are two pairs' sums side by side), so the partials, and the bits, are the same.
 TARGET void latentlab_lane_conv_weight_gradient(const float *dy, const float *x, int32_t groups, int32_t a,
                                                 int32_t b, float *dw, ptrdiff_t strideA, ptrdiff_t strideB,
                                                 const ll_axis *rows, const ll_axis *cols, int32_t isa) {
@@ -242,16 +260,17 @@ TARGET void latentlab_lane_conv_weight_gradient(const float *dy, const float *x,
   const ptrdiff_t dyPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
   const ptrdiff_t xPlane = (ptrdiff_t)rows->inputCount * cols->inputCount * 8;
   const ptrdiff_t dyGroup = dyPlane * a, xGroup = xPlane * b;
-  __m256 partials[LL_MAX_KERNEL * LL_MAX_KERNEL][2 * MAX_BLOCK];
+  __m256 partials[LL_MAX_KERNEL * LL_MAX_KERNEL][4 * MAX_BLOCK];
   for (int blk = 0; blk < blocks; blk++) {
     const int a0 = block_start(a, blocks, blk), ab = block_start(a, blocks, blk + 1) - a0;
-    for (int ib = 0; ib < b; ib += 2) {
-      const int bb = ib + 1 < b ? 2 : 1;
+    int bb;
+    for (int ib = 0; ib < b; ib += bb) {
+      bb = isa >= 2 && b - ib >= 4 ? 4 : b - ib >= 2 ? 2 : 1;
       for (int t = 0; t < k * k; t++)
-        for (int q = 0; q < 2 * MAX_BLOCK; q++) partials[t][q] = _mm256_setzero_ps();
-      // Groups per pass: as many as keep this block's planes (AB of dy, BB of x) within
-      // 24 KB of L1 across the k·k kernel positions; at least one.
-      const ptrdiff_t blockBytes = (ab * dyPlane + bb * xPlane) * (ptrdiff_t)sizeof(float);
+        for (int q = 0; q < bb * MAX_BLOCK; q++) partials[t][q] = _mm256_setzero_ps();
+      // Groups per pass: as many as keep this block's planes (AB of dy, one pair of x)
+      // within 24 KB of L1 across the k·k kernel positions; at least one.
+      const ptrdiff_t blockBytes = (ab * dyPlane + (bb < 2 ? bb : 2) * xPlane) * (ptrdiff_t)sizeof(float);
       const int32_t perPass = blockBytes > 0 && 24576 / blockBytes > 1 ? (int32_t)(24576 / blockBytes) : 1;
       for (int g = 0; g < groups; g += perPass) {
         const int32_t pass = groups - g < perPass ? groups - g : perPass;
