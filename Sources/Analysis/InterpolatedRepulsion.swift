@@ -86,11 +86,16 @@ final class InterpolatedRepulsion {
     y: UnsafePointer<Double>, n: Int, parallel: DeterministicParallel, into force: UnsafeMutablePointer<Double>
   ) -> Double {
     let p = options.pointsPerBox
-    var lo = Double.infinity, hi = -Double.infinity
-    for i in 0..<(2 * n) {
-      lo = min(lo, y[i])
-      hi = max(hi, y[i])
+    // The map's extent (min and max are exact: any chunking gives the same bits).
+    let extents: [(Double, Double)] = parallel.mapChunks(count: 2 * n, chunks: min(64, max(1, n / 256))) { _, range in
+      var (lo, hi) = (Double.infinity, -Double.infinity)
+      for i in range {
+        lo = min(lo, y[i])
+        hi = max(hi, y[i])
+      }
+      return (lo, hi)
     }
+    let lo = extents.map(\.0).min()!, hi = extents.map(\.1).max()!
     let span = max(hi - lo, 1e-9)
     let boxes = boxCount(span: span)
     let boxWidth = span / Double(boxes)
@@ -108,12 +113,13 @@ final class InterpolatedRepulsion {
     // Each point's box and its p + p Lagrange weights; points sorted by box (stable).
     if weights?.n != n { weights = PointWeights(n: n, p: p) }
     let weights = self.weights!
-    weights.fill(y: y, lo: lo, boxWidth: boxWidth, boxes: boxes)
+    weights.fill(y: y, lo: lo, boxWidth: boxWidth, boxes: boxes, parallel: parallel)
 
     // Spread: W[r][c] (r along y, c along x) = Σ over the box's points in index order.
     let charges = g.charges
-    charges.update(repeating: 0, count: nodes * nodes)
     parallel.forEachChunk(count: boxes, chunks: min(boxes, 64)) { _, boxRows in
+      // This chunk's box rows own these rows of charges.
+      (charges + boxRows.lowerBound * p * nodes).update(repeating: 0, count: boxRows.count * p * nodes)
       for position in weights.boxStart[boxRows.lowerBound * boxes]..<weights.boxStart[boxRows.upperBound * boxes] {
         let i = Int(weights.order[position])
         let box = Int(weights.box[i])
@@ -334,32 +340,34 @@ private final class PointWeights {
   }
 
   /// The boxes and weights of the points `y` (`[2N]`) on the grid of `boxes` boxes a side,
-  /// `boxWidth` wide, from `lo` in both coordinates; then the counting sort by box.
-  func fill(y: UnsafePointer<Double>, lo: Double, boxWidth: Double, boxes: Int) {
-    let (box, wx, wy, p) = (self.box, self.wx, self.wy, self.p)
-    var counts = [Int](repeating: 0, count: boxes * boxes + 1)
+  /// `boxWidth` wide, from `lo` in both coordinates (each point on its own, in parallel); then
+  /// the counting sort by box.
+  func fill(y: UnsafePointer<Double>, lo: Double, boxWidth: Double, boxes: Int, parallel: DeterministicParallel) {
+    let (box, wx, wy, p, n) = (self.box, self.wx, self.wy, self.p, self.n)
     nodes.withUnsafeBufferPointer { t in
       denominators.withUnsafeBufferPointer { den in
-        for i in 0..<n {
-          var cellX = 0, cellY = 0
-          for d in 0..<2 {
-            let position = (y[2 * i + d] - lo) / boxWidth
-            let index = min(max(Int(position.rounded(.down)), 0), boxes - 1)
-            let u = position - Double(index)
-            let out = d == 0 ? wx + i * p : wy + i * p
-            for j in 0..<p {
-              var numerator = 1.0
-              for k in 0..<p where k != j { numerator *= u - t[k] }
-              out[j] = numerator / den[j]
+        parallel.forEachChunk(count: n, chunks: min(64, max(1, n / 256))) { _, points in
+          for i in points {
+            var cellX = 0, cellY = 0
+            for d in 0..<2 {
+              let position = (y[2 * i + d] - lo) / boxWidth
+              let index = min(max(Int(position.rounded(.down)), 0), boxes - 1)
+              let u = position - Double(index)
+              let out = d == 0 ? wx + i * p : wy + i * p
+              for j in 0..<p {
+                var numerator = 1.0
+                for k in 0..<p where k != j { numerator *= u - t[k] }
+                out[j] = numerator / den[j]
+              }
+              if d == 0 { cellX = index } else { cellY = index }
             }
-            if d == 0 { cellX = index } else { cellY = index }
+            box[i] = Int32(cellY * boxes + cellX)
           }
-          let b = cellY * boxes + cellX
-          box[i] = Int32(b)
-          counts[b + 1] += 1
         }
       }
     }
+    var counts = [Int](repeating: 0, count: boxes * boxes + 1)
+    for i in 0..<n { counts[Int(box[i]) + 1] += 1 }
     for b in 0..<(boxes * boxes) { counts[b + 1] += counts[b] }
     boxStart = counts
     var fill = counts

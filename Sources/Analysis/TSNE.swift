@@ -157,17 +157,32 @@ public enum TSNE {
       let kl = computeGradient(
         y: y, p: p, exaggeration: exaggeration, repulsion: repulsion, parallel: parallel, gradient: &gradient,
         wantKL: wantKL)
-      for i in 0..<(2 * n) {
-        if (update[i] * gradient[i] < 0) {
-          gains[i] += 0.2
-        } else {
-          gains[i] *= 0.8
+      // Each coordinate on its own (the same bits whatever the chunks), in parallel.
+      let finite: [Bool] = gains.withUnsafeMutableBufferPointer { gb in
+        update.withUnsafeMutableBufferPointer { ub in
+          y.withUnsafeMutableBufferPointer { yb in
+            gradient.withUnsafeBufferPointer { db in
+              let (gains, update, y, gradient) = (gb.baseAddress!, ub.baseAddress!, yb.baseAddress!, db.baseAddress!)
+              return parallel.mapChunks(count: 2 * n, chunks: min(64, max(1, n / 256))) { _, range in
+                var finite = true
+                for i in range {
+                  if update[i] * gradient[i] < 0 {
+                    gains[i] += 0.2
+                  } else {
+                    gains[i] *= 0.8
+                  }
+                  gains[i] = max(gains[i], 0.01)
+                  update[i] = momentum * update[i] - learningRate * gains[i] * gradient[i]
+                  y[i] += update[i]
+                  finite = finite && y[i].isFinite
+                }
+                return finite
+              }
+            }
+          }
         }
-        gains[i] = max(gains[i], 0.01)
-        update[i] = momentum * update[i] - learningRate * gains[i] * gradient[i]
-        y[i] += update[i]
       }
-      guard y.allSatisfy(\.isFinite) else {
+      guard finite.allSatisfy({ $0 }) else {
         throw AnalysisError.diverged(what: "t-SNE (\(algorithm.words))", iteration: iteration + 1, of: options.iterations)
       }
       if wantKL { lastKL = kl }
