@@ -219,7 +219,8 @@ public enum TSNE {
                 let (g, ys, rep, rowStart, columns, values) = (
                   grad.baseAddress!, yb.baseAddress!, rb.baseAddress!, rows.baseAddress!, cols.baseAddress!, vals.baseAddress!
                 )
-                return parallel.mapChunks(count: n, chunks: chunks) { _, range in
+                // Rows differ in their neighbour counts: chunks claimed as threads finish.
+                return parallel.mapChunksClaimed(count: n, chunks: chunks) { _, range in
                   // Attraction into g (as scratch), then the gradient over it.
                   let (ax, ay) = (UnsafeMutablePointer<Double>.allocate(capacity: range.count), UnsafeMutablePointer<Double>.allocate(capacity: range.count))
                   defer {

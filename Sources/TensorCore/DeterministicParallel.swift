@@ -1,5 +1,6 @@
 import CKernels
 import Dispatch
+import Synchronization
 
 /// A parallel-for whose results do not depend on the number of threads.
 ///
@@ -75,6 +76,52 @@ public struct DeterministicParallel: Sendable {
     }
   }
 
+  /// As `forEachChunk`, but each thread claims the next chunk when it finishes one (a dynamic
+  /// schedule), for chunks of uneven cost. Which thread runs a chunk then varies from run to
+  /// run, so `body` must not use per-thread state (scratch indexed by thread); what a chunk
+  /// computes, and so every result, is still fixed by the chunks alone.
+  public func forEachChunkClaimed(
+    count: Int, chunks: Int, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void
+  ) {
+    let ranges = DeterministicParallel.chunkRanges(count: count, chunks: chunks)
+    let workers = min(threadCount, chunks)
+    if workers <= 1 {
+      latentlab_flush_subnormals_to_zero()
+      for (c, r) in ranges.enumerated() { body(c, r) }
+      return
+    }
+    let next = ChunkCounter()
+    let share: (Int) -> Void = { _ in
+      latentlab_flush_subnormals_to_zero()
+      while true {
+        let c = next.claim()
+        guard c < ranges.count else { return }
+        body(c, ranges[c])
+      }
+    }
+    if SpinningWorkerPool.shared.run(threads: workers, share) { return }
+    withoutActuallyEscaping(share) { share in
+      DispatchQueue.concurrentPerform(iterations: workers, execute: share)
+    }
+  }
+
+  /// As `mapChunks`, with `forEachChunkClaimed`'s dynamic schedule.
+  public func mapChunksClaimed<T>(
+    count: Int, chunks: Int, _ transform: (_ chunk: Int, _ range: Range<Int>) -> T
+  ) -> [T] {
+    let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: chunks)
+    results.initialize(repeating: nil)
+    defer {
+      results.deinitialize()
+      results.deallocate()
+    }
+    let base = results.baseAddress!
+    forEachChunkClaimed(count: count, chunks: chunks) { c, r in
+      base[c] = transform(c, r)
+    }
+    return results.map { $0! }
+  }
+
   /// Maps each chunk of `0..<count` to a value in parallel, and returns the values in chunk
   /// order (ready for an ordered reduction).
   public func mapChunks<T>(
@@ -92,4 +139,11 @@ public struct DeterministicParallel: Sendable {
     }
     return results.map { $0! }
   }
+}
+
+/// The next chunk to claim, shared by the threads of one `forEachChunkClaimed`.
+private final class ChunkCounter: @unchecked Sendable {
+  private let next = Atomic<Int>(0)
+  /// The next unclaimed chunk index (claims are never handed out twice).
+  func claim() -> Int { next.add(1, ordering: .relaxed).oldValue }
 }

@@ -94,4 +94,37 @@ final class DeterministicParallelTests: XCTestCase {
     }
     XCTAssertEqual((0..<(outer * inner)).filter { marks[$0] != 50 }, [])
   }
+
+  /// The claimed (dynamic) schedule: chunks of very uneven cost, many regions, every chunk run
+  /// once, results in chunk order, and a per-chunk float reduction bit-identical with 1, 2, 3
+  /// and 8 threads. (Oracle: the one-thread run; a chunk run twice or skipped breaks the marks.)
+  func testClaimedScheduleRunsEveryChunkOnceWithTheSameResults() {
+    var g = SeededGenerator(seed: 9, streamName: "test/parallel-claimed")
+    let values = (0..<50_000).map { _ in g.nextUniform(-1000, 1000) }
+    func reduce(threads: Int) -> [UInt32] {
+      let parallel = DeterministicParallel(threads: threads)
+      var all: [UInt32] = []
+      for _ in 0..<200 {
+        let partials = parallel.mapChunksClaimed(count: values.count, chunks: 13) { c, r in
+          var s: Float = 0
+          // Chunk c sums its range c + 1 times: costs from 1 to 13 units.
+          for _ in 0...c { for i in r { s += values[i] * 1e-3 } }
+          return s
+        }
+        all.append(partials.reduce(0, +).bitPattern)
+      }
+      return all
+    }
+    let one = reduce(threads: 1)
+    for threads in [2, 3, 8] { XCTAssertEqual(reduce(threads: threads), one, "threads \(threads)") }
+    let parallel = DeterministicParallel(threads: 2)
+    let marks = UnsafeMutablePointer<Int>.allocate(capacity: 1000)
+    defer { marks.deallocate() }
+    for region in 0..<500 {
+      marks.initialize(repeating: 0, count: 1000)
+      parallel.forEachChunkClaimed(count: 1000, chunks: 37) { _, r in for i in r { marks[i] += 1 } }
+      guard (0..<1000).allSatisfy({ marks[$0] == 1 }) else { return XCTFail("region \(region): a chunk ran twice or not at all") }
+    }
+    XCTAssertEqual(parallel.mapChunksClaimed(count: 40, chunks: 7) { c, _ in c }, Array(0..<7))
+  }
 }
