@@ -322,7 +322,8 @@ public final class ExecutionPlan {
     }
   }
 
-  /// Checks a pass and sizes its buffers for `x`'s batch; packs the convolutions' weights.
+  /// Checks a pass and sizes its buffers for `x`'s batch; packs the convolutions' and dense
+  /// layers' weights.
   private func begin(
     _ x: Tensor, from start: Int, to stop: Int, parallel: DeterministicParallel, loss: Bool, backward: Bool
   ) throws -> Pass {
@@ -354,6 +355,7 @@ public final class ExecutionPlan {
         weight.value.withUnsafeBufferPointer { wb in
           withOptionalPointer(bias?.value) { plan.packForward(weight: wb.baseAddress!, bias: $0) }
         }
+      case .linear(let linear): linear.packForward()
       case .latent(let step): step.beginPass(batch: n, training: backward)
       default: break
       }

@@ -42,6 +42,8 @@ final class GaussianSampling: LatentStep {
 
   func beginPass(batch n: Int, training: Bool) {
     batch = n
+    muHead.packForward()
+    logVarianceHead.packForward()
     let count = n * latent
     for buffer in [mu, logVariance, epsilon, muGradient, logVarianceGradient] { buffer.reserve(count) }
     guard training else { return }
@@ -86,6 +88,16 @@ final class GaussianSampling: LatentStep {
     let hidden = muHead.inputFeatures
     muHead.weight.value.withUnsafeBufferPointer { wm in
       logVarianceHead.weight.value.withUnsafeBufferPointer { wl in
+        if DenseProduct.applies(to: Float.self) {
+          // One chain per element through both products: dμ's terms, then dlog σ²'s.
+          DenseProduct.multiply(
+            dm, rowStep: latent, depthStep: 1, wm.baseAddress!, ldb: hidden, into: dx, ldc: hidden, m: rows.count,
+            n: hidden, k: latent, accumulate: false)
+          DenseProduct.multiply(
+            dl, rowStep: latent, depthStep: 1, wl.baseAddress!, ldb: hidden, into: dx, ldc: hidden, m: rows.count,
+            n: hidden, k: latent, accumulate: true)
+          return
+        }
         Float.gemm(
           transposeA: false, transposeB: false, m: rows.count, n: hidden, k: latent, alpha: 1, a: dm, lda: latent,
           b: wm.baseAddress!, ldb: hidden, beta: 0, c: dx, ldc: hidden)

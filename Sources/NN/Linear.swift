@@ -1,3 +1,4 @@
+import CKernels
 import TensorCore
 
 /// A fully connected layer, as PyTorch's `nn.Linear`: `y = x · weightᵀ + bias`.
@@ -19,6 +20,8 @@ public final class LinearOf<Scalar: BLASScalar>: Layer {
   // Stable addresses: the chunks of a parallel region write their partials through them.
   private let weightPartials = PartialsBuffer<Scalar>()
   private let biasPartials = PartialsBuffer<Scalar>()
+  /// The weight transposed, `[in, out]`, for the dense kernel's forward product (`packForward`).
+  private let packedWeight = PartialsBuffer<Scalar>()
   private var hasForward = false
 
   /// A linear layer with PyTorch's default initialisation (fan_in = `inputFeatures`).
@@ -62,6 +65,7 @@ public final class LinearOf<Scalar: BLASScalar>: Layer {
     output.ensureShape(outShape)
     let chunks = BatchChunking.denseChunkCount(n)
     let (fin, fout) = (inputFeatures, outputFeatures)
+    packForward()
     x.withUnsafeBufferPointer { xb in
       input.withUnsafeMutableBufferPointer { ib in
         output.withUnsafeMutableBufferPointer { yb in
@@ -77,12 +81,37 @@ public final class LinearOf<Scalar: BLASScalar>: Layer {
     return output
   }
 
+  /// Prepares `forwardRows` for the current weights: with the dense kernel (`DenseProduct`),
+  /// the weight transposed to `[in, out]`, so that the product walks rows. Called once per
+  /// pass (by `forward`, by a plan's pass), after the weights last changed.
+  package func packForward() {
+    guard DenseProduct.applies(to: Scalar.self) else { return }
+    packedWeight.reserve(inputFeatures * outputFeatures)
+    weight.value.withUnsafeBufferPointer { wb in
+      let source = UnsafeRawPointer(wb.baseAddress!).assumingMemoryBound(to: Float.self)
+      let packed = UnsafeMutableRawPointer(packedWeight.pointer).assumingMemoryBound(to: Float.self)
+      latentlab_transpose(source, Int32(outputFeatures), Int32(inputFeatures), packed)
+    }
+  }
+
   /// `y = x · Wᵀ + b` for `rows` rows: inputs `[rows, in]` at `xs`, outputs `[rows, out]` at
-  /// `ys` (one GEMM).
+  /// `ys` (one product; each output the chain bias + Σ_k x_k·W_k in k order with the dense
+  /// kernel, which needs `packForward` since the weights last changed).
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   package func forwardRows(_ xs: UnsafePointer<Scalar>, rows: Int, into ys: UnsafeMutablePointer<Scalar>) {
     let (fin, fout) = (inputFeatures, outputFeatures)
+    if DenseProduct.applies(to: Scalar.self) {
+      withOptionalPointer(bias?.value) { biasPointer in
+        if let biasPointer {
+          for r in 0..<rows { (ys + r * fout).update(from: biasPointer, count: fout) }
+        }
+        DenseProduct.multiply(
+          xs, rowStep: fin, depthStep: 1, packedWeight.pointer, ldb: fout, into: ys, ldc: fout, m: rows, n: fout,
+          k: fin, accumulate: biasPointer != nil)
+      }
+      return
+    }
     weight.value.withUnsafeBufferPointer { wb in
       withOptionalPointer(bias?.value) { biasPointer in
         if let biasPointer {
@@ -131,11 +160,19 @@ public final class LinearOf<Scalar: BLASScalar>: Layer {
     weightPartials.reserve(chunks * fout * fin)
     biasPartials.reserve(chunks * fout)
     let (dw, db) = (weightPartials.pointer, biasPartials.pointer)
+    let kernel = DenseProduct.applies(to: Scalar.self)
     parallel.forEachChunk(count: n, chunks: chunks) { c, range in
       let dyr = dys + range.lowerBound * fout
-      Scalar.gemm(
-        transposeA: true, transposeB: false, m: fout, n: fin, k: range.count, alpha: 1, a: dyr, lda: fout,
-        b: xs + range.lowerBound * fin, ldb: fin, beta: 0, c: dw + c * fout * fin, ldc: fin)
+      if kernel {
+        // dW[o][i] = Σ_r dy[r][o]·x[r][i]: A is dyᵀ (its rows one apart, its depth fout apart).
+        DenseProduct.multiply(
+          dyr, rowStep: 1, depthStep: fout, xs + range.lowerBound * fin, ldb: fin, into: dw + c * fout * fin, ldc: fin,
+          m: fout, n: fin, k: range.count, accumulate: false)
+      } else {
+        Scalar.gemm(
+          transposeA: true, transposeB: false, m: fout, n: fin, k: range.count, alpha: 1, a: dyr, lda: fout,
+          b: xs + range.lowerBound * fin, ldb: fin, beta: 0, c: dw + c * fout * fin, ldc: fin)
+      }
       let dbc = db + c * fout
       dbc.update(repeating: 0, count: fout)
       for r in 0..<range.count {
@@ -154,9 +191,15 @@ public final class LinearOf<Scalar: BLASScalar>: Layer {
   package func inputGradientRows(_ dys: UnsafePointer<Scalar>, rows: Int, into dxs: UnsafeMutablePointer<Scalar>) {
     let (fin, fout) = (inputFeatures, outputFeatures)
     weight.value.withUnsafeBufferPointer { wb in
-      Scalar.gemm(
-        transposeA: false, transposeB: false, m: rows, n: fin, k: fout, alpha: 1, a: dys, lda: fout,
-        b: wb.baseAddress!, ldb: fin, beta: 0, c: dxs, ldc: fin)
+      if DenseProduct.applies(to: Scalar.self) {
+        DenseProduct.multiply(
+          dys, rowStep: fout, depthStep: 1, wb.baseAddress!, ldb: fin, into: dxs, ldc: fin, m: rows, n: fin, k: fout,
+          accumulate: false)
+      } else {
+        Scalar.gemm(
+          transposeA: false, transposeB: false, m: rows, n: fin, k: fout, alpha: 1, a: dys, lda: fout,
+          b: wb.baseAddress!, ldb: fin, beta: 0, c: dxs, ldc: fin)
+      }
     }
   }
 }

@@ -12,5 +12,6 @@
 #include "fft_kernels.h"
 #include "knn_kernels.h"
 #include "tsne_grid_kernels.h"
+#include "dense_kernels.h"
 
 #endif
