@@ -1,5 +1,5 @@
-// Staged, not yet used by the product: the dense-layer kernel of dense_kernels.c against
-// OpenBLAS (pinned to Haswell), shape by shape, and its two widths bit for bit.
+// The dense layers' product kernel (Sources/CKernels/dense_kernels.c) against OpenBLAS (pinned
+// to Haswell, what the dense layers ran before), shape by shape, and its two widths bit for bit.
 // Build: clang -O2 scripts/bench-dense-kernel.c Sources/CKernels/dense_kernels.c \
 //   -ISources/CKernels/include -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas -lm
 // Run: OPENBLAS_CORETYPE=Haswell ./a.out

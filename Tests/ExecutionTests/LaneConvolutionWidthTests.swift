@@ -6,7 +6,8 @@ import TestSupport
 import XCTest
 
 /// The lane kernels at both register widths, against each other, bit for bit: AVX-512 (two lane
-/// groups, or two input channels of the weight gradient, to a register) and AVX2, for the
+/// groups to a register; the weight gradient's input channels two to a register, two registers
+/// at a time, then a pair or a single one: 1, 2, 3, 5, 7, 8 and 17 channels here) and AVX2, for the
 /// forward map, the input gradient (the forward kernel on the backward tables) and the weight
 /// and bias gradients of convolutions and transposed convolutions over
 /// the shapes of `PlanConvolutionTests`, with 1, 2, 3 and 5 lane groups (a lone last group
