@@ -220,7 +220,7 @@ public enum TSNE {
                   grad.baseAddress!, yb.baseAddress!, rb.baseAddress!, rows.baseAddress!, cols.baseAddress!, vals.baseAddress!
                 )
                 // Rows differ in their neighbour counts: chunks claimed as threads finish.
-                return parallel.mapChunksClaimed(count: n, chunks: chunks) { _, range in
+                return parallel.mapChunks(count: n, chunks: chunks, schedule: .claimed) { _, range in
                   // Attraction into g (as scratch), then the gradient over it.
                   let (ax, ay) = (UnsafeMutablePointer<Double>.allocate(capacity: range.count), UnsafeMutablePointer<Double>.allocate(capacity: range.count))
                   defer {

@@ -44,14 +44,24 @@ public struct DeterministicParallel: Sendable {
     return ranges
   }
 
+  /// How a region's threads share its chunks.
+  public enum Schedule: Sendable {
+    /// Thread `t` runs chunks `t, t + T, t + 2T, …`: which thread runs a chunk is fixed too,
+    /// so a body may index per-thread scratch by `chunk % threads`.
+    case fixed
+    /// Each thread claims the next chunk when it finishes one, for chunks of uneven cost.
+    /// Which thread runs a chunk varies, so the body must not use per-thread state; what a
+    /// chunk computes, and so every result, is still fixed by the chunks alone.
+    case claimed
+  }
+
   /// Runs `body(chunkIndex, range)` for every chunk of `0..<count`, on up to `threadCount`
-  /// threads. Returns when all chunks are done. Thread `t` runs chunks `t, t + T, t + 2T, …`
-  /// (a static schedule, so which thread runs a chunk is also fixed). The threads come from
-  /// `SpinningWorkerPool` (from GCD when it is busy or the machine has fewer cores).
+  /// threads, sharing the chunks by `schedule`. Returns when all chunks are done. The threads
+  /// come from `SpinningWorkerPool` (from GCD when it is busy or the machine has fewer cores).
   ///
   /// `body` must write only to memory owned by its chunk (or use per-chunk partials).
   public func forEachChunk(
-    count: Int, chunks: Int, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void
+    count: Int, chunks: Int, schedule: Schedule = .fixed, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void
   ) {
     let ranges = DeterministicParallel.chunkRanges(count: count, chunks: chunks)
     let workers = min(threadCount, chunks)
@@ -62,8 +72,16 @@ public struct DeterministicParallel: Sendable {
       for (c, r) in ranges.enumerated() { body(c, r) }
       return
     }
+    let counter = schedule == .claimed ? ChunkCounter() : nil
     let share: (Int) -> Void = { t in
       latentlab_flush_subnormals_to_zero()
+      if let counter {
+        while true {
+          let c = counter.claim()
+          guard c < ranges.count else { return }
+          body(c, ranges[c])
+        }
+      }
       var c = t
       while c < ranges.count {
         body(c, ranges[c])
@@ -76,56 +94,10 @@ public struct DeterministicParallel: Sendable {
     }
   }
 
-  /// As `forEachChunk`, but each thread claims the next chunk when it finishes one (a dynamic
-  /// schedule), for chunks of uneven cost. Which thread runs a chunk then varies from run to
-  /// run, so `body` must not use per-thread state (scratch indexed by thread); what a chunk
-  /// computes, and so every result, is still fixed by the chunks alone.
-  public func forEachChunkClaimed(
-    count: Int, chunks: Int, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void
-  ) {
-    let ranges = DeterministicParallel.chunkRanges(count: count, chunks: chunks)
-    let workers = min(threadCount, chunks)
-    if workers <= 1 {
-      latentlab_flush_subnormals_to_zero()
-      for (c, r) in ranges.enumerated() { body(c, r) }
-      return
-    }
-    let next = ChunkCounter()
-    let share: (Int) -> Void = { _ in
-      latentlab_flush_subnormals_to_zero()
-      while true {
-        let c = next.claim()
-        guard c < ranges.count else { return }
-        body(c, ranges[c])
-      }
-    }
-    if SpinningWorkerPool.shared.run(threads: workers, share) { return }
-    withoutActuallyEscaping(share) { share in
-      DispatchQueue.concurrentPerform(iterations: workers, execute: share)
-    }
-  }
-
-  /// As `mapChunks`, with `forEachChunkClaimed`'s dynamic schedule.
-  public func mapChunksClaimed<T>(
-    count: Int, chunks: Int, _ transform: (_ chunk: Int, _ range: Range<Int>) -> T
-  ) -> [T] {
-    let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: chunks)
-    results.initialize(repeating: nil)
-    defer {
-      results.deinitialize()
-      results.deallocate()
-    }
-    let base = results.baseAddress!
-    forEachChunkClaimed(count: count, chunks: chunks) { c, r in
-      base[c] = transform(c, r)
-    }
-    return results.map { $0! }
-  }
-
   /// Maps each chunk of `0..<count` to a value in parallel, and returns the values in chunk
   /// order (ready for an ordered reduction).
   public func mapChunks<T>(
-    count: Int, chunks: Int, _ transform: (_ chunk: Int, _ range: Range<Int>) -> T
+    count: Int, chunks: Int, schedule: Schedule = .fixed, _ transform: (_ chunk: Int, _ range: Range<Int>) -> T
   ) -> [T] {
     let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: chunks)
     results.initialize(repeating: nil)
@@ -134,14 +106,14 @@ public struct DeterministicParallel: Sendable {
       results.deallocate()
     }
     let base = results.baseAddress!
-    forEachChunk(count: count, chunks: chunks) { c, r in
+    forEachChunk(count: count, chunks: chunks, schedule: schedule) { c, r in
       base[c] = transform(c, r)
     }
     return results.map { $0! }
   }
 }
 
-/// The next chunk to claim, shared by the threads of one `forEachChunkClaimed`.
+/// The next chunk to claim, shared by the threads of one `.claimed` region.
 private final class ChunkCounter: @unchecked Sendable {
   private let next = Atomic<Int>(0)
   /// The next unclaimed chunk index (claims are never handed out twice).

@@ -105,7 +105,7 @@ final class DeterministicParallelTests: XCTestCase {
       let parallel = DeterministicParallel(threads: threads)
       var all: [UInt32] = []
       for _ in 0..<200 {
-        let partials = parallel.mapChunksClaimed(count: values.count, chunks: 13) { c, r in
+        let partials = parallel.mapChunks(count: values.count, chunks: 13, schedule: .claimed) { c, r in
           var s: Float = 0
           // Chunk c sums its range c + 1 times: costs from 1 to 13 units.
           for _ in 0...c { for i in r { s += values[i] * 1e-3 } }
@@ -122,9 +122,9 @@ final class DeterministicParallelTests: XCTestCase {
     defer { marks.deallocate() }
     for region in 0..<500 {
       marks.initialize(repeating: 0, count: 1000)
-      parallel.forEachChunkClaimed(count: 1000, chunks: 37) { _, r in for i in r { marks[i] += 1 } }
+      parallel.forEachChunk(count: 1000, chunks: 37, schedule: .claimed) { _, r in for i in r { marks[i] += 1 } }
       guard (0..<1000).allSatisfy({ marks[$0] == 1 }) else { return XCTFail("region \(region): a chunk ran twice or not at all") }
     }
-    XCTAssertEqual(parallel.mapChunksClaimed(count: 40, chunks: 7) { c, _ in c }, Array(0..<7))
+    XCTAssertEqual(parallel.mapChunks(count: 40, chunks: 7, schedule: .claimed) { c, _ in c }, Array(0..<7))
   }
 }
