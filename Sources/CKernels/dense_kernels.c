@@ -11,18 +11,21 @@
 #define TARGET512 __attribute__((target("avx512f,avx2,fma")))
 #define INLINE static inline __attribute__((always_inline))
 
-// Block shapes (rows × vectors): measured on an AVX-512 Xeon against OpenBLAS 0.3.21's Haswell
-// kernels (scripts/bench-dense-kernel.c); any shape gives the same bits.
-#ifndef MR512
+// Block shapes, rows × vectors of columns (any shape gives the same bits): AVX-512 4 × 4 (16
+// accumulators of 32 registers); AVX2 6 × 2 (12 of 16, and a B block of 16 columns stays in L1
+// across a weight gradient's k = 250 rows, where 4 × 3 ran 1.4× slower). Measured on an
+// AVX-512 Xeon against OpenBLAS 0.3.21's Haswell kernels (scripts/bench-dense-kernel.c).
 #define MR512 4
 #define NV512 4
-#define CASES512 CASE512(1, 1) CASE512(1, 2) CASE512(1, 3) CASE512(1, 4) CASE512(2, 1) CASE512(2, 2) CASE512(2, 3) CASE512(2, 4) CASE512(3, 1) CASE512(3, 2) CASE512(3, 3) CASE512(3, 4) CASE512(4, 1) CASE512(4, 2) CASE512(4, 3) CASE512(4, 4)
-#endif
-#ifndef MR256
+#define CASES512                                                                                  \
+  CASE512(1, 1) CASE512(1, 2) CASE512(1, 3) CASE512(1, 4) CASE512(2, 1) CASE512(2, 2) CASE512(2, 3) \
+  CASE512(2, 4) CASE512(3, 1) CASE512(3, 2) CASE512(3, 3) CASE512(3, 4) CASE512(4, 1) CASE512(4, 2) \
+  CASE512(4, 3) CASE512(4, 4)
 #define MR256 6
 #define NV256 2
-#define CASES256 CASE256(1, 1) CASE256(1, 2) CASE256(2, 1) CASE256(2, 2) CASE256(3, 1) CASE256(3, 2) CASE256(4, 1) CASE256(4, 2) CASE256(5, 1) CASE256(5, 2) CASE256(6, 1) CASE256(6, 2)
-#endif
+#define CASES256                                                                                  \
+  CASE256(1, 1) CASE256(1, 2) CASE256(2, 1) CASE256(2, 2) CASE256(3, 1) CASE256(3, 2) CASE256(4, 1) \
+  CASE256(4, 2) CASE256(5, 1) CASE256(5, 2) CASE256(6, 1) CASE256(6, 2)
 
 // Vectors of columns in blocks of at most `most`, as even as possible (5 vectors: 3 + 2).
 static int32_t vector_block_count(int32_t vectors, int32_t most) { return (vectors + most - 1) / most; }
@@ -31,9 +34,11 @@ static int32_t vector_block_start(int32_t vectors, int32_t blocks, int32_t i) {
   return i * base + (i < extra ? i : extra);
 }
 
-INLINE TARGET512 void block512(const int MR, const int NV, const int PARTIAL, const float *a, ptrdiff_t rowStep, ptrdiff_t depthStep,
-                               const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, int32_t k, int32_t accumulate,
-                               __mmask16 last) {
+// One block: MR rows × NV vectors of 16 columns, the last vector's columns masked by `last`
+// when PARTIAL.
+INLINE TARGET512 void block512(const int MR, const int NV, const int PARTIAL, const float *a, ptrdiff_t rowStep,
+                               ptrdiff_t depthStep, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, int32_t k,
+                               int32_t accumulate, __mmask16 last) {
   // Masked loads and stores only for a partial last vector (PARTIAL), plain ones elsewhere.
 #define LOAD512(q, p) (PARTIAL && (q) == NV - 1 ? _mm512_maskz_loadu_ps(last, p) : _mm512_loadu_ps(p))
   __m512 acc[6][4];
@@ -96,9 +101,10 @@ INLINE TARGET __m256i column_mask(int32_t columns) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(columns), index);
 }
 
-INLINE TARGET void block256(const int MR, const int NV, const int PARTIAL, const float *a, ptrdiff_t rowStep, ptrdiff_t depthStep,
-                            const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, int32_t k, int32_t accumulate,
-                            __m256i last) {
+// As block512 with vectors of 8 columns.
+INLINE TARGET void block256(const int MR, const int NV, const int PARTIAL, const float *a, ptrdiff_t rowStep,
+                            ptrdiff_t depthStep, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, int32_t k,
+                            int32_t accumulate, __m256i last) {
 #define LOAD256(q, p) (PARTIAL && (q) == NV - 1 ? _mm256_maskload_ps(p, last) : _mm256_loadu_ps(p))
   __m256 acc[6][3];
   for (int i = 0; i < MR; i++)
