@@ -6,6 +6,7 @@
 // Determinism: every sum runs in an order fixed by the shapes alone (never by the thread
 // count or by data), so the Swift side's fixed chunks give the same bits with any threads.
 #include "conv_kernels.h"
+#include "even_blocks.h"
 
 #include <string.h>
 
@@ -32,19 +33,14 @@ int latentlab_avx2_fma_available(void) {
 
 // Output channels are cut into blocks of at most MAX_BLOCK (two positions of MAX_BLOCK
 // accumulators fill 12 of the 16 AVX2 registers), as even as possible: 8 channels run as
-// 4 + 4 rather than 6 + 2.
-static int block_count(int32_t a) { return (a + MAX_BLOCK - 1) / MAX_BLOCK; }
-static int block_start(int32_t a, int blocks, int i) {
-  int base = a / blocks, extra = a % blocks;
-  return i * base + (i < extra ? i : extra);
-}
+// 4 + 4 rather than 6 + 2 (ll_block_count and ll_block_start, even_blocks.h).
 
 void latentlab_pack_conv_weight(const float *w, ptrdiff_t strideA, ptrdiff_t strideB, int32_t a, int32_t b,
                                 int32_t k, float *packed) {
-  const int blocks = block_count(a);
+  const int blocks = ll_block_count(a, MAX_BLOCK);
   float *out = packed;
   for (int blk = 0; blk < blocks; blk++) {
-    const int a0 = block_start(a, blocks, blk), ab = block_start(a, blocks, blk + 1) - a0;
+    const int a0 = ll_block_start(a, blocks, blk), ab = ll_block_start(a, blocks, blk + 1) - a0;
     for (int ib = 0; ib < b; ib++)
       for (int ky = 0; ky < k; ky++)
         for (int kx = 0; kx < k; kx++)
@@ -256,13 +252,13 @@ WG_PAIRS512(2, 6, 1)
 TARGET void latentlab_lane_conv_weight_gradient(const float *dy, const float *x, int32_t groups, int32_t a,
                                                 int32_t b, float *dw, ptrdiff_t strideA, ptrdiff_t strideB,
                                                 const ll_axis *rows, const ll_axis *cols, int32_t isa) {
-  const int k = rows->kernelSize, blocks = block_count(a);
+  const int k = rows->kernelSize, blocks = ll_block_count(a, MAX_BLOCK);
   const ptrdiff_t dyPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
   const ptrdiff_t xPlane = (ptrdiff_t)rows->inputCount * cols->inputCount * 8;
   const ptrdiff_t dyGroup = dyPlane * a, xGroup = xPlane * b;
   __m256 partials[LL_MAX_KERNEL * LL_MAX_KERNEL][4 * MAX_BLOCK];
   for (int blk = 0; blk < blocks; blk++) {
-    const int a0 = block_start(a, blocks, blk), ab = block_start(a, blocks, blk + 1) - a0;
+    const int a0 = ll_block_start(a, blocks, blk), ab = ll_block_start(a, blocks, blk + 1) - a0;
     int bb;
     for (int ib = 0; ib < b; ib += bb) {
       bb = isa >= 2 && b - ib >= 4 ? 4 : b - ib >= 2 ? 2 : 1;

@@ -3,6 +3,7 @@
 // a block of MR rows × NV vectors of columns keeps MR·NV accumulators in registers while k
 // streams, one broadcast of A(i, k) serving NV vectors of B's row k.
 #include "dense_kernels.h"
+#include "even_blocks.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -26,13 +27,6 @@
 #define CASES256                                                                                  \
   CASE256(1, 1) CASE256(1, 2) CASE256(2, 1) CASE256(2, 2) CASE256(3, 1) CASE256(3, 2) CASE256(4, 1) \
   CASE256(4, 2) CASE256(5, 1) CASE256(5, 2) CASE256(6, 1) CASE256(6, 2)
-
-// Vectors of columns in blocks of at most `most`, as even as possible (5 vectors: 3 + 2).
-static int32_t vector_block_count(int32_t vectors, int32_t most) { return (vectors + most - 1) / most; }
-static int32_t vector_block_start(int32_t vectors, int32_t blocks, int32_t i) {
-  const int32_t base = vectors / blocks, extra = vectors % blocks;
-  return i * base + (i < extra ? i : extra);
-}
 
 // One block: MR rows × NV vectors of 16 columns, the last vector's columns masked by `last`
 // when PARTIAL.
@@ -76,9 +70,9 @@ INLINE TARGET512 void block512(const int MR, const int NV, const int PARTIAL, co
 __attribute__((noinline)) TARGET512 static void product512(const float *a, ptrdiff_t rowStep, ptrdiff_t depthStep,
                                                            const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
                                                            int32_t m, int32_t n, int32_t k, int32_t accumulate) {
-  const int32_t vectors = (n + 15) / 16, blocks = vector_block_count(vectors, NV512);
+  const int32_t vectors = (n + 15) / 16, blocks = ll_block_count(vectors, NV512);
   for (int32_t blk = 0; blk < blocks; blk++) {
-    const int32_t v0 = vector_block_start(vectors, blocks, blk), nv = vector_block_start(vectors, blocks, blk + 1) - v0;
+    const int32_t v0 = ll_block_start(vectors, blocks, blk), nv = ll_block_start(vectors, blocks, blk + 1) - v0;
     const int32_t j0 = 16 * v0, lastColumns = n - 16 * (v0 + nv - 1);
     const int partial = lastColumns < 16;
     const __mmask16 last = (__mmask16)(partial ? (1u << lastColumns) - 1 : 0xFFFF);
@@ -140,9 +134,9 @@ INLINE TARGET void block256(const int MR, const int NV, const int PARTIAL, const
 
 TARGET static void product256(const float *a, ptrdiff_t rowStep, ptrdiff_t depthStep, const float *b, ptrdiff_t ldb,
                               float *c, ptrdiff_t ldc, int32_t m, int32_t n, int32_t k, int32_t accumulate) {
-  const int32_t vectors = (n + 7) / 8, blocks = vector_block_count(vectors, NV256);
+  const int32_t vectors = (n + 7) / 8, blocks = ll_block_count(vectors, NV256);
   for (int32_t blk = 0; blk < blocks; blk++) {
-    const int32_t v0 = vector_block_start(vectors, blocks, blk), nv = vector_block_start(vectors, blocks, blk + 1) - v0;
+    const int32_t v0 = ll_block_start(vectors, blocks, blk), nv = ll_block_start(vectors, blocks, blk + 1) - v0;
     const int32_t j0 = 8 * v0;
     const int32_t lastColumns = n - 8 * (v0 + nv - 1);
     const int partial = lastColumns < 8;

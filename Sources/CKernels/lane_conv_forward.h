@@ -173,7 +173,7 @@ VTARGET static void NAME(conv_runs)(const float *x, int32_t b, const float *pack
 VTARGET static void NAME(lane_conv_unit)(const float *xg, int32_t b, const float *packed, const float *bias, float *yg,
                                          int32_t a, const ll_axis *rows, const ll_axis *cols, ptrdiff_t gin,
                                          ptrdiff_t gout) {
-  const int k = rows->kernelSize, blocks = block_count(a);
+  const int k = rows->kernelSize, blocks = ll_block_count(a, MAX_BLOCK);
   const ptrdiff_t outPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
   if (a == 1) {
     NAME(conv_runs)(xg, b, packed, bias, yg, rows, cols, gin, gout);
@@ -183,7 +183,7 @@ VTARGET static void NAME(lane_conv_unit)(const float *xg, int32_t b, const float
     for (int32_t pb = 0; pb < cols->blockCount; pb++) {
       const int32_t o1 = cols->blockFirst[pb], o2 = cols->blockSecond[pb];
       for (int blk = 0; blk < blocks; blk++) {
-        const int a0 = block_start(a, blocks, blk), ab = block_start(a, blocks, blk + 1) - a0;
+        const int a0 = ll_block_start(a, blocks, blk), ab = ll_block_start(a, blocks, blk + 1) - a0;
         const float *pk = packed + (ptrdiff_t)a0 * b * k * k;
         const float *bs = bias ? bias + a0 : NULL;
         float *yb = yg + (ptrdiff_t)a0 * outPlane;
