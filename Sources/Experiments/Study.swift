@@ -178,13 +178,23 @@ public struct Study {
 
   /// Creates or joins the study, works on it with `threads` workers of one thread each until
   /// every trial is done or failed (waiting for trials other workers hold), and returns all
-  /// trials in trial order. Only the first worker's training draws a progress bar; every
-  /// worker logs its trials' results. The first error a worker meets is rethrown once all have
-  /// stopped.
-  public func run(data: LabeledTensor, log: @escaping (String) -> Void = { _ in }) throws -> [TrialResult] {
+  /// trials in trial order. Every worker logs its trials' results; one worker's training draws
+  /// a progress bar. The first error a worker meets is rethrown once all have stopped.
+  ///
+  /// `beside`: work that needs nothing from the search (the reproduction's published arm). With
+  /// two threads or more it runs first on one of them, at one thread, while the others search,
+  /// and that thread then joins the search; its bars are the ones drawn, and no search worker
+  /// draws one. So every thread stays busy with work of one thread, which uses the cores better
+  /// than one training on several (see `threads`). With one thread it runs before the search.
+  public func run(
+    data: LabeledTensor, beside: (() throws -> Void)? = nil, log: @escaping (String) -> Void = { _ in }
+  ) throws -> [TrialResult] {
     let logger = UncheckedLog(log)
     let joined = try prepare(log: log)
-    let count = max(1, min(threads, settings.trials))
+    let count = max(1, min(threads, settings.trials + (beside == nil ? 0 : 1)))
+    // The thread that runs `beside` (when it has a thread of its own) is the last.
+    let besideLane = beside != nil && count > 1 ? count - 1 : nil
+    if let beside, besideLane == nil { try beside() }
     let workers = try (0..<count).map { i in
       try StudyWorker(
         location: location, study: name, name: count == 1 ? StudyWorker.defaultName : "\(StudyWorker.defaultName)/\(i + 1)",
@@ -196,7 +206,7 @@ public struct Study {
     }
     let runners = try (0..<count).map { i in
       let runner = try StudyTrialRunner(settings: settings, data: data, threads: count == 1 ? threads : 1)
-      runner.showsProgress = i == 0
+      runner.showsProgress = i == (besideLane ?? 0)
       return runner
     }
     let trialLog = NSLock()
@@ -209,6 +219,7 @@ public struct Study {
         defer { trialLog.unlock() }
         try? self.writeTrialLog(workers[i].trials())
       }
+      if i == besideLane, let beside { try beside() }
       if i == 0 {
         _ = try workers[i].runUntilFinished(execute, recorded: recorded)
       } else {

@@ -22,6 +22,8 @@ public struct TrainingRun {
   /// Where the run's messages go (resuming, the test metrics, the figures written): nowhere
   /// unless the caller says.
   public var log: (String) -> Void = { _ in }
+  /// Whether training draws its progress bar (off for a run beside another that draws its own).
+  public var showsProgress = true
 
   public init(
     kind: ModelKind, config: AutoencoderConfig, record: TrainingRecord, seed: UInt64, threads: Int, data: String?, out: String
@@ -73,7 +75,8 @@ public struct TrainingRun {
       try saved.restore(into: autoencoder, path: encoderPath)
     } else if let encoderOptions = record.encoderTraining {
       autoencoder.parallel = DeterministicParallel(threads: threads)
-      _ = try Trainer(options: encoderOptions, historyPath: out + "/encoder-history.jsonl", label: "encoder")
+      _ = try Trainer(
+        options: encoderOptions, historyPath: out + "/encoder-history.jsonl", showsProgress: showsProgress, label: "encoder")
         .fit(autoencoder, train: data.train, validation: data.validation)
     }
     return try ModelFactory.make(
@@ -156,7 +159,7 @@ public struct TrainingRun {
     }
     let train = try model.trainingInputs(data.train)
     let validation = try data.validation.map { try model.trainingInputs($0) }
-    var trainer = Trainer(options: options, historyPath: out + "/history.jsonl", label: kind.rawValue)
+    var trainer = Trainer(options: options, historyPath: out + "/history.jsonl", showsProgress: showsProgress, label: kind.rawValue)
     trainer.onEpochEnd = { end in
       try CheckpointWriter.write(try checkpoint(of: model, data: data, end: end), to: checkpointPath)
     }

@@ -39,11 +39,15 @@ public final class ProgressReporter {
     self.label = label
     self.total = max(total, 0)
     self.unit = unit
-    self.interactive = interactive ?? (isatty(STDERR_FILENO) == 1)
+    self.interactive = interactive ?? ProgressReporter.standardErrorIsTerminal
     self.write = write ?? { text in fputs(text, stderr); fflush(stderr) }
     self.clock = clock ?? ProgressReporter.monotonicSeconds
     self.start = self.clock()
   }
+
+  /// Whether standard error is a terminal, where a bar is redrawn in place (so only one piece
+  /// of work at a time may draw one).
+  public static var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
 
   /// Records `n` more units done and redraws if it is time.
   public func advance(by n: Int = 1) {

@@ -67,8 +67,34 @@ final class ReproduceCommandTests: XCTestCase {
     XCTAssertTrue(unknown.stderr.contains("unknown preset \"full\"; expected seed or quick"), unknown.stderr)
   }
 
-  /// Ctrl-C in the search stage: exit 130, what was kept and the command that continues;
-  /// that command then finishes the run, resuming the study where it stopped.
+  /// One thread runs every stage in turn; two run the published arm beside the search and the
+  /// winner's embedding beside its classifier and VAE, each stage on fewer threads. Oracle:
+  /// the one-thread run, in the same folder (paths are recorded in checkpoints); tolerance:
+  /// none, every checkpoint, map and figure the same bytes, and the same files.
+  func testTwoThreadsGiveTheFilesOfOneThread() throws {
+    guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist") else {
+      throw XCTSkip("dataset-fashion-mnist is not installed")
+    }
+    let base = FileManager.default.temporaryDirectory.appendingPathComponent("reproduce-lanes-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: base) }
+    let out = base + "/run", files = FileManager.default
+    var runs: [String: [String: Data]] = [:]
+    for threads in ["1", "2"] {
+      let r = try runLatentLab(["reproduce", "--preset", "quick", "--seed", "3", "--threads", threads, "--out", out])
+      XCTAssertEqual(r.status, 0, r.stderr)
+      let kept = base + "/threads" + threads
+      try files.moveItem(atPath: out, toPath: kept)
+      let results = try XCTUnwrap(files.subpathsOfDirectory(atPath: kept)).filter {
+        ["h5", "csv", "png", "svg"].contains(($0 as NSString).pathExtension)
+      }
+      runs[threads] = try Dictionary(uniqueKeysWithValues: results.map { ($0, try Data(contentsOf: URL(fileURLWithPath: kept + "/" + $0))) })
+    }
+    let one = try XCTUnwrap(runs["1"]), two = try XCTUnwrap(runs["2"])
+    XCTAssertGreaterThanOrEqual(one.count, 25, "both arms' checkpoints, maps and figures")
+    XCTAssertEqual(Set(one.keys), Set(two.keys))
+    for (path, bytes) in one.sorted(by: { $0.key < $1.key }) { XCTAssertEqual(two[path], bytes, path) }
+  }
+
   /// A t-SNE method other than bh, fft or auto is a usage error (exit 64) before anything runs.
   func testAnUnknownTSNEAlgorithmIsAUsageError() throws {
     let out = FileManager.default.temporaryDirectory.appendingPathComponent("reproduce-bad-\(UUID().uuidString)").path
@@ -78,6 +104,8 @@ final class ReproduceCommandTests: XCTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing was created")
   }
 
+  /// Ctrl-C in the search stage: exit 130, what was kept and the command that continues;
+  /// that command then finishes the run, resuming the study where it stopped.
   func testInterruptedRunSaysHowToContinueAndContinues() throws {
     guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist") else {
       throw XCTSkip("dataset-fashion-mnist is not installed")
