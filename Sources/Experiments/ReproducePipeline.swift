@@ -80,9 +80,9 @@ public struct ReproducePipeline {
     let published = ReproductionArm.published(preset)
     if !isDone("search") {
       log("== search: \(preset.search.trials) trials x \(preset.search.folds) folds x \(preset.search.epochs) epochs")
-      // 2a. The published arm needs nothing from the search: on one of the threads, at one
-      // thread, beside the search's workers; then that thread joins the search.
-      trials = try study.run(data: runData.train, beside: { try self.run(published, data: runData, threads: 1) }, log: log)
+      // 2a. The published arm needs nothing from the search: on a lane of its own (one thread,
+      // or those beyond one per trial) beside the search's workers; then that lane joins them.
+      trials = try study.run(data: runData.train, beside: { try self.run(published, data: runData, threads: $0) }, log: log)
       try markDone("search", ["trials": "\(trials.count)"])
     }
     guard let best = Study.best(trials) else { throw ExperimentError.invalid("every trial of the search failed; see \(out)/search/study.jsonl") }

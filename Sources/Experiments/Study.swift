@@ -181,20 +181,23 @@ public struct Study {
   /// trials in trial order. Every worker logs its trials' results; one worker's training draws
   /// a progress bar. The first error a worker meets is rethrown once all have stopped.
   ///
-  /// `beside`: work that needs nothing from the search (the reproduction's published arm). With
-  /// two threads or more it runs first on one of them, at one thread, while the others search,
-  /// and that thread then joins the search; its bars are the ones drawn, and no search worker
-  /// draws one. So every thread stays busy with work of one thread, which uses the cores better
-  /// than one training on several (see `threads`). With one thread it runs before the search.
+  /// `beside`: work that needs nothing from the search (the reproduction's published arm),
+  /// called with the number of threads it may use. With two threads or more it runs first on
+  /// one lane while the other lanes search, one worker of one thread each, and that lane then
+  /// joins the search as a worker; its bars are the ones drawn, and no search worker draws one.
+  /// Its lane has one thread, or the threads beyond one per trial when there are more. So every
+  /// thread stays busy with work of few threads, which uses the cores better than one training
+  /// on many (see `threads`). With one thread it runs, on it, before the search.
   public func run(
-    data: LabeledTensor, beside: (() throws -> Void)? = nil, log: @escaping (String) -> Void = { _ in }
+    data: LabeledTensor, beside: ((_ threads: Int) throws -> Void)? = nil, log: @escaping (String) -> Void = { _ in }
   ) throws -> [TrialResult] {
     let logger = UncheckedLog(log)
     let joined = try prepare(log: log)
     let count = max(1, min(threads, settings.trials + (beside == nil ? 0 : 1)))
-    // The thread that runs `beside` (when it has a thread of its own) is the last.
+    // The lane that runs `beside` (when it has one of its own) is the last.
     let besideLane = beside != nil && count > 1 ? count - 1 : nil
-    if let beside, besideLane == nil { try beside() }
+    let besideThreads = max(1, threads - (count - 1))
+    if let beside, besideLane == nil { try beside(threads) }
     let workers = try (0..<count).map { i in
       try StudyWorker(
         location: location, study: name, name: count == 1 ? StudyWorker.defaultName : "\(StudyWorker.defaultName)/\(i + 1)",
@@ -219,7 +222,7 @@ public struct Study {
         defer { trialLog.unlock() }
         try? self.writeTrialLog(workers[i].trials())
       }
-      if i == besideLane, let beside { try beside() }
+      if i == besideLane, let beside { try beside(besideThreads) }
       if i == 0 {
         _ = try workers[i].runUntilFinished(execute, recorded: recorded)
       } else {
