@@ -81,14 +81,97 @@ INLINE TARGET512 void store_pair(float *p, ptrdiff_t second, __m512 v) {
 #define VADD _mm512_add_ps
 #include "lane_conv_forward.h"
 
+// One input channel and 7 to 12 output channels (a first layer's forward pass, the last
+// layer's input gradient) on AVX-512: every output channel at once, two positions at a time
+// (up to 24 of the 32 registers), so each tap's two input loads, which at this width are two
+// halves and an insert, serve all the channels' FMAs rather than one block's. The packed
+// weights keep their two blocks (latentlab_pack_conv_weight). Each output's accumulator sees
+// the taps in conv_pixels' order (ty, then tx) from zero, then the bias, as conv_pixels with
+// those blocks (R = 1 for blocks of 4 to 6): the same bits.
+INLINE TARGET512 void single_input_pixels_avx512(const int A, const int P, const float *x, const float *packed,
+                                                 const float *bias, float *y, const ll_axis *rows,
+                                                 const ll_axis *cols, int32_t oy, int32_t o1, int32_t o2,
+                                                 ptrdiff_t gin, ptrdiff_t gout) {
+  const int k = rows->kernelSize;
+  const int ab0 = ll_block_start(A, 2, 1), ab1 = A - ab0;
+  const float *packed1 = packed + (ptrdiff_t)ab0 * k * k;
+  const ptrdiff_t outPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
+  const int32_t inWidth = cols->inputCount;
+  const int32_t ty0 = rows->tapStart[oy], ty1 = rows->tapStart[oy + 1];
+  const int32_t tx0 = cols->tapStart[o1], tx1 = cols->tapStart[o1 + 1];
+  const int32_t shift = P == 2 ? cols->tapStart[o2] - tx0 : 0;
+  __m512 acc[2][12];
+  for (int q = 0; q < P; q++)
+    for (int j = 0; j < A; j++) acc[q][j] = _mm512_setzero_ps();
+  for (int32_t ty = ty0; ty < ty1; ty++) {
+    const float *xrow = x + (ptrdiff_t)rows->tapInput[ty] * inWidth * 8;
+    const float *wrow0 = packed + rows->tapKernel[ty] * k * ab0, *wrow1 = packed1 + rows->tapKernel[ty] * k * ab1;
+    for (int32_t tx = tx0; tx < tx1; tx++) {
+      const __m512 v1 = load_pair(xrow + cols->tapInput[tx] * 8, gin);
+      __m512 v2 = v1;
+      if (P == 2) v2 = load_pair(xrow + cols->tapInput[tx + shift] * 8, gin);
+      const float *w0 = wrow0 + cols->tapKernel[tx] * ab0, *w1 = wrow1 + cols->tapKernel[tx] * ab1;
+      for (int j = 0; j < A; j++) {
+        const __m512 wv = _mm512_set1_ps(j < ab0 ? w0[j] : w1[j - ab0]);
+        acc[0][j] = _mm512_fmadd_ps(wv, v1, acc[0][j]);
+        if (P == 2) acc[1][j] = _mm512_fmadd_ps(wv, v2, acc[1][j]);
+      }
+    }
+  }
+  for (int q = 0; q < P; q++) {
+    float *out = y + ((ptrdiff_t)oy * cols->outputCount + (q == 0 ? o1 : o2)) * 8;
+    for (int j = 0; j < A; j++) {
+      __m512 s = acc[q][j];
+      if (bias) s = _mm512_add_ps(s, _mm512_set1_ps(bias[j]));
+      store_pair(out + j * outPlane, gout, s);
+    }
+  }
+}
+
+// The unit of single_input_pixels_avx512: A a compile-time constant, so the accumulators
+// stay in registers.
+INLINE TARGET512 void single_input_unit_avx512(const int A, const float *x, const float *packed, const float *bias,
+                                               float *y, const ll_axis *rows, const ll_axis *cols, ptrdiff_t gin,
+                                               ptrdiff_t gout) {
+  for (int32_t oy = 0; oy < rows->outputCount; oy++)
+    for (int32_t pb = 0; pb < cols->blockCount; pb++) {
+      const int32_t o1 = cols->blockFirst[pb], o2 = cols->blockSecond[pb];
+      if (o2 >= 0)
+        single_input_pixels_avx512(A, 2, x, packed, bias, y, rows, cols, oy, o1, o2, gin, gout);
+      else
+        single_input_pixels_avx512(A, 1, x, packed, bias, y, rows, cols, oy, o1, -1, gin, gout);
+    }
+}
+
+// Whether single_input_unit_avx512 takes a convolution of b input and a output channels.
+static int single_input_unit_applies(int32_t b, int32_t a) { return b == 1 && a >= 7 && a <= 2 * MAX_BLOCK; }
+
+__attribute__((noinline)) TARGET512 static void single_input_avx512(const float *x, const float *packed,
+                                                                     const float *bias, float *y, int32_t a,
+                                                                     const ll_axis *rows, const ll_axis *cols,
+                                                                     ptrdiff_t gin, ptrdiff_t gout) {
+  switch (a) {
+#define SINGLE_CASE(n)                                                             \
+  case n:                                                                          \
+    single_input_unit_avx512(n, x, packed, bias, y, rows, cols, gin, gout);        \
+    break;
+    SINGLE_CASE(7) SINGLE_CASE(8) SINGLE_CASE(9) SINGLE_CASE(10) SINGLE_CASE(11) SINGLE_CASE(12)
+#undef SINGLE_CASE
+  }
+}
+
 void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float *packed, const float *bias, float *y,
                          int32_t a, const ll_axis *rows, const ll_axis *cols, int32_t isa) {
   const ptrdiff_t inGroup = (ptrdiff_t)b * rows->inputCount * cols->inputCount * 8;
   const ptrdiff_t outGroup = (ptrdiff_t)a * rows->outputCount * cols->outputCount * 8;
   int32_t g = 0;
   if (isa >= 2)
-    for (; g + 1 < groups; g += 2)
-      lane_conv_unit_avx512(x + g * inGroup, b, packed, bias, y + g * outGroup, a, rows, cols, inGroup, outGroup);
+    for (; g + 1 < groups; g += 2) {
+      if (single_input_unit_applies(b, a))
+        single_input_avx512(x + g * inGroup, packed, bias, y + g * outGroup, a, rows, cols, inGroup, outGroup);
+      else
+        lane_conv_unit_avx512(x + g * inGroup, b, packed, bias, y + g * outGroup, a, rows, cols, inGroup, outGroup);
+    }
   for (; g < groups; g++)
     lane_conv_unit_avx2(x + g * inGroup, b, packed, bias, y + g * outGroup, a, rows, cols, inGroup, outGroup);
 }

@@ -24,6 +24,9 @@ final class PlanConvolutionTests: XCTestCase {
     Shape(cin: 2, cout: 1, k: 3, stride: 3, padding: 1, outputPadding: 2, h: 8, w: 10, n: 9),
     Shape(cin: 7, cout: 2, k: 1, stride: 1, padding: 0, outputPadding: 0, h: 4, w: 4, n: 33),
     Shape(cin: 5, cout: 6, k: 4, stride: 2, padding: 2, outputPadding: 1, h: 9, w: 7, n: 8),
+    // One input channel into 7-12 (AVX-512 runs them all at once), odd widths for lone positions.
+    Shape(cin: 1, cout: 11, k: 3, stride: 1, padding: 1, outputPadding: 0, h: 5, w: 7, n: 3),
+    Shape(cin: 12, cout: 1, k: 3, stride: 2, padding: 1, outputPadding: 1, h: 9, w: 9, n: 5),
   ]
 
   /// Compares one layer run through a plan with the same layer's reference passes.
