@@ -92,7 +92,7 @@ public struct ReproducePipeline {
     // then the search winner.
     for arm in [published, ReproductionArm.winner(best)] { try run(arm, data: runData, threads: threads) }
 
-    // 7. The report (always rewritten: it only reads the stages' outputs).
+    // 3. The report (always rewritten: it only reads the stages' outputs).
     let report = StudyReport(
       folder: out, preset: preset, seed: seed, trials: trials, best: best, checksums: runData.checksums,
       meanImageMSE: Self.meanImageMSE(train: runData.train.inputs, test: runData.test.inputs))
