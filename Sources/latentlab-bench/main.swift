@@ -400,15 +400,6 @@ func medianSeconds(warmup: Int, count: Int, _ body: () throws -> Void) rethrows 
   return median(times)
 }
 
-/// The wall time of `latentlab reproduce --preset seed --seed 0` (2 threads) predicted from
-/// per-epoch times, following `ReproducePipeline`'s schedule: the published arm on one thread
-/// beside a search worker on the other, that thread then joining the search; the winner's
-/// autoencoder on both threads; then its embedding on one beside its classifier and VAE on the
-/// other. Each of the 10 trial configurations the seed draws is timed at batch 250 (training
-/// step and inference, at 1 and 2 threads), the VAE at batch 2000, the classifier head at batch
-/// 250, and t-SNE of the preset's points, four-dimensional, all at 1 thread but the winner's
-/// autoencoder. The configuration the search picks is not known before it runs, so the
-/// winner's stages use the mean over the ten configurations.
 /// A search trial's autoencoder at seed 0: the median seconds of one training step (forward,
 /// backward, its optimizer's update) and of one evaluation pass over `batch` (250 images).
 func trialStepSeconds(_ trial: TrialParameters, batch: Tensor, threads: Int) throws -> (step: Double, infer: Double) {
@@ -425,6 +416,15 @@ func trialStepSeconds(_ trial: TrialParameters, batch: Tensor, threads: Int) thr
   return (step, infer)
 }
 
+/// The wall time of `latentlab reproduce --preset seed --seed 0` (2 threads) predicted from
+/// per-epoch times, following `ReproducePipeline`'s schedule: the published arm on one thread
+/// beside a search worker on the other, that thread then joining the search; the winner's
+/// autoencoder on both threads; then its embedding on one beside its classifier and VAE on the
+/// other. Each of the 10 trial configurations the seed draws is timed at batch 250 (training
+/// step and inference, at 1 and 2 threads), the VAE at batch 2000, the classifier head at batch
+/// 250, and t-SNE of the preset's points, four-dimensional, all at 1 thread but the winner's
+/// autoencoder. The configuration the search picks is not known before it runs, so the
+/// winner's stages use the mean over the ten configurations.
 func reproducePrediction() throws -> [Figure] {
   let threads = 2
   let preset = Preset.seed
