@@ -48,6 +48,14 @@ void latentlab_pack_conv_weight(const float *w, ptrdiff_t strideA, ptrdiff_t str
   }
 }
 
+// A sum as ll_store_mode stores it: the compare and mask of latentlab_relu_forward (on the
+// sum) or latentlab_relu_backward (on the gate), so the bits are theirs.
+INLINE TARGET __m256 store_mode_avx2(__m256 v, ll_store_mode mode, const float *gate) {
+  if (mode == LL_STORE_SUM) return v;
+  const __m256 test = mode == LL_STORE_RELU ? v : _mm256_loadu_ps(gate);
+  return _mm256_and_ps(v, _mm256_cmp_ps(test, _mm256_setzero_ps(), _CMP_NLE_UQ));
+}
+
 // The forward convolution (lane_conv_forward.h) at two widths. AVX-512 takes two lane groups
 // to a register: the halves are loaded from, and stored to, the two groups' places.
 #define VEC __m256
@@ -56,7 +64,7 @@ void latentlab_pack_conv_weight(const float *w, ptrdiff_t strideA, ptrdiff_t str
 #define VZERO() _mm256_setzero_ps()
 #define VSET1(f) _mm256_set1_ps(f)
 #define VLOAD(p) _mm256_loadu_ps(p)
-#define VSTORE(p, v) _mm256_storeu_ps(p, v)
+#define VSTORE_MODE(p, v, mode, gate) _mm256_storeu_ps(p, store_mode_avx2(v, mode, gate))
 #define VFMA _mm256_fmadd_ps
 #define VADD _mm256_add_ps
 #include "lane_conv_forward.h"
@@ -75,8 +83,14 @@ INLINE TARGET512 void store_pair(float *p, ptrdiff_t second, __m512 v) {
 #define NAME(f) f##_avx512
 #define VZERO() _mm512_setzero_ps()
 #define VSET1(f) _mm512_set1_ps(f)
+// As store_mode_avx2 for two lane groups (the gate's second half gout floats on, as y's).
+INLINE TARGET512 __m512 store_mode_avx512(__m512 v, ll_store_mode mode, const float *gate, ptrdiff_t gout) {
+  if (mode == LL_STORE_SUM) return v;
+  const __m512 test = mode == LL_STORE_RELU ? v : load_pair(gate, gout);
+  return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(test, _mm512_setzero_ps(), _CMP_NLE_UQ), v);
+}
 #define VLOAD(p) load_pair((p), gin)
-#define VSTORE(p, v) store_pair((p), gout, (v))
+#define VSTORE_MODE(p, v, mode, gate) store_pair((p), gout, store_mode_avx512(v, mode, gate, gout))
 #define VFMA _mm512_fmadd_ps
 #define VADD _mm512_add_ps
 #include "lane_conv_forward.h"
@@ -89,7 +103,8 @@ INLINE TARGET512 void store_pair(float *p, ptrdiff_t second, __m512 v) {
 // the taps in conv_pixels' order (ty, then tx) from zero, then the bias, as conv_pixels with
 // those blocks (R = 1 for blocks of 4 to 6): the same bits.
 INLINE TARGET512 void single_input_pixels_avx512(const int A, const int P, const float *x, const float *packed,
-                                                 const float *bias, float *y, const ll_axis *rows,
+                                                 const float *bias, float *y, ll_store_mode mode,
+                                                 const float *gate, const ll_axis *rows,
                                                  const ll_axis *cols, int32_t oy, int32_t o1, int32_t o2,
                                                  ptrdiff_t gin, ptrdiff_t gout) {
   const int k = rows->kernelSize;
@@ -119,11 +134,12 @@ INLINE TARGET512 void single_input_pixels_avx512(const int A, const int P, const
     }
   }
   for (int q = 0; q < P; q++) {
-    float *out = y + ((ptrdiff_t)oy * cols->outputCount + (q == 0 ? o1 : o2)) * 8;
+    const ptrdiff_t at = ((ptrdiff_t)oy * cols->outputCount + (q == 0 ? o1 : o2)) * 8;
     for (int j = 0; j < A; j++) {
       __m512 s = acc[q][j];
       if (bias) s = _mm512_add_ps(s, _mm512_set1_ps(bias[j]));
-      store_pair(out + j * outPlane, gout, s);
+      const ptrdiff_t place = at + j * outPlane;
+      store_pair(y + place, gout, store_mode_avx512(s, mode, gate ? gate + place : NULL, gout));
     }
   }
 }
@@ -131,15 +147,15 @@ INLINE TARGET512 void single_input_pixels_avx512(const int A, const int P, const
 // The unit of single_input_pixels_avx512: A a compile-time constant, so the accumulators
 // stay in registers.
 INLINE TARGET512 void single_input_unit_avx512(const int A, const float *x, const float *packed, const float *bias,
-                                               float *y, const ll_axis *rows, const ll_axis *cols, ptrdiff_t gin,
-                                               ptrdiff_t gout) {
+                                               float *y, ll_store_mode mode, const float *gate, const ll_axis *rows,
+                                               const ll_axis *cols, ptrdiff_t gin, ptrdiff_t gout) {
   for (int32_t oy = 0; oy < rows->outputCount; oy++)
     for (int32_t pb = 0; pb < cols->blockCount; pb++) {
       const int32_t o1 = cols->blockFirst[pb], o2 = cols->blockSecond[pb];
       if (o2 >= 0)
-        single_input_pixels_avx512(A, 2, x, packed, bias, y, rows, cols, oy, o1, o2, gin, gout);
+        single_input_pixels_avx512(A, 2, x, packed, bias, y, mode, gate, rows, cols, oy, o1, o2, gin, gout);
       else
-        single_input_pixels_avx512(A, 1, x, packed, bias, y, rows, cols, oy, o1, -1, gin, gout);
+        single_input_pixels_avx512(A, 1, x, packed, bias, y, mode, gate, rows, cols, oy, o1, -1, gin, gout);
     }
 }
 
@@ -147,13 +163,14 @@ INLINE TARGET512 void single_input_unit_avx512(const int A, const float *x, cons
 static int single_input_unit_applies(int32_t b, int32_t a) { return b == 1 && a >= 7 && a <= 2 * MAX_BLOCK; }
 
 __attribute__((noinline)) TARGET512 static void single_input_avx512(const float *x, const float *packed,
-                                                                     const float *bias, float *y, int32_t a,
+                                                                     const float *bias, float *y, ll_store_mode mode,
+                                                                     const float *gate, int32_t a,
                                                                      const ll_axis *rows, const ll_axis *cols,
                                                                      ptrdiff_t gin, ptrdiff_t gout) {
   switch (a) {
-#define SINGLE_CASE(n)                                                             \
-  case n:                                                                          \
-    single_input_unit_avx512(n, x, packed, bias, y, rows, cols, gin, gout);        \
+#define SINGLE_CASE(n)                                                                   \
+  case n:                                                                                \
+    single_input_unit_avx512(n, x, packed, bias, y, mode, gate, rows, cols, gin, gout);  \
     break;
     SINGLE_CASE(7) SINGLE_CASE(8) SINGLE_CASE(9) SINGLE_CASE(10) SINGLE_CASE(11) SINGLE_CASE(12)
 #undef SINGLE_CASE
@@ -161,19 +178,24 @@ __attribute__((noinline)) TARGET512 static void single_input_avx512(const float 
 }
 
 void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float *packed, const float *bias, float *y,
-                         int32_t a, const ll_axis *rows, const ll_axis *cols, int32_t isa) {
+                         int32_t a, const ll_axis *rows, const ll_axis *cols, ll_store_mode mode, const float *gate,
+                         int32_t isa) {
   const ptrdiff_t inGroup = (ptrdiff_t)b * rows->inputCount * cols->inputCount * 8;
   const ptrdiff_t outGroup = (ptrdiff_t)a * rows->outputCount * cols->outputCount * 8;
+  if (mode != LL_STORE_GATED) gate = NULL;
   int32_t g = 0;
   if (isa >= 2)
     for (; g + 1 < groups; g += 2) {
+      const float *gg = gate ? gate + g * outGroup : NULL;
       if (single_input_unit_applies(b, a))
-        single_input_avx512(x + g * inGroup, packed, bias, y + g * outGroup, a, rows, cols, inGroup, outGroup);
+        single_input_avx512(x + g * inGroup, packed, bias, y + g * outGroup, mode, gg, a, rows, cols, inGroup, outGroup);
       else
-        lane_conv_unit_avx512(x + g * inGroup, b, packed, bias, y + g * outGroup, a, rows, cols, inGroup, outGroup);
+        lane_conv_unit_avx512(x + g * inGroup, b, packed, bias, y + g * outGroup, mode, gg, a, rows, cols, inGroup,
+                              outGroup);
     }
   for (; g < groups; g++)
-    lane_conv_unit_avx2(x + g * inGroup, b, packed, bias, y + g * outGroup, a, rows, cols, inGroup, outGroup);
+    lane_conv_unit_avx2(x + g * inGroup, b, packed, bias, y + g * outGroup, mode, gate ? gate + g * outGroup : NULL, a,
+                        rows, cols, inGroup, outGroup);
 }
 
 // The pairs of kernel column kx: their count, and the steps (floats) between consecutive
@@ -473,7 +495,8 @@ int latentlab_avx2_fma_available(void) { return 0; }
 void latentlab_pack_conv_weight(const float *w, ptrdiff_t sa, ptrdiff_t sb, int32_t a, int32_t b, int32_t k,
                                 float *packed) {}
 void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float *packed, const float *bias, float *y,
-                         int32_t a, const ll_axis *rows, const ll_axis *cols, int32_t isa) {}
+                         int32_t a, const ll_axis *rows, const ll_axis *cols, ll_store_mode mode, const float *gate,
+                         int32_t isa) {}
 void latentlab_lane_conv_weight_gradient(const float *dy, const float *x, int32_t groups, int32_t a, int32_t b,
                                          float *dw, ptrdiff_t sa, ptrdiff_t sb, const ll_axis *rows,
                                          const ll_axis *cols, int32_t isa) {}

@@ -3,15 +3,17 @@
 // images, in the halves of a register). Each image's lane sees the same FMAs in the same
 // order in both, so the two give the same bits. The includer defines VEC, VTARGET,
 // NAME(f), VZERO(), VSET1(f), VLOAD(p) (the vector at p, and gin floats on for the
-// second group), VSTORE(p, v) (likewise, gout), VFMA(a, b, c) = a·b + c fused, VADD;
-// this file undefines them at its end.
+// second group), VSTORE_MODE(p, v, mode, gate) (v after the ll_store_mode to p, and its second
+// half gout floats on; gate is at p's place in its own array), VFMA(a, b, c) = a·b + c fused,
+// VADD; this file undefines them at its end.
 
 // One block of AB output channels over a whole group, P (1 or 2) output positions of a row
 // at a time. R independent accumulator chains (input channel b goes to chain b mod R, the
 // last nb mod R to chains 0, 1, ...) keep the FMA pipes busy when AB is small; they are
 // added in a fixed order at the end.
 INLINE VTARGET void NAME(conv_pixels)(const int AB, const int R, const int P, const float *x, int32_t nb,
-                               const float *packed, const float *bias, float *y, const ll_axis *rows,
+                               const float *packed, const float *bias, float *y, ll_store_mode mode,
+                               const float *gate, const ll_axis *rows,
                                const ll_axis *cols, int32_t oy, int32_t o1, int32_t o2, ptrdiff_t gin, ptrdiff_t gout) {
   const int k = rows->kernelSize;
   const ptrdiff_t inPlane = (ptrdiff_t)rows->inputCount * cols->inputCount * 8;
@@ -79,14 +81,14 @@ INLINE VTARGET void NAME(conv_pixels)(const int AB, const int R, const int P, co
     }
   }
   for (int q = 0; q < P; q++) {
-    float *out = y + ((ptrdiff_t)oy * cols->outputCount + (q == 0 ? o1 : o2)) * 8;
+    const ptrdiff_t at = ((ptrdiff_t)oy * cols->outputCount + (q == 0 ? o1 : o2)) * 8;
     for (int j = 0; j < AB; j++) {
       VEC s = acc[q][0][j];
       if (R == 2) s = VADD(acc[q][0][j], acc[q][1][j]);
       if (R == 4)
         s = VADD(VADD(acc[q][0][j], acc[q][1][j]), VADD(acc[q][2][j], acc[q][3][j]));
       if (bias) s = VADD(s, VSET1(bias[j]));
-      VSTORE(out + j * outPlane, s);
+      VSTORE_MODE(y + at + j * outPlane, s, mode, gate ? gate + at + j * outPlane : NULL);
     }
   }
 }
@@ -97,7 +99,8 @@ INLINE VTARGET void NAME(conv_pixels)(const int AB, const int R, const int P, co
 // kernel above would spend more time on its loops than on FMAs. (Blocks of 3 channels × 4
 // positions for a first layer's single input channel measured slower than the pair kernel.)
 INLINE VTARGET void NAME(conv_wide)(const int AB, const int Q, const int UNIT, const float *x, int32_t nb,
-                             const float *packed, const float *bias, float *y, const ll_axis *rows,
+                             const float *packed, const float *bias, float *y, ll_store_mode mode,
+                             const float *gate, const ll_axis *rows,
                              const ll_axis *cols, int32_t oy, int32_t run, int32_t from, ptrdiff_t gin, ptrdiff_t gout) {
   const int k = rows->kernelSize;
   const ptrdiff_t inPlane = (ptrdiff_t)rows->inputCount * cols->inputCount * 8;
@@ -131,27 +134,29 @@ INLINE VTARGET void NAME(conv_wide)(const int AB, const int Q, const int UNIT, c
     }
   }
   const ptrdiff_t step = (ptrdiff_t)cols->wideStep[run] * 8;
-  float *out = y + ((ptrdiff_t)oy * cols->outputCount + first) * 8 + from * step;
+  const ptrdiff_t at = ((ptrdiff_t)oy * cols->outputCount + first) * 8 + from * step;
   for (int q = 0; q < Q && q < length; q++)
     for (int j = 0; j < AB; j++) {
       VEC s = acc[q][j];
       if (bias) s = VADD(s, VSET1(bias[j]));
-      VSTORE(out + q * step + j * outPlane, s);
+      const ptrdiff_t place = at + q * step + j * outPlane;
+      VSTORE_MODE(y + place, s, mode, gate ? gate + place : NULL);
     }
 }
 
 // One output channel: each run at once, Q = its length (up to 8 accumulators).
 VTARGET static void NAME(conv_runs)(const float *x, int32_t b, const float *packed, const float *bias, float *y,
-                                   const ll_axis *rows, const ll_axis *cols, ptrdiff_t gin, ptrdiff_t gout) {
+                                   ll_store_mode mode, const float *gate, const ll_axis *rows, const ll_axis *cols,
+                                   ptrdiff_t gin, ptrdiff_t gout) {
   for (int32_t oy = 0; oy < rows->outputCount; oy++)
     for (int32_t run = 0; run < cols->wideCount; run++) {
       switch (cols->wideLength[run]) {
 #define RUN1(q)                                                                                   \
   case q:                                                                                         \
     if (cols->wideDelta[run] == 1)                                                                \
-      NAME(conv_wide)(1, q, 1, x, b, packed, bias, y, rows, cols, oy, run, 0, gin, gout);                          \
+      NAME(conv_wide)(1, q, 1, x, b, packed, bias, y, mode, gate, rows, cols, oy, run, 0, gin, gout);                          \
     else                                                                                          \
-      NAME(conv_wide)(1, q, 0, x, b, packed, bias, y, rows, cols, oy, run, 0, gin, gout);                          \
+      NAME(conv_wide)(1, q, 0, x, b, packed, bias, y, mode, gate, rows, cols, oy, run, 0, gin, gout);                          \
     break;
         RUN1(1) RUN1(2) RUN1(3) RUN1(4) RUN1(5) RUN1(6) RUN1(7) RUN1(8)
 #undef RUN1
@@ -162,21 +167,21 @@ VTARGET static void NAME(conv_runs)(const float *x, int32_t b, const float *pack
 #define CONV_CASE(n, r)                                                                          \
   case n:                                                                                        \
     if (o2 >= 0)                                                                                 \
-      NAME(conv_pixels)(n, r, 2, xg, b, pk, bs, yb, rows, cols, oy, o1, o2, gin, gout);                           \
+      NAME(conv_pixels)(n, r, 2, xg, b, pk, bs, yb, mode, gb, rows, cols, oy, o1, o2, gin, gout);                           \
     else                                                                                         \
-      NAME(conv_pixels)(n, r, 1, xg, b, pk, bs, yb, rows, cols, oy, o1, -1, gin, gout);                           \
+      NAME(conv_pixels)(n, r, 1, xg, b, pk, bs, yb, mode, gb, rows, cols, oy, o1, -1, gin, gout);                           \
     break;
 
 // One unit of lane groups (one for AVX2, two for AVX-512: gin floats apart in x, gout in y). Loop
 // order: for each output position pair, every block of output channels, so that the few
 // input rows a position reads stay in L1 while all output channels use them.
 VTARGET static void NAME(lane_conv_unit)(const float *xg, int32_t b, const float *packed, const float *bias, float *yg,
-                                         int32_t a, const ll_axis *rows, const ll_axis *cols, ptrdiff_t gin,
-                                         ptrdiff_t gout) {
+                                         ll_store_mode mode, const float *gateg, int32_t a, const ll_axis *rows,
+                                         const ll_axis *cols, ptrdiff_t gin, ptrdiff_t gout) {
   const int k = rows->kernelSize, blocks = ll_block_count(a, MAX_BLOCK);
   const ptrdiff_t outPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
   if (a == 1) {
-    NAME(conv_runs)(xg, b, packed, bias, yg, rows, cols, gin, gout);
+    NAME(conv_runs)(xg, b, packed, bias, yg, mode, gateg, rows, cols, gin, gout);
     return;
   }
   for (int32_t oy = 0; oy < rows->outputCount; oy++)
@@ -187,6 +192,7 @@ VTARGET static void NAME(lane_conv_unit)(const float *xg, int32_t b, const float
         const float *pk = packed + (ptrdiff_t)a0 * b * k * k;
         const float *bs = bias ? bias + a0 : NULL;
         float *yb = yg + (ptrdiff_t)a0 * outPlane;
+        const float *gb = gateg ? gateg + (ptrdiff_t)a0 * outPlane : NULL;
         switch (ab) {
           CONV_CASE(1, 4) CONV_CASE(2, 2) CONV_CASE(3, 2)
           CONV_CASE(4, 1) CONV_CASE(5, 1) CONV_CASE(6, 1)
@@ -203,6 +209,6 @@ VTARGET static void NAME(lane_conv_unit)(const float *xg, int32_t b, const float
 #undef VZERO
 #undef VSET1
 #undef VLOAD
-#undef VSTORE
+#undef VSTORE_MODE
 #undef VFMA
 #undef VADD

@@ -42,6 +42,12 @@ public final class ExecutionPlan {
   private let activationKeepsBatch: [Bool]
   private let gradientKeepsBatch: [Bool]
   private let activations: [AlignedBuffer]
+  /// The convolutions whose stores apply the ReLU after them (steps i with a ReLU at i + 1 that
+  /// works in place: no pass starts or stops between them), and whose input gradients carry
+  /// on through a ReLU before them (at i − 1, in place); those ReLU steps then do nothing.
+  /// The kernels' stores apply the same compare and mask as the ReLU kernels: the same bits.
+  private let reluFollows: [Bool]
+  private let reluPrecedes: [Bool]
   /// Which of `gradients` holds each root's gradients.
   private let gradientBuffers: [Int]
   /// Scalars per row of each gradient buffer's chunk slots.
@@ -80,6 +86,17 @@ public final class ExecutionPlan {
     }
     for (name, boundary) in marks where roots[boundary] != boundary { throw PlanError.invalidMark(name) }
     self.roots = roots
+    let planSteps = table.steps
+    func isConvolution(_ i: Int) -> Bool {
+      if case .convolution = planSteps[i] { return true }
+      return false
+    }
+    func isInPlaceReLU(_ i: Int) -> Bool {
+      guard i >= 0, i < planSteps.count, case .relu = planSteps[i] else { return false }
+      return roots[i + 1] == roots[i]
+    }
+    reluFollows = planSteps.indices.map { isConvolution($0) && isInPlaceReLU($0 + 1) }
+    reluPrecedes = planSteps.indices.map { isConvolution($0) && isInPlaceReLU($0 - 1) }
     var activationKeepsBatch = [Bool](repeating: false, count: shapes.count)
     var gradientKeepsBatch = [Bool](repeating: false, count: shapes.count)
     for (i, step) in steps.enumerated() {
@@ -234,9 +251,9 @@ public final class ExecutionPlan {
       switch steps[i] {
       case .toLanes: latentlab_to_lanes(src, Int32(rows), widths[i], dst)
       case .fromLanes: latentlab_from_lanes(src, Int32(rows), widths[i], dst)
-      case .convolution(let plan, _, _): plan.forwardLanes(src, groups: groups, into: dst)
+      case .convolution(let plan, _, _): plan.forwardLanes(src, groups: groups, into: dst, relu: reluFollows[i])
       case .linear(let linear): linear.forwardRows(src, rows: rows, into: dst)
-      case .relu: latentlab_relu_forward(src, dst, count)
+      case .relu: if i == 0 || !reluFollows[i - 1] { latentlab_relu_forward(src, dst, count) }
       case .sigmoid: latentlab_sigmoid_forward(src, dst, count)
       case .reshape: break
       case .latent(let step): latentShare += step.forwardRows(place.rows, input: src, output: dst, training: training)
@@ -262,13 +279,16 @@ public final class ExecutionPlan {
       case .fromLanes:
         if let dx { latentlab_to_lanes(dy, Int32(rows), widths[i], dx) }
       case .convolution(let plan, _, let bias):
+        let x = activation(i, place, pass)
         plan.backwardLanes(
-          dy, input: activation(i, place, pass), groups: groups, chunk: place.chunk,
-          parameterGradients: needsParameterGradients[i], bias: bias != nil, inputGradient: dx)
+          dy, input: x, groups: groups, chunk: place.chunk, parameterGradients: needsParameterGradients[i],
+          bias: bias != nil, inputGradient: dx, throughReLU: reluPrecedes[i] ? UnsafePointer(x) : nil)
       case .linear(let linear):
         if let dx { linear.inputGradientRows(dy, rows: rows, into: dx) }
       case .relu:
-        if let dx { latentlab_relu_backward(activation(i + 1, place, pass), dy, dx, count) }
+        if let dx, i + 1 == steps.count || !reluPrecedes[i + 1] {
+          latentlab_relu_backward(activation(i + 1, place, pass), dy, dx, count)
+        }
       case .sigmoid:
         if let dx {
           let y = activation(i + 1, place, pass)

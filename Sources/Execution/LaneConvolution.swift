@@ -146,24 +146,29 @@ package final class LaneConvolution {
     }
   }
 
-  /// `y = W ∗ x + bias` for `groups` lane groups: `x [groups][B][H][W][8]` → `y [groups][A][H'][W'][8]`.
+  /// `y = W ∗ x + bias` for `groups` lane groups: `x [groups][B][H][W][8]` → `y [groups][A][H'][W'][8]`,
+  /// or `y = ReLU(W ∗ x + bias)` with `relu` (the bits of `latentlab_relu_forward` after it).
   /// Every lane is computed, the padding lanes of a partial group too. `width`: the register
   /// width (`LaneConvolution.width`; 2 needs AVX-512F), which never changes a bit.
   package func forwardLanes(
-    _ x: UnsafePointer<Float>, groups: Int, into y: UnsafeMutablePointer<Float>, width: Int32 = LaneConvolution.width
+    _ x: UnsafePointer<Float>, groups: Int, into y: UnsafeMutablePointer<Float>, relu: Bool = false,
+    width: Int32 = LaneConvolution.width
   ) {
     latentlab_lane_conv(
       x, Int32(groups), Int32(inputChannels), packedForward, hasBias ? UnsafePointer(biasCopy) : nil, y,
-      Int32(outputChannels), forwardRows.table, forwardColumns.table, width)
+      Int32(outputChannels), forwardRows.table, forwardColumns.table, relu ? LL_STORE_RELU : LL_STORE_SUM, nil, width)
   }
 
   /// The backward pass of chunk `chunk` (lane groups `groups`): its partial weight and bias
   /// gradients when `parameterGradients` (the bias's only when `bias`), and the input gradient
   /// into `dx` when given. `x` is the chunk's forward input, `dy` its output gradient; `width`
   /// as `forwardLanes` (the weight gradient takes two input channels to a register at 2).
+  /// With `reluOutput` (the input `x` as the output of a ReLU), `dx` is carried on through
+  /// that ReLU: zero where `reluOutput ≤ 0`, the bits of `latentlab_relu_backward` after it.
   package func backwardLanes(
     _ dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, groups: Int, chunk: Int, parameterGradients: Bool,
-    bias: Bool, inputGradient dx: UnsafeMutablePointer<Float>?, width: Int32 = LaneConvolution.width
+    bias: Bool, inputGradient dx: UnsafeMutablePointer<Float>?, throughReLU reluOutput: UnsafePointer<Float>? = nil,
+    width: Int32 = LaneConvolution.width
   ) {
     let (a, b, g) = (Int32(outputChannels), Int32(inputChannels), Int32(groups))
     if parameterGradients {
@@ -176,7 +181,9 @@ package final class LaneConvolution {
       }
     }
     if let dx {
-      latentlab_lane_conv(dy, g, a, packedBackward, nil, dx, b, backwardRows.table, backwardColumns.table, width)
+      latentlab_lane_conv(
+        dy, g, a, packedBackward, nil, dx, b, backwardRows.table, backwardColumns.table,
+        reluOutput == nil ? LL_STORE_SUM : LL_STORE_GATED, reluOutput, width)
     }
   }
 

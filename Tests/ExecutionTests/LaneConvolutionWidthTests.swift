@@ -18,17 +18,8 @@ final class LaneConvolutionWidthTests: XCTestCase {
     let shapes = PlanConvolutionTests.shapes
     for (i, s) in shapes.enumerated() {
       for transposed in [false, true] {
-        let out = { (n: Int) in
-          transposed ? (n - 1) * s.stride - 2 * s.padding + s.k + s.outputPadding : (n + 2 * s.padding - s.k) / s.stride + 1
-        }
-        let lanes = LaneConvolution(
-          inputChannels: s.cin, outputChannels: s.cout, kernelSize: s.k, stride: s.stride, padding: s.padding,
-          inputSize: (s.h, s.w), outputSize: (out(s.h), out(s.w)), transposed: transposed)
         var g = SeededGenerator(seed: UInt64(i), streamName: "test/lane-width")
-        let weight = (0..<(s.cin * s.cout * s.k * s.k)).map { _ in g.nextFloat() * 2 - 1 }
-        let bias = (0..<s.cout).map { _ in g.nextFloat() * 2 - 1 }
-        lanes.packForward(weight: weight, bias: bias)
-        lanes.prepareBackward(weight: weight, chunks: 1)
+        let (lanes, weight, bias) = s.laneConvolution(transposed: transposed, &g)
         for groups in [1, 2, 3, 5] {
           let x = (0..<(groups * lanes.inputImageSize * 8)).map { _ in g.nextFloat() * 2 - 1 }
           let dy = (0..<(groups * lanes.outputImageSize * 8)).map { _ in g.nextFloat() * 2 - 1 }

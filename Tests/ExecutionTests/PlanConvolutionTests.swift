@@ -14,6 +14,22 @@ import XCTest
 final class PlanConvolutionTests: XCTestCase {
   struct Shape {
     var cin, cout, k, stride, padding, outputPadding, h, w, n: Int
+
+    /// The lane kernels of this shape's convolution (or transposed convolution), with a weight
+    /// and bias drawn from `g` uniform in [−1, 1), packed for both directions (one chunk).
+    func laneConvolution(transposed: Bool, _ g: inout SeededGenerator) -> (LaneConvolution, weight: [Float], bias: [Float]) {
+      let out = { (n: Int) in
+        transposed ? (n - 1) * stride - 2 * padding + k + outputPadding : (n + 2 * padding - k) / stride + 1
+      }
+      let lanes = LaneConvolution(
+        inputChannels: cin, outputChannels: cout, kernelSize: k, stride: stride, padding: padding,
+        inputSize: (h, w), outputSize: (out(h), out(w)), transposed: transposed)
+      let weight = (0..<(cin * cout * k * k)).map { _ in g.nextFloat() * 2 - 1 }
+      let bias = (0..<cout).map { _ in g.nextFloat() * 2 - 1 }
+      lanes.packForward(weight: weight, bias: bias)
+      lanes.prepareBackward(weight: weight, chunks: 1)
+      return (lanes, weight, bias)
+    }
   }
 
   static let shapes: [Shape] = [

@@ -60,15 +60,29 @@ int latentlab_avx2_fma_available(void);
 void latentlab_pack_conv_weight(const float *w, ptrdiff_t strideA, ptrdiff_t strideB, int32_t a, int32_t b,
                                 int32_t k, float *packed);
 
+/// What a lane convolution does to each sum before storing it.
+typedef enum {
+  /// Stores the sum s.
+  LL_STORE_SUM = 0,
+  /// Stores ReLU(s) as latentlab_relu_forward computes it (s <= 0 ? +0 : s; NaN stays).
+  LL_STORE_RELU = 1,
+  /// Stores s where the gate (same layout as y) is > 0 or NaN, +0 elsewhere: ReLU's
+  /// backward pass as latentlab_relu_backward computes it, the gate being ReLU's output.
+  LL_STORE_GATED = 2,
+} ll_store_mode;
+
 /// y[g][a][oy][ox][l] = bias[a] + Σ_b Σ_(ky,iy) Σ_(kx,ix) W(a, b, ky, kx) · x[g][b][iy][ix][l]
 /// over `groups` lane groups; x is [groups][B][rows.inputCount][cols.inputCount][8], y is
 /// [groups][A][rows.outputCount][cols.outputCount][8]; `bias` may be NULL (zero).
 /// `packed` comes from latentlab_pack_conv_weight with the same A, B and k. `isa` 2 runs two
 /// lane groups to an AVX-512 register (a CPU with AVX-512F only), 1 one group to an AVX2
 /// register; every lane gets the same fused multiply-adds in the same order either way, so
-/// the bits are the same.
+/// the bits are the same. `mode` applies ReLU or its backward mask (`gate`, laid out as y,
+/// may be NULL otherwise) to each sum as it is stored: the same bits as the convolution
+/// followed by latentlab_relu_forward or latentlab_relu_backward, without their pass over y.
 void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float *packed, const float *bias,
-                         float *y, int32_t a, const ll_axis *rows, const ll_axis *cols, int32_t isa);
+                         float *y, int32_t a, const ll_axis *rows, const ll_axis *cols, ll_store_mode mode,
+                         const float *gate, int32_t isa);
 
 /// dW(a, b, ky, kx) = Σ_g Σ_(oy,iy) Σ_(ox,ix) Σ_l dy[g][a][oy][ox][l] · x[g][b][iy][ix][l],
 /// written (not added) to dw[a * strideA + b * strideB + ky * k + kx]. The sum runs in a
