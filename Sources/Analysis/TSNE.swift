@@ -76,6 +76,8 @@ public struct TSNEResult {
   public var neighbourSeconds: Double
   /// The perplexity calibration and symmetrisation of P, part of `seconds`.
   public var affinitySeconds: Double
+  /// The threads of the last iteration: `options.threads`, or more when an allowance grew.
+  public var finalThreads: Int
 }
 
 /// t-SNE: Barnes-Hut (L. van der Maaten, "Accelerating t-SNE using Tree-Based Algorithms",
@@ -102,9 +104,13 @@ public struct TSNEResult {
 ///   are added in chunk order, so the result is the same bits with any thread count.
 public enum TSNE {
   /// Embeds the rows of `data` `[N, D]` in 2-D; `progress(iteration, KL)` every 10 iterations
-  /// and after the last (KL only then: it costs a logarithm per non-zero of P).
+  /// and after the last (KL only then: it costs a logarithm per non-zero of P). With
+  /// `allowance`, each iteration runs on the threads it allows then (`options.threads` until
+  /// it allows another count): a stage beside this one hands over its threads when it ends.
+  /// The bits never depend on the thread count.
   public static func embed(
-    _ data: Tensor, options: TSNEOptions = TSNEOptions(), progress: ((Int, Double?) -> Void)? = nil
+    _ data: Tensor, options: TSNEOptions = TSNEOptions(), allowance: ThreadAllowance? = nil,
+    progress: ((Int, Double?) -> Void)? = nil
   ) throws -> TSNEResult {
     let start = Date()
     guard data.rank == 2 else { throw AnalysisError.invalidInput(what: "t-SNE input", expected: "a matrix [N, D]", found: "\(data.shape)") }
@@ -124,7 +130,7 @@ public enum TSNE {
         what: "t-SNE by FFT interpolation", expected: "at least \(TSNEAlgorithm.fftMinimumPoints) points (use Barnes-Hut below)",
         found: "N = \(n)")
     }
-    let parallel = DeterministicParallel(threads: options.threads)
+    var parallel = DeterministicParallel(threads: options.threads)
     let neighbours = try NearestNeighbors.search(data, k: k, parallel: parallel)
     let neighbourSeconds = Date().timeIntervalSince(start)
     let p = SparseAffinities(neighbours: neighbours, n: n, k: k, perplexity: options.perplexity, parallel: parallel)
@@ -149,6 +155,7 @@ public enum TSNE {
     var lastKL = Double.nan
     for iteration in 0..<options.iterations {
       try Interruption.check()
+      if let allowance { parallel = allowance.parallel(replacing: parallel) }
       let exaggerating = iteration < options.exaggerationIterations
       let exaggeration = exaggerating ? options.earlyExaggeration : 1
       let momentum = exaggerating ? 0.5 : 0.8
@@ -191,7 +198,7 @@ public enum TSNE {
     return TSNEResult(
       embedding: Tensor(shape: [n, 2], scalars: y.map(Float.init)), klDivergence: lastKL,
       seconds: Date().timeIntervalSince(start), algorithm: algorithm, neighbourSeconds: neighbourSeconds,
-      affinitySeconds: affinitySeconds)
+      affinitySeconds: affinitySeconds, finalThreads: parallel.threadCount)
   }
 
   /// The repulsion's approximation for `algorithm` (`fft` or `barnesHut`).

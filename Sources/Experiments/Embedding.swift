@@ -49,12 +49,13 @@ public enum Embedding {
   }
 
   /// The rows' t-SNE map with `options` (Barnes-Hut or FFT interpolation); `progress(iteration)`
-  /// every 10 iterations and after the last.
+  /// every 10 iterations and after the last; `allowance` as `TSNE.embed`'s.
   /// - Throws: `TSNE`'s errors (too few points for the perplexity, bad options).
   public static func tsne(
-    _ matrix: Tensor, labels: [Int], of what: String, options: TSNEOptions, progress: ((Int) -> Void)? = nil
+    _ matrix: Tensor, labels: [Int], of what: String, options: TSNEOptions, allowance: ThreadAllowance? = nil,
+    progress: ((Int) -> Void)? = nil
   ) throws -> (map: EmbeddingMap, result: TSNEResult) {
-    let result = try TSNE.embed(matrix, options: options) { iteration, _ in progress?(iteration) }
+    let result = try TSNE.embed(matrix, options: options, allowance: allowance) { iteration, _ in progress?(iteration) }
     let e = result.embedding.scalars
     let map = EmbeddingMap(
       points: (0..<matrix.shape[0]).map { (Double(e[2 * $0]), Double(e[2 * $0 + 1])) }, labels: labels,

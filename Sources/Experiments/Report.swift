@@ -111,7 +111,8 @@ public struct StudyReport {
 
   /// What an arm's embedding stage mapped and how long it took, from its `done.json`:
   /// "published configuration: PCA of 60000 codes in 0.4 s, t-SNE of 60000 by FFT
-  /// interpolation in 33.0 s (exact neighbours 4.7 s, affinities 1.1 s; KL 2.44, 10-NN 0.79)".
+  /// interpolation in 33.0 s on 1 thread, 2 by its end (exact neighbours 4.7 s, affinities
+  /// 1.1 s; KL 2.44, 10-NN 0.79)".
   func embeddingWords(_ arm: ReproductionArm) -> String {
     let path = "\(folder)/\(arm.stage("embedding"))/done.json"
     guard let data = FileManager.default.contents(atPath: path),
@@ -119,8 +120,12 @@ public struct StudyReport {
       let points = v["tsne_points"], let seconds = v["tsne_seconds"]
     else { return "\(arm.name): embedding timings not recorded (a run folder from an earlier version)" }
     let method = v["tsne_algorithm"].flatMap(TSNEAlgorithm.init(rawValue:))?.words ?? "t-SNE"
+    var threads = ""
+    if let first = v["tsne_threads"], let last = v["tsne_final_threads"] {
+      threads = " on \(first) thread\(first == "1" ? "" : "s")" + (last == first ? "" : ", \(last) by its end")
+    }
     return "\(arm.name): PCA of \(v["pca_points"] ?? "?") codes in \(v["pca_seconds"] ?? "?") s, t-SNE of \(points) by \(method) in "
-      + "\(seconds) s (exact neighbours \(v["tsne_neighbour_seconds"] ?? "?") s, affinities \(v["tsne_affinity_seconds"] ?? "?") s; "
+      + "\(seconds) s\(threads) (exact neighbours \(v["tsne_neighbour_seconds"] ?? "?") s, affinities \(v["tsne_affinity_seconds"] ?? "?") s; "
       + "KL \(v["tsne_kl"] ?? "?"), 10-NN \(v["tsne_knn10_accuracy"] ?? "?"))"
   }
 

@@ -105,7 +105,8 @@ public struct ReproducePipeline {
   /// on all of them; then, with two or more, its embedding on half beside the rest (generated
   /// images, classifier, VAE) on the other half, since neither needs the other and a stage on
   /// fewer threads uses them better (t-SNE of 60,000 codes: 51–59 s on one thread, 32–34 s on
-  /// two). Every stage gives the same bits on any number of threads.
+  /// two). When the training side ends first, the t-SNE takes its threads from its next
+  /// iteration on (`ThreadAllowance`). Every stage gives the same bits on any number of threads.
   func run(_ arm: ReproductionArm, data runData: RunData, threads: Int) throws {
     try trainAutoencoder(arm, threads: threads)
     let embeds = !isDone(arm.stage("embedding"))
@@ -114,16 +115,18 @@ public struct ReproducePipeline {
       // Only one of the two draws bars on a terminal (the embedding's t-SNE); in a log, both
       // write their plain lines.
       let embeddingThreads = threads / 2
+      let allowance = ThreadAllowance(embeddingThreads)
       try WorkerThreads.run(2) { lane in
         if lane == 0 {
-          try self.embed(arm, data: runData, threads: embeddingThreads)
+          try self.embed(arm, data: runData, threads: allowance)
         } else {
+          defer { allowance.add(threads - embeddingThreads) }
           try self.generateAndTrain(
             arm, data: runData, threads: threads - embeddingThreads, showsProgress: !ProgressReporter.standardErrorIsTerminal)
         }
       }
     } else {
-      try embed(arm, data: runData, threads: threads)
+      try embed(arm, data: runData, threads: ThreadAllowance(threads))
       try generateAndTrain(arm, data: runData, threads: threads, showsProgress: true)
     }
   }
@@ -156,8 +159,12 @@ public struct ReproducePipeline {
   }
 
   /// PCA and t-SNE of the training set's latent codes.
-  func embed(_ arm: ReproductionArm, data runData: RunData, threads: Int) throws {
+  /// The arm's PCA and t-SNE maps of the training codes, on the threads `allowance` allows
+  /// (read when the stage starts, and again by the t-SNE at each iteration and before the
+  /// maps' 10-NN accuracy).
+  func embed(_ arm: ReproductionArm, data runData: RunData, threads allowance: ThreadAllowance) throws {
     guard !isDone(arm.stage("embedding")) else { return }
+    let threads = allowance.threads
     let (_, autoencoder) = try trainedAutoencoder(arm, threads: threads)
     let embeddingFolder = out + "/" + arm.stage("embedding")
     let tsnePoints = min(preset.embedding.tsnePoints, runData.train.count)
@@ -179,7 +186,8 @@ public struct ReproducePipeline {
     let bar = ProgressReporter(label: "t-SNE", total: options.iterations, unit: "it")
     var shown = 0
     let (map, result) = try Embedding.tsne(
-      subset, labels: tsneLabels, of: "the latent codes (\(subset.shape[0]) training images)", options: options
+      subset, labels: tsneLabels, of: "the latent codes (\(subset.shape[0]) training images)", options: options,
+      allowance: allowance
     ) { iteration in
       bar.advance(by: iteration - shown)
       shown = iteration
@@ -187,12 +195,13 @@ public struct ReproducePipeline {
     bar.finish()
     try map.write(name: "tsne", classNames: FashionMNIST.classNames, folder: embeddingFolder)
     let accuracy = try TSNE.knnAccuracy(
-      result.embedding, labels: tsneLabels.map { Int32($0) }, k: 10, parallel: DeterministicParallel(threads: threads))
+      result.embedding, labels: tsneLabels.map { Int32($0) }, k: 10, parallel: DeterministicParallel(threads: allowance.threads))
     try markDone(arm.stage("embedding"), [
       "pca_variance_ratio": pca.explainedVarianceRatio.map { String(format: "%.4f", $0) }.joined(separator: ","),
       "pca_points": "\(codes.shape[0])", "pca_seconds": String(format: "%.3f", pcaSeconds),
       "tsne_kl": String(format: "%.4f", result.klDivergence), "tsne_knn10_accuracy": String(format: "%.4f", accuracy),
       "tsne_points": "\(subset.shape[0])", "tsne_algorithm": result.algorithm.rawValue,
+      "tsne_threads": "\(threads)", "tsne_final_threads": "\(result.finalThreads)",
       "tsne_seconds": String(format: "%.1f", result.seconds),
       "tsne_neighbour_seconds": String(format: "%.1f", result.neighbourSeconds),
       "tsne_affinity_seconds": String(format: "%.1f", result.affinitySeconds),

@@ -62,6 +62,35 @@ final class TSNETests: XCTestCase {
     XCTAssertGreaterThan(try TSNE.knnAccuracy(one.embedding, labels: labels, k: 10), 0.95)
   }
 
+  /// A t-SNE whose thread allowance grows mid-run (1 → 3 threads at iteration 100, as when the
+  /// stage beside it ends) gives the bits of one on one thread throughout, by Barnes-Hut and by
+  /// FFT interpolation (whose grids are resized for the new threads).
+  func testThreadsHandedOverMidRunChangeNoBit() throws {
+    let (x, _) = blobs(300, seed: 4)
+    for algorithm in [TSNEAlgorithm.barnesHut, .fft] {
+      var options = TSNEOptions()
+      options.algorithm = algorithm
+      options.perplexity = 20
+      options.iterations = 300
+      options.threads = 1
+      let fixed = try TSNE.embed(x, options: options)
+      let allowance = ThreadAllowance(1)
+      var raisedAt: Int?
+      let handed = try TSNE.embed(x, options: options, allowance: allowance) { iteration, _ in
+        if iteration == 100 {
+          allowance.add(2)
+          raisedAt = iteration
+        }
+      }
+      XCTAssertEqual(raisedAt, 100, "\(algorithm): the allowance grew mid-run")
+      XCTAssertEqual(fixed.finalThreads, 1)
+      XCTAssertEqual(handed.finalThreads, 3, "\(algorithm): the last iterations ran on the threads handed over")
+      XCTAssertEqual(
+        fixed.embedding.scalars.map(\.bitPattern), handed.embedding.scalars.map(\.bitPattern), "\(algorithm): the map")
+      XCTAssertEqual(fixed.klDivergence.bitPattern, handed.klDivergence.bitPattern, "\(algorithm): KL")
+    }
+  }
+
   func testBadInputsAreErrors() {
     XCTAssertThrowsError(try TSNE.embed(Tensor.zeros([3, 2]))) { XCTAssertTrue("\($0)".contains("at least 4 points"), "\($0)") }
     var options = TSNEOptions()

@@ -22,7 +22,7 @@ final class ReportTests: XCTestCase {
     }
     // The published arm's embedding stage as the pipeline records it; the winner's predates
     // the timings.
-    try #"{"pca_points": "60000", "pca_seconds": "0.41", "tsne_points": "60000", "tsne_algorithm": "fft", "tsne_seconds": "33.0", "tsne_neighbour_seconds": "4.7", "tsne_affinity_seconds": "1.1", "tsne_kl": "2.4400", "tsne_knn10_accuracy": "0.7900"}"#
+    try #"{"pca_points": "60000", "pca_seconds": "0.41", "tsne_points": "60000", "tsne_algorithm": "fft", "tsne_threads": "1", "tsne_final_threads": "2", "tsne_seconds": "33.0", "tsne_neighbour_seconds": "4.7", "tsne_affinity_seconds": "1.1", "tsne_kl": "2.4400", "tsne_knn10_accuracy": "0.7900"}"#
       .write(toFile: "\(folder!)/published/embedding/done.json", atomically: true, encoding: .utf8)
     for arm in report().arms {
       for (path, _) in StudyReport.figures(for: arm) {
@@ -69,7 +69,7 @@ final class ReportTests: XCTestCase {
     XCTAssertTrue(md.contains("](published/embedding/tsne.svg)") && md.contains("](embedding/tsne.svg)"), "both arms' figures")
     XCTAssertTrue(
       md.contains(
-        "published configuration: PCA of 60000 codes in 0.41 s, t-SNE of 60000 by FFT interpolation in 33.0 s (exact neighbours 4.7 s, affinities 1.1 s; KL 2.4400, 10-NN 0.7900)"
+        "published configuration: PCA of 60000 codes in 0.41 s, t-SNE of 60000 by FFT interpolation in 33.0 s on 1 thread, 2 by its end (exact neighbours 4.7 s, affinities 1.1 s; KL 2.4400, 10-NN 0.7900)"
       ), md)
     XCTAssertTrue(md.contains("embedding timings not recorded"), "a folder without them says so")
     XCTAssertTrue(FileManager.default.fileExists(atPath: html))
