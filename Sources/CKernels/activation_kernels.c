@@ -67,7 +67,24 @@ __attribute__((target("avx2,fma"))) void latentlab_sigmoid_forward(const float *
   }
 }
 
+#pragma clang fp contract(off)
+__attribute__((target("avx2"))) void latentlab_sigmoid_backward(const float *y, const float *dy, float *dx,
+                                                                ptrdiff_t count) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  ptrdiff_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const __m256 v = _mm256_loadu_ps(y + i);
+    _mm256_storeu_ps(dx + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(dy + i), v), _mm256_sub_ps(one, v)));
+  }
+  for (; i < count; i++) dx[i] = dy[i] * y[i] * (1 - y[i]);
+}
+
 #else
+
+#pragma clang fp contract(off)
+void latentlab_sigmoid_backward(const float *y, const float *dy, float *dx, ptrdiff_t count) {
+  for (ptrdiff_t i = 0; i < count; i++) dx[i] = dy[i] * y[i] * (1 - y[i]);
+}
 
 void latentlab_relu_forward(const float *x, float *y, ptrdiff_t count) {
   for (ptrdiff_t i = 0; i < count; i++) y[i] = x[i] <= 0 ? 0.0f : x[i];

@@ -290,10 +290,7 @@ public final class ExecutionPlan {
           latentlab_relu_backward(activation(i + 1, place, pass), dy, dx, count)
         }
       case .sigmoid:
-        if let dx {
-          let y = activation(i + 1, place, pass)
-          for q in 0..<count { dx[q] = dy[q] * y[q] * (1 - y[q]) }
-        }
+        if let dx { latentlab_sigmoid_backward(activation(i + 1, place, pass), dy, dx, count) }
       case .reshape: break
       case .latent(let step): step.backwardRows(place.rows, outputGradient: dy, inputGradient: dx)
       }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import NN
 import TensorCore
@@ -26,6 +27,28 @@ final class ActivationTests: XCTestCase {
       let dy = Tensor(shape: [count], scalars: [Float](repeating: 1, count: count))
       let dx = try layer.backward(dy)
       for (v, d) in zip(y.scalars, dx.scalars) { XCTAssertEqual(d, v * (1 - v)) }
+    }
+  }
+
+  /// The plan's sigmoid backward kernel against the reference layer's expression
+  /// `dy · y · (1 − y)` evaluated here in Swift (no fused multiply-add), bit for bit: into
+  /// another array and in place over dy, with tails shorter than a vector and NaN, ±0, 1, ∞.
+  func testSigmoidBackwardKernelGivesTheBitsOfTheExpression() throws {
+    try XCTSkipUnless(InstructionSet.usesAVX2Kernels, "the plan's kernels need AVX2 (LATENTLAB_ISA=portable has no plan)")
+    var g = SeededGenerator(seed: 13, streamName: "test/activations/sigmoid-backward")
+    for count in [1, 7, 8, 13, 1_003] {
+      var y = (0..<count).map { _ in g.nextFloat() }
+      var dy = (0..<count).map { _ in (g.nextFloat() - 0.5) * 1e3 }
+      for (q, (yv, dv)) in [(Float(1), Float(2)), (0, -0.0), (.nan, 1), (0.5, .infinity)].enumerated() where q < count {
+        (y[q], dy[q]) = (yv, dv)
+      }
+      var expected = [Float](repeating: 0, count: count)
+      for i in 0..<count { expected[i] = dy[i] * y[i] * (1 - y[i]) }
+      var dx = [Float](repeating: 7, count: count)
+      latentlab_sigmoid_backward(y, dy, &dx, count)
+      XCTAssertEqual(dx.map(\.bitPattern), expected.map(\.bitPattern), "count \(count)")
+      dy.withUnsafeMutableBufferPointer { d in latentlab_sigmoid_backward(y, d.baseAddress!, d.baseAddress!, count) }
+      XCTAssertEqual(dy.map(\.bitPattern), expected.map(\.bitPattern), "count \(count), in place")
     }
   }
 

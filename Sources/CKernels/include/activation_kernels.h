@@ -17,4 +17,8 @@ void latentlab_relu_backward(const float *y, const float *dy, float *dx, ptrdiff
 /// NaN gives NaN (a diverging run must still see it in the loss).
 void latentlab_sigmoid_forward(const float *x, float *y, ptrdiff_t count);
 
+/// dx[i] = (dy[i] · y[i]) · (1 − y[i]), y the forward output, each operation rounded on its own
+/// (no fused multiply-add): the bits of the reference `Sigmoid.backward`. dx may be dy.
+void latentlab_sigmoid_backward(const float *y, const float *dy, float *dx, ptrdiff_t count);
+
 #endif
