@@ -65,6 +65,7 @@ INLINE TARGET __m256 store_mode_avx2(__m256 v, ll_store_mode mode, const float *
 #define VSET1(f) _mm256_set1_ps(f)
 #define VLOAD(p) _mm256_loadu_ps(p)
 #define VSTORE_MODE(p, v, mode, gate) _mm256_storeu_ps(p, store_mode_avx2(v, mode, gate))
+#define VRUN 8
 #define VFMA _mm256_fmadd_ps
 #define VADD _mm256_add_ps
 #include "lane_conv_forward.h"
@@ -91,6 +92,7 @@ INLINE TARGET512 __m512 store_mode_avx512(__m512 v, ll_store_mode mode, const fl
 }
 #define VLOAD(p) load_pair((p), gin)
 #define VSTORE_MODE(p, v, mode, gate) store_pair((p), gout, store_mode_avx512(v, mode, gate, gout))
+#define VRUN 16
 #define VFMA _mm512_fmadd_ps
 #define VADD _mm512_add_ps
 #include "lane_conv_forward.h"

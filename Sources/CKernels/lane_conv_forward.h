@@ -5,7 +5,8 @@
 // NAME(f), VZERO(), VSET1(f), VLOAD(p) (the vector at p, and gin floats on for the
 // second group), VSTORE_MODE(p, v, mode, gate) (v after the ll_store_mode to p, and its second
 // half gout floats on; gate is at p's place in its own array), VFMA(a, b, c) = a·b + c fused,
-// VADD; this file undefines them at its end.
+// VADD, VRUN (the most positions of a run computed at once: 8 or 16); this file undefines
+// them at its end.
 
 // One block of AB output channels over a whole group, P (1 or 2) output positions of a row
 // at a time. R independent accumulator chains (input channel b goes to chain b mod R, the
@@ -112,9 +113,9 @@ INLINE VTARGET void NAME(conv_wide)(const int AB, const int Q, const int UNIT, c
   const ptrdiff_t delta = UNIT ? 8 : (ptrdiff_t)cols->wideDelta[run] * 8;
   const int32_t ty0 = rows->tapStart[oy], ty1 = rows->tapStart[oy + 1];
   const int32_t tx0 = cols->tapStart[first], tx1 = cols->tapStart[first + 1];
-  ptrdiff_t shift[8];
+  ptrdiff_t shift[LL_MAX_RUN];
   for (int q = 0; q < Q; q++) shift[q] = (q < length ? from + q : from) * delta;
-  VEC acc[8][MAX_BLOCK];
+  VEC acc[LL_MAX_RUN][MAX_BLOCK];
   for (int q = 0; q < Q; q++)
     for (int j = 0; j < AB; j++) acc[q][j] = VZERO();
   for (int ib = 0; ib < nb; ib++) {
@@ -144,24 +145,30 @@ INLINE VTARGET void NAME(conv_wide)(const int AB, const int Q, const int UNIT, c
     }
 }
 
-// One output channel: each run at once, Q = its length (up to 8 accumulators).
+// One output channel: each run in pieces of at most VRUN positions (VRUN accumulators: 8 of
+// AVX2's 16 registers, 16 of AVX-512's 32), Q = the piece's length.
 VTARGET static void NAME(conv_runs)(const float *x, int32_t b, const float *packed, const float *bias, float *y,
                                    ll_store_mode mode, const float *gate, const ll_axis *rows, const ll_axis *cols,
                                    ptrdiff_t gin, ptrdiff_t gout) {
   for (int32_t oy = 0; oy < rows->outputCount; oy++)
-    for (int32_t run = 0; run < cols->wideCount; run++) {
-      switch (cols->wideLength[run]) {
-#define RUN1(q)                                                                                   \
-  case q:                                                                                         \
-    if (cols->wideDelta[run] == 1)                                                                \
-      NAME(conv_wide)(1, q, 1, x, b, packed, bias, y, mode, gate, rows, cols, oy, run, 0, gin, gout);                          \
-    else                                                                                          \
-      NAME(conv_wide)(1, q, 0, x, b, packed, bias, y, mode, gate, rows, cols, oy, run, 0, gin, gout);                          \
+    for (int32_t run = 0; run < cols->wideCount; run++)
+      for (int32_t from = 0; from < cols->wideLength[run]; from += VRUN) {
+        const int32_t piece = cols->wideLength[run] - from < VRUN ? cols->wideLength[run] - from : VRUN;
+        switch (piece) {
+#define RUN1(q)                                                                                          \
+  case q:                                                                                                \
+    if (cols->wideDelta[run] == 1)                                                                       \
+      NAME(conv_wide)(1, q, 1, x, b, packed, bias, y, mode, gate, rows, cols, oy, run, from, gin, gout); \
+    else                                                                                                 \
+      NAME(conv_wide)(1, q, 0, x, b, packed, bias, y, mode, gate, rows, cols, oy, run, from, gin, gout); \
     break;
-        RUN1(1) RUN1(2) RUN1(3) RUN1(4) RUN1(5) RUN1(6) RUN1(7) RUN1(8)
+          RUN1(1) RUN1(2) RUN1(3) RUN1(4) RUN1(5) RUN1(6) RUN1(7) RUN1(8)
+#if VRUN > 8
+          RUN1(9) RUN1(10) RUN1(11) RUN1(12) RUN1(13) RUN1(14) RUN1(15) RUN1(16)
+#endif
 #undef RUN1
+        }
       }
-    }
 }
 
 #define CONV_CASE(n, r)                                                                          \
@@ -210,5 +217,6 @@ VTARGET static void NAME(lane_conv_unit)(const float *xg, int32_t b, const float
 #undef VSET1
 #undef VLOAD
 #undef VSTORE_MODE
+#undef VRUN
 #undef VFMA
 #undef VADD

@@ -57,7 +57,7 @@ final class LaneAxis {
       }
       blocks.append((Int32(o), partner))
     }
-    // Runs of up to eight positions at a constant step whose taps read the same kernel
+    // Runs of up to LL_MAX_RUN positions at a constant step whose taps read the same kernel
     // indices at inputs a constant delta apart (for a single output channel).
     let inputsOf = (0..<output).map { o in taps.filter { $0.o == o }.map(\.i) }
     var inRun = [Bool](repeating: false, count: output)
@@ -69,7 +69,7 @@ final class LaneAxis {
         let deltas = zip(inputsOf[o + step], inputsOf[o]).map { $0 - $1 }
         guard let delta = deltas.first, deltas.allSatisfy({ $0 == delta }) else { continue }
         var length = 2
-        while length < 8, o + length * step < output, !inRun[o + length * step],
+        while length < Int(LL_MAX_RUN), o + length * step < output, !inRun[o + length * step],
           kernelsOf[o + length * step] == kernelsOf[o],
           zip(inputsOf[o + length * step], inputsOf[o]).allSatisfy({ $0 - $1 == length * delta })
         {

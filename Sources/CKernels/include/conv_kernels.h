@@ -24,6 +24,9 @@
 /// The largest kernel size the weight gradient takes (its per-tap partials live on the stack).
 #define LL_MAX_KERNEL 7
 
+/// The longest run of output positions (ll_axis.wide*) a single output channel computes at once.
+#define LL_MAX_RUN 16
+
 /// The taps of one spatial axis of a convolution (see the header comment).
 typedef struct ll_axis {
   int32_t outputCount;
@@ -41,9 +44,10 @@ typedef struct ll_axis {
   int32_t blockCount;
   const int32_t *blockFirst;
   const int32_t *blockSecond;
-  // Runs of up to eight output positions wideFirst[r] + q · wideStep[r] (q < wideLength[r])
-  // that read the same kernel indices, tap by tap, at inputs shifted by q · wideDelta[r]:
-  // a single output channel computes a whole run at once (eight accumulators).
+  // Runs of up to LL_MAX_RUN output positions wideFirst[r] + q · wideStep[r] (q <
+  // wideLength[r]) that read the same kernel indices, tap by tap, at inputs shifted by
+  // q · wideDelta[r]: a single output channel computes a run at once (AVX-512: up to 16
+  // accumulators; AVX2: 8 at a time).
   int32_t wideCount;
   const int32_t *wideFirst;
   const int32_t *wideLength;
