@@ -179,6 +179,83 @@ __attribute__((noinline)) TARGET512 static void single_input_avx512(const float 
   }
 }
 
+// Two blocks of 4 to 6 output channels (a = 8 to 12) over four or more input channels on
+// AVX-512: both blocks at once, two positions at a time (up to 24 of the 32 registers), so each
+// input load (two halves and an insert at this width) serves every output channel rather than
+// one block's. Each output's accumulator sees what conv_pixels gives it for such blocks (R = 1,
+// taps outside and input channels inside, from zero, then the bias): the same bits. The packed
+// weights keep their two blocks (latentlab_pack_conv_weight).
+INLINE TARGET512 void block_pair_pixels_avx512(const int A, const int P, const float *x, int32_t nb,
+                                               const float *packed, const float *bias, float *y, ll_store_mode mode,
+                                               const float *gate, const ll_axis *rows, const ll_axis *cols,
+                                               int32_t oy, int32_t o1, int32_t o2, ptrdiff_t gin, ptrdiff_t gout) {
+  const int k = rows->kernelSize;
+  const int ab0 = ll_block_start(A, 2, 1), ab1 = A - ab0;
+  const ptrdiff_t wStep0 = (ptrdiff_t)k * k * ab0, wStep1 = (ptrdiff_t)k * k * ab1;
+  const float *packed1 = packed + (ptrdiff_t)nb * wStep0;
+  const ptrdiff_t inPlane = (ptrdiff_t)rows->inputCount * cols->inputCount * 8;
+  const ptrdiff_t outPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
+  const int32_t inWidth = cols->inputCount;
+  const int32_t ty0 = rows->tapStart[oy], ty1 = rows->tapStart[oy + 1];
+  const int32_t tx0 = cols->tapStart[o1], tx1 = cols->tapStart[o1 + 1];
+  const int32_t shift = P == 2 ? cols->tapStart[o2] - tx0 : 0;
+  __m512 acc[2][12];
+  for (int q = 0; q < P; q++)
+    for (int j = 0; j < A; j++) acc[q][j] = _mm512_setzero_ps();
+  for (int32_t ty = ty0; ty < ty1; ty++) {
+    const float *xrow = x + (ptrdiff_t)rows->tapInput[ty] * inWidth * 8;
+    const float *wrow0 = packed + rows->tapKernel[ty] * k * ab0, *wrow1 = packed1 + rows->tapKernel[ty] * k * ab1;
+    for (int32_t tx = tx0; tx < tx1; tx++) {
+      const float *x1 = xrow + cols->tapInput[tx] * 8;
+      const float *x2 = P == 2 ? xrow + cols->tapInput[tx + shift] * 8 : x1;
+      const float *w0 = wrow0 + cols->tapKernel[tx] * ab0, *w1 = wrow1 + cols->tapKernel[tx] * ab1;
+      for (int32_t ib = 0; ib < nb; ib++) {
+        const __m512 v1 = load_pair(x1 + ib * inPlane, gin);
+        __m512 v2 = v1;
+        if (P == 2) v2 = load_pair(x2 + ib * inPlane, gin);
+        const float *wb0 = w0 + ib * wStep0, *wb1 = w1 + ib * wStep1;
+        for (int j = 0; j < A; j++) {
+          const __m512 wv = _mm512_set1_ps(j < ab0 ? wb0[j] : wb1[j - ab0]);
+          acc[0][j] = _mm512_fmadd_ps(wv, v1, acc[0][j]);
+          if (P == 2) acc[1][j] = _mm512_fmadd_ps(wv, v2, acc[1][j]);
+        }
+      }
+    }
+  }
+  for (int q = 0; q < P; q++) {
+    const ptrdiff_t at = ((ptrdiff_t)oy * cols->outputCount + (q == 0 ? o1 : o2)) * 8;
+    for (int j = 0; j < A; j++) {
+      __m512 s = acc[q][j];
+      if (bias) s = _mm512_add_ps(s, _mm512_set1_ps(bias[j]));
+      const ptrdiff_t place = at + j * outPlane;
+      store_pair(y + place, gout, store_mode_avx512(s, mode, gate ? gate + place : NULL, gout));
+    }
+  }
+}
+
+// Whether block_pair_avx512 takes a convolution of b input and a output channels: two blocks
+// of at least 4 (R = 1 in both), and enough input channels for conv_pixels' taps-outside order.
+static int block_pair_applies(int32_t b, int32_t a) { return b >= 4 && a >= 8 && a <= 2 * MAX_BLOCK; }
+
+__attribute__((noinline)) TARGET512 static void block_pair_avx512(const float *x, int32_t b, const float *packed,
+                                                                   const float *bias, float *y, ll_store_mode mode,
+                                                                   const float *gate, int32_t a, const ll_axis *rows,
+                                                                   const ll_axis *cols, ptrdiff_t gin, ptrdiff_t gout) {
+#define PAIR_CASE(n)                                                                                               \
+  case n:                                                                                                          \
+    for (int32_t oy = 0; oy < rows->outputCount; oy++)                                                             \
+      for (int32_t pb = 0; pb < cols->blockCount; pb++) {                                                          \
+        const int32_t o1 = cols->blockFirst[pb], o2 = cols->blockSecond[pb];                                       \
+        if (o2 >= 0)                                                                                               \
+          block_pair_pixels_avx512(n, 2, x, b, packed, bias, y, mode, gate, rows, cols, oy, o1, o2, gin, gout);    \
+        else                                                                                                       \
+          block_pair_pixels_avx512(n, 1, x, b, packed, bias, y, mode, gate, rows, cols, oy, o1, -1, gin, gout);    \
+      }                                                                                                            \
+    break;
+  switch (a) { PAIR_CASE(8) PAIR_CASE(9) PAIR_CASE(10) PAIR_CASE(11) PAIR_CASE(12) }
+#undef PAIR_CASE
+}
+
 void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float *packed, const float *bias, float *y,
                          int32_t a, const ll_axis *rows, const ll_axis *cols, ll_store_mode mode, const float *gate,
                          int32_t isa) {
@@ -191,6 +268,8 @@ void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float 
       const float *gg = gate ? gate + g * outGroup : NULL;
       if (single_input_unit_applies(b, a))
         single_input_avx512(x + g * inGroup, packed, bias, y + g * outGroup, mode, gg, a, rows, cols, inGroup, outGroup);
+      else if (block_pair_applies(b, a))
+        block_pair_avx512(x + g * inGroup, b, packed, bias, y + g * outGroup, mode, gg, a, rows, cols, inGroup, outGroup);
       else
         lane_conv_unit_avx512(x + g * inGroup, b, packed, bias, y + g * outGroup, mode, gg, a, rows, cols, inGroup,
                               outGroup);

@@ -43,6 +43,10 @@ final class PlanConvolutionTests: XCTestCase {
     // One input channel into 7-12 (AVX-512 runs them all at once), odd widths for lone positions.
     Shape(cin: 1, cout: 11, k: 3, stride: 1, padding: 1, outputPadding: 0, h: 5, w: 7, n: 3),
     Shape(cin: 12, cout: 1, k: 3, stride: 2, padding: 1, outputPadding: 1, h: 9, w: 9, n: 5),
+    // Two blocks of 4-6 outputs over 4 or more inputs (AVX-512 runs them at once): 9 outputs
+    // forward; 11 as the input gradient of 11 → 4.
+    Shape(cin: 6, cout: 9, k: 3, stride: 2, padding: 1, outputPadding: 1, h: 7, w: 9, n: 5),
+    Shape(cin: 11, cout: 4, k: 3, stride: 1, padding: 1, outputPadding: 0, h: 5, w: 6, n: 3),
   ]
 
   /// Compares one layer run through a plan with the same layer's reference passes.
