@@ -90,108 +90,24 @@ INLINE TARGET512 __m512 store_mode_avx512(__m512 v, ll_store_mode mode, const fl
   const __m512 test = mode == LL_STORE_RELU ? v : load_pair(gate, gout);
   return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(test, _mm512_setzero_ps(), _CMP_NLE_UQ), v);
 }
-#define VLOAD(p) load_pair((p), gin)
-#define VSTORE_MODE(p, v, mode, gate) store_pair((p), gout, store_mode_avx512(v, mode, gate, gout))
-#define VRUN 16
-#define VFMA _mm512_fmadd_ps
-#define VADD _mm512_add_ps
-#include "lane_conv_forward.h"
-
-// One input channel and 7 to 12 output channels (a first layer's forward pass, the last
-// layer's input gradient) on AVX-512: every output channel at once, two positions at a time
-// (up to 24 of the 32 registers), so each tap's two input loads, which at this width are two
-// halves and an insert, serve all the channels' FMAs rather than one block's. The packed
-// weights keep their two blocks (latentlab_pack_conv_weight). Each output's accumulator sees
-// the taps in conv_pixels' order (ty, then tx) from zero, then the bias, as conv_pixels with
-// those blocks (R = 1 for blocks of 4 to 6): the same bits.
-INLINE TARGET512 void single_input_pixels_avx512(const int A, const int P, const float *x, const float *packed,
-                                                 const float *bias, float *y, ll_store_mode mode,
-                                                 const float *gate, const ll_axis *rows,
-                                                 const ll_axis *cols, int32_t oy, int32_t o1, int32_t o2,
-                                                 ptrdiff_t gin, ptrdiff_t gout) {
-  const int k = rows->kernelSize;
-  const int ab0 = ll_block_start(A, 2, 1), ab1 = A - ab0;
-  const float *packed1 = packed + (ptrdiff_t)ab0 * k * k;
-  const ptrdiff_t outPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
-  const int32_t inWidth = cols->inputCount;
-  const int32_t ty0 = rows->tapStart[oy], ty1 = rows->tapStart[oy + 1];
-  const int32_t tx0 = cols->tapStart[o1], tx1 = cols->tapStart[o1 + 1];
-  const int32_t shift = P == 2 ? cols->tapStart[o2] - tx0 : 0;
-  __m512 acc[2][12];
-  for (int q = 0; q < P; q++)
-    for (int j = 0; j < A; j++) acc[q][j] = _mm512_setzero_ps();
-  for (int32_t ty = ty0; ty < ty1; ty++) {
-    const float *xrow = x + (ptrdiff_t)rows->tapInput[ty] * inWidth * 8;
-    const float *wrow0 = packed + rows->tapKernel[ty] * k * ab0, *wrow1 = packed1 + rows->tapKernel[ty] * k * ab1;
-    for (int32_t tx = tx0; tx < tx1; tx++) {
-      const __m512 v1 = load_pair(xrow + cols->tapInput[tx] * 8, gin);
-      __m512 v2 = v1;
-      if (P == 2) v2 = load_pair(xrow + cols->tapInput[tx + shift] * 8, gin);
-      const float *w0 = wrow0 + cols->tapKernel[tx] * ab0, *w1 = wrow1 + cols->tapKernel[tx] * ab1;
-      for (int j = 0; j < A; j++) {
-        const __m512 wv = _mm512_set1_ps(j < ab0 ? w0[j] : w1[j - ab0]);
-        acc[0][j] = _mm512_fmadd_ps(wv, v1, acc[0][j]);
-        if (P == 2) acc[1][j] = _mm512_fmadd_ps(wv, v2, acc[1][j]);
-      }
-    }
-  }
-  for (int q = 0; q < P; q++) {
-    const ptrdiff_t at = ((ptrdiff_t)oy * cols->outputCount + (q == 0 ? o1 : o2)) * 8;
-    for (int j = 0; j < A; j++) {
-      __m512 s = acc[q][j];
-      if (bias) s = _mm512_add_ps(s, _mm512_set1_ps(bias[j]));
-      const ptrdiff_t place = at + j * outPlane;
-      store_pair(y + place, gout, store_mode_avx512(s, mode, gate ? gate + place : NULL, gout));
-    }
-  }
-}
-
-// The unit of single_input_pixels_avx512: A a compile-time constant, so the accumulators
-// stay in registers.
-INLINE TARGET512 void single_input_unit_avx512(const int A, const float *x, const float *packed, const float *bias,
-                                               float *y, ll_store_mode mode, const float *gate, const ll_axis *rows,
-                                               const ll_axis *cols, ptrdiff_t gin, ptrdiff_t gout) {
-  for (int32_t oy = 0; oy < rows->outputCount; oy++)
-    for (int32_t pb = 0; pb < cols->blockCount; pb++) {
-      const int32_t o1 = cols->blockFirst[pb], o2 = cols->blockSecond[pb];
-      if (o2 >= 0)
-        single_input_pixels_avx512(A, 2, x, packed, bias, y, mode, gate, rows, cols, oy, o1, o2, gin, gout);
-      else
-        single_input_pixels_avx512(A, 1, x, packed, bias, y, mode, gate, rows, cols, oy, o1, -1, gin, gout);
-    }
-}
-
-// Whether single_input_unit_avx512 takes a convolution of b input and a output channels.
-static int single_input_unit_applies(int32_t b, int32_t a) { return b == 1 && a >= 7 && a <= 2 * MAX_BLOCK; }
-
-__attribute__((noinline)) TARGET512 static void single_input_avx512(const float *x, const float *packed,
-                                                                     const float *bias, float *y, ll_store_mode mode,
-                                                                     const float *gate, int32_t a,
-                                                                     const ll_axis *rows, const ll_axis *cols,
-                                                                     ptrdiff_t gin, ptrdiff_t gout) {
-  switch (a) {
-#define SINGLE_CASE(n)                                                                   \
-  case n:                                                                                \
-    single_input_unit_avx512(n, x, packed, bias, y, mode, gate, rows, cols, gin, gout);  \
-    break;
-    SINGLE_CASE(7) SINGLE_CASE(8) SINGLE_CASE(9) SINGLE_CASE(10) SINGLE_CASE(11) SINGLE_CASE(12)
-#undef SINGLE_CASE
-  }
-}
-
-// Two blocks of 4 to 6 output channels (a = 8 to 12) over four or more input channels on
-// AVX-512: both blocks at once, two positions at a time (up to 24 of the 32 registers), so each
-// input load (two halves and an insert at this width) serves every output channel rather than
-// one block's. Each output's accumulator sees what conv_pixels gives it for such blocks (R = 1,
-// taps outside and input channels inside, from zero, then the bias): the same bits. The packed
-// weights keep their two blocks (latentlab_pack_conv_weight).
-INLINE TARGET512 void block_pair_pixels_avx512(const int A, const int P, const float *x, int32_t nb,
-                                               const float *packed, const float *bias, float *y, ll_store_mode mode,
-                                               const float *gate, const ll_axis *rows, const ll_axis *cols,
-                                               int32_t oy, int32_t o1, int32_t o2, ptrdiff_t gin, ptrdiff_t gout) {
-  const int k = rows->kernelSize;
-  const int ab0 = ll_block_start(A, 2, 1), ab1 = A - ab0;
-  const ptrdiff_t wStep0 = (ptrdiff_t)k * k * ab0, wStep1 = (ptrdiff_t)k * k * ab1;
+// Two adjacent blocks of output channels (AB0 + AB1, up to 12) on AVX-512, at once: two
+// positions at a time (up to 24 of the 32 registers), so each input load (two halves and an
+// insert at this width) serves both blocks' channels rather than one block's. Each output's
+// accumulator gets what conv_pixels gives it, from zero, then the bias: the same bits. That
+// holds when both blocks sum in one chain in conv_pixels' taps-outside order: blocks of 4 to 6
+// (R = 1) over 4 or more input channels; or one input channel (a first layer's forward pass,
+// the last layer's input gradient), where chains past the first stay +0 and adding them
+// changes nothing (an accumulator that starts at +0 never becomes −0), for blocks of 3 to 6.
+// The packed weights are the two blocks' (latentlab_pack_conv_weight), one after the other.
+INLINE TARGET512 void pair_pixels_avx512(const int AB0, const int AB1, const int P, const int ONE, const float *x,
+                                         int32_t inputs, const float *packed, const float *bias, float *y,
+                                         ll_store_mode mode, const float *gate, const ll_axis *rows,
+                                         const ll_axis *cols, int32_t oy, int32_t o1, int32_t o2, ptrdiff_t gin,
+                                         ptrdiff_t gout) {
+  // ONE: a single input channel, known at compile time (the channel loop then vanishes).
+  const int32_t nb = ONE ? 1 : inputs;
+  const int A = AB0 + AB1, k = rows->kernelSize;
+  const ptrdiff_t wStep0 = (ptrdiff_t)k * k * AB0, wStep1 = (ptrdiff_t)k * k * AB1;
   const float *packed1 = packed + (ptrdiff_t)nb * wStep0;
   const ptrdiff_t inPlane = (ptrdiff_t)rows->inputCount * cols->inputCount * 8;
   const ptrdiff_t outPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
@@ -199,23 +115,23 @@ INLINE TARGET512 void block_pair_pixels_avx512(const int A, const int P, const f
   const int32_t ty0 = rows->tapStart[oy], ty1 = rows->tapStart[oy + 1];
   const int32_t tx0 = cols->tapStart[o1], tx1 = cols->tapStart[o1 + 1];
   const int32_t shift = P == 2 ? cols->tapStart[o2] - tx0 : 0;
-  __m512 acc[2][12];
+  __m512 acc[2][2 * MAX_BLOCK];
   for (int q = 0; q < P; q++)
     for (int j = 0; j < A; j++) acc[q][j] = _mm512_setzero_ps();
   for (int32_t ty = ty0; ty < ty1; ty++) {
     const float *xrow = x + (ptrdiff_t)rows->tapInput[ty] * inWidth * 8;
-    const float *wrow0 = packed + rows->tapKernel[ty] * k * ab0, *wrow1 = packed1 + rows->tapKernel[ty] * k * ab1;
+    const float *wrow0 = packed + rows->tapKernel[ty] * k * AB0, *wrow1 = packed1 + rows->tapKernel[ty] * k * AB1;
     for (int32_t tx = tx0; tx < tx1; tx++) {
       const float *x1 = xrow + cols->tapInput[tx] * 8;
       const float *x2 = P == 2 ? xrow + cols->tapInput[tx + shift] * 8 : x1;
-      const float *w0 = wrow0 + cols->tapKernel[tx] * ab0, *w1 = wrow1 + cols->tapKernel[tx] * ab1;
+      const float *w0 = wrow0 + cols->tapKernel[tx] * AB0, *w1 = wrow1 + cols->tapKernel[tx] * AB1;
       for (int32_t ib = 0; ib < nb; ib++) {
         const __m512 v1 = load_pair(x1 + ib * inPlane, gin);
         __m512 v2 = v1;
         if (P == 2) v2 = load_pair(x2 + ib * inPlane, gin);
         const float *wb0 = w0 + ib * wStep0, *wb1 = w1 + ib * wStep1;
         for (int j = 0; j < A; j++) {
-          const __m512 wv = _mm512_set1_ps(j < ab0 ? wb0[j] : wb1[j - ab0]);
+          const __m512 wv = _mm512_set1_ps(j < AB0 ? wb0[j] : wb1[j - AB0]);
           acc[0][j] = _mm512_fmadd_ps(wv, v1, acc[0][j]);
           if (P == 2) acc[1][j] = _mm512_fmadd_ps(wv, v2, acc[1][j]);
         }
@@ -233,28 +149,36 @@ INLINE TARGET512 void block_pair_pixels_avx512(const int A, const int P, const f
   }
 }
 
-// Whether block_pair_avx512 takes a convolution of b input and a output channels: two blocks
-// of at least 4 (R = 1 in both), and enough input channels for conv_pixels' taps-outside order.
-static int block_pair_applies(int32_t b, int32_t a) { return b >= 4 && a >= 8 && a <= 2 * MAX_BLOCK; }
-
-__attribute__((noinline)) TARGET512 static void block_pair_avx512(const float *x, int32_t b, const float *packed,
-                                                                   const float *bias, float *y, ll_store_mode mode,
-                                                                   const float *gate, int32_t a, const ll_axis *rows,
-                                                                   const ll_axis *cols, ptrdiff_t gin, ptrdiff_t gout) {
-#define PAIR_CASE(n)                                                                                               \
-  case n:                                                                                                          \
-    for (int32_t oy = 0; oy < rows->outputCount; oy++)                                                             \
-      for (int32_t pb = 0; pb < cols->blockCount; pb++) {                                                          \
-        const int32_t o1 = cols->blockFirst[pb], o2 = cols->blockSecond[pb];                                       \
-        if (o2 >= 0)                                                                                               \
-          block_pair_pixels_avx512(n, 2, x, b, packed, bias, y, mode, gate, rows, cols, oy, o1, o2, gin, gout);    \
-        else                                                                                                       \
-          block_pair_pixels_avx512(n, 1, x, b, packed, bias, y, mode, gate, rows, cols, oy, o1, -1, gin, gout);    \
-      }                                                                                                            \
+// pair_pixels_avx512 for blocks of ab0 and ab1 (3 to 6 each) at one or two positions.
+INLINE TARGET512 void pair_pixels_dispatch_avx512(int ab0, int ab1, const float *x, int32_t nb, const float *packed,
+                                                  const float *bias, float *y, ll_store_mode mode, const float *gate,
+                                                  const ll_axis *rows, const ll_axis *cols, int32_t oy, int32_t o1,
+                                                  int32_t o2, ptrdiff_t gin, ptrdiff_t gout) {
+#define PAIR_CASE(m, n)                                                                                          \
+  case (m) * 8 + (n):                                                                                            \
+    if (nb == 1 && o2 >= 0)                                                                                      \
+      pair_pixels_avx512(m, n, 2, 1, x, 1, packed, bias, y, mode, gate, rows, cols, oy, o1, o2, gin, gout);      \
+    else if (nb == 1)                                                                                            \
+      pair_pixels_avx512(m, n, 1, 1, x, 1, packed, bias, y, mode, gate, rows, cols, oy, o1, -1, gin, gout);      \
+    else if (o2 >= 0)                                                                                            \
+      pair_pixels_avx512(m, n, 2, 0, x, nb, packed, bias, y, mode, gate, rows, cols, oy, o1, o2, gin, gout);     \
+    else                                                                                                         \
+      pair_pixels_avx512(m, n, 1, 0, x, nb, packed, bias, y, mode, gate, rows, cols, oy, o1, -1, gin, gout);     \
     break;
-  switch (a) { PAIR_CASE(8) PAIR_CASE(9) PAIR_CASE(10) PAIR_CASE(11) PAIR_CASE(12) }
+  switch (ab0 * 8 + ab1) {
+    PAIR_CASE(3, 3) PAIR_CASE(3, 4) PAIR_CASE(3, 5) PAIR_CASE(3, 6) PAIR_CASE(4, 3) PAIR_CASE(4, 4)
+    PAIR_CASE(4, 5) PAIR_CASE(4, 6) PAIR_CASE(5, 3) PAIR_CASE(5, 4) PAIR_CASE(5, 5) PAIR_CASE(5, 6)
+    PAIR_CASE(6, 3) PAIR_CASE(6, 4) PAIR_CASE(6, 5) PAIR_CASE(6, 6)
+  }
 #undef PAIR_CASE
 }
+#define VPAIR pair_pixels_dispatch_avx512
+#define VLOAD(p) load_pair((p), gin)
+#define VSTORE_MODE(p, v, mode, gate) store_pair((p), gout, store_mode_avx512(v, mode, gate, gout))
+#define VRUN 16
+#define VFMA _mm512_fmadd_ps
+#define VADD _mm512_add_ps
+#include "lane_conv_forward.h"
 
 void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float *packed, const float *bias, float *y,
                          int32_t a, const ll_axis *rows, const ll_axis *cols, ll_store_mode mode, const float *gate,
@@ -266,13 +190,8 @@ void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float 
   if (isa >= 2)
     for (; g + 1 < groups; g += 2) {
       const float *gg = gate ? gate + g * outGroup : NULL;
-      if (single_input_unit_applies(b, a))
-        single_input_avx512(x + g * inGroup, packed, bias, y + g * outGroup, mode, gg, a, rows, cols, inGroup, outGroup);
-      else if (block_pair_applies(b, a))
-        block_pair_avx512(x + g * inGroup, b, packed, bias, y + g * outGroup, mode, gg, a, rows, cols, inGroup, outGroup);
-      else
-        lane_conv_unit_avx512(x + g * inGroup, b, packed, bias, y + g * outGroup, mode, gg, a, rows, cols, inGroup,
-                              outGroup);
+      lane_conv_unit_avx512(x + g * inGroup, b, packed, bias, y + g * outGroup, mode, gg, a, rows, cols, inGroup,
+                            outGroup);
     }
   for (; g < groups; g++)
     lane_conv_unit_avx2(x + g * inGroup, b, packed, bias, y + g * outGroup, mode, gate ? gate + g * outGroup : NULL, a,

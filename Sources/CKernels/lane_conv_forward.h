@@ -5,8 +5,9 @@
 // NAME(f), VZERO(), VSET1(f), VLOAD(p) (the vector at p, and gin floats on for the
 // second group), VSTORE_MODE(p, v, mode, gate) (v after the ll_store_mode to p, and its second
 // half gout floats on; gate is at p's place in its own array), VFMA(a, b, c) = a·b + c fused,
-// VADD, VRUN (the most positions of a run computed at once: 8 or 16); this file undefines
-// them at its end.
+// VADD, VRUN (the most positions of a run computed at once: 8 or 16), and optionally VPAIR
+// (two adjacent blocks of output channels at once where that changes no bit; AVX-512); this
+// file undefines them at its end.
 
 // One block of AB output channels over a whole group, P (1 or 2) output positions of a row
 // at a time. R independent accumulator chains (input channel b goes to chain b mod R, the
@@ -200,6 +201,19 @@ VTARGET static void NAME(lane_conv_unit)(const float *xg, int32_t b, const float
         const float *bs = bias ? bias + a0 : NULL;
         float *yb = yg + (ptrdiff_t)a0 * outPlane;
         const float *gb = gateg ? gateg + (ptrdiff_t)a0 * outPlane : NULL;
+#ifdef VPAIR
+        // Two blocks at once where each output's chain stays what it is here: blocks of 4 or
+        // more over 4 or more inputs (R = 1), or of 3 or more over one input (see VPAIR's kernel).
+        const int least = b == 1 ? 3 : b >= 4 ? 4 : MAX_BLOCK + 1;
+        if (ab >= least && blk + 1 < blocks) {
+          const int ab1 = ll_block_start(a, blocks, blk + 2) - ll_block_start(a, blocks, blk + 1);
+          if (ab1 >= least) {
+            VPAIR(ab, ab1, xg, b, pk, bs, yb, mode, gb, rows, cols, oy, o1, o2, gin, gout);
+            blk++;
+            continue;
+          }
+        }
+#endif
         switch (ab) {
           CONV_CASE(1, 4) CONV_CASE(2, 2) CONV_CASE(3, 2)
           CONV_CASE(4, 1) CONV_CASE(5, 1) CONV_CASE(6, 1)
@@ -218,5 +232,6 @@ VTARGET static void NAME(lane_conv_unit)(const float *xg, int32_t b, const float
 #undef VLOAD
 #undef VSTORE_MODE
 #undef VRUN
+#undef VPAIR
 #undef VFMA
 #undef VADD

@@ -40,8 +40,11 @@ final class PlanConvolutionTests: XCTestCase {
     Shape(cin: 2, cout: 1, k: 3, stride: 3, padding: 1, outputPadding: 2, h: 8, w: 10, n: 9),
     Shape(cin: 7, cout: 2, k: 1, stride: 1, padding: 0, outputPadding: 0, h: 4, w: 4, n: 33),
     Shape(cin: 5, cout: 6, k: 4, stride: 2, padding: 2, outputPadding: 1, h: 9, w: 7, n: 8),
-    // One input channel into 7-12 (AVX-512 runs them all at once), odd widths for lone positions.
+    // One input channel into 7-16 (AVX-512 runs two blocks at once: 3 + 4, 5 + 6, 5 + 5 and a
+    // lone 6), odd widths for lone positions.
     Shape(cin: 1, cout: 11, k: 3, stride: 1, padding: 1, outputPadding: 0, h: 5, w: 7, n: 3),
+    Shape(cin: 1, cout: 7, k: 3, stride: 2, padding: 1, outputPadding: 1, h: 9, w: 7, n: 2),
+    Shape(cin: 1, cout: 16, k: 3, stride: 2, padding: 1, outputPadding: 1, h: 6, w: 8, n: 9),
     Shape(cin: 12, cout: 1, k: 3, stride: 2, padding: 1, outputPadding: 1, h: 9, w: 9, n: 5),
     // Two blocks of 4-6 outputs over 4 or more inputs (AVX-512 runs them at once): 9 outputs
     // forward; 11 as the input gradient of 11 → 4.
