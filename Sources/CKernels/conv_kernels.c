@@ -149,28 +149,40 @@ INLINE TARGET512 void pair_pixels_avx512(const int AB0, const int AB1, const int
   }
 }
 
-// pair_pixels_avx512 for blocks of ab0 and ab1 (3 to 6 each) at one or two positions.
+// pair_pixels_avx512 for blocks of ab0 and ab1 at one or two positions: 4 to 6 each over any
+// number of inputs, and blocks of 3 over one input only (the only place lane_conv_unit pairs them).
 INLINE TARGET512 void pair_pixels_dispatch_avx512(int ab0, int ab1, const float *x, int32_t nb, const float *packed,
                                                   const float *bias, float *y, ll_store_mode mode, const float *gate,
                                                   const ll_axis *rows, const ll_axis *cols, int32_t oy, int32_t o1,
                                                   int32_t o2, ptrdiff_t gin, ptrdiff_t gout) {
+#define PAIR_ONE(m, n)                                                                                           \
+  if (o2 >= 0)                                                                                                   \
+    pair_pixels_avx512(m, n, 2, 1, x, 1, packed, bias, y, mode, gate, rows, cols, oy, o1, o2, gin, gout);        \
+  else                                                                                                           \
+    pair_pixels_avx512(m, n, 1, 1, x, 1, packed, bias, y, mode, gate, rows, cols, oy, o1, -1, gin, gout);
+#define PAIR_ONE_CASE(m, n) \
+  case (m) * 8 + (n):       \
+    PAIR_ONE(m, n)          \
+    break;
 #define PAIR_CASE(m, n)                                                                                          \
   case (m) * 8 + (n):                                                                                            \
-    if (nb == 1 && o2 >= 0)                                                                                      \
-      pair_pixels_avx512(m, n, 2, 1, x, 1, packed, bias, y, mode, gate, rows, cols, oy, o1, o2, gin, gout);      \
-    else if (nb == 1)                                                                                            \
-      pair_pixels_avx512(m, n, 1, 1, x, 1, packed, bias, y, mode, gate, rows, cols, oy, o1, -1, gin, gout);      \
-    else if (o2 >= 0)                                                                                            \
+    if (nb == 1) {                                                                                               \
+      PAIR_ONE(m, n)                                                                                             \
+    } else if (o2 >= 0) {                                                                                        \
       pair_pixels_avx512(m, n, 2, 0, x, nb, packed, bias, y, mode, gate, rows, cols, oy, o1, o2, gin, gout);     \
-    else                                                                                                         \
+    } else {                                                                                                     \
       pair_pixels_avx512(m, n, 1, 0, x, nb, packed, bias, y, mode, gate, rows, cols, oy, o1, -1, gin, gout);     \
+    }                                                                                                            \
     break;
   switch (ab0 * 8 + ab1) {
-    PAIR_CASE(3, 3) PAIR_CASE(3, 4) PAIR_CASE(3, 5) PAIR_CASE(3, 6) PAIR_CASE(4, 3) PAIR_CASE(4, 4)
-    PAIR_CASE(4, 5) PAIR_CASE(4, 6) PAIR_CASE(5, 3) PAIR_CASE(5, 4) PAIR_CASE(5, 5) PAIR_CASE(5, 6)
-    PAIR_CASE(6, 3) PAIR_CASE(6, 4) PAIR_CASE(6, 5) PAIR_CASE(6, 6)
+    PAIR_ONE_CASE(3, 3) PAIR_ONE_CASE(3, 4) PAIR_ONE_CASE(3, 5) PAIR_ONE_CASE(3, 6) PAIR_ONE_CASE(4, 3)
+    PAIR_ONE_CASE(5, 3) PAIR_ONE_CASE(6, 3)
+    PAIR_CASE(4, 4) PAIR_CASE(4, 5) PAIR_CASE(4, 6) PAIR_CASE(5, 4) PAIR_CASE(5, 5) PAIR_CASE(5, 6)
+    PAIR_CASE(6, 4) PAIR_CASE(6, 5) PAIR_CASE(6, 6)
   }
 #undef PAIR_CASE
+#undef PAIR_ONE_CASE
+#undef PAIR_ONE
 }
 #define VPAIR pair_pixels_dispatch_avx512
 #define VLOAD(p) load_pair((p), gin)
