@@ -113,6 +113,18 @@ static inline __attribute__((always_inline)) void stage_radix5(const float *rest
   }
 }
 
+// One radix-p butterfly and its twiddles w (p − 1 of them), by the radix.
+static inline __attribute__((always_inline)) void butterfly(int p, const float *w_r, const float *w_i,
+                                                            const float *xr, const float *xi, int64_t inStride,
+                                                            float *yr, float *yi, int64_t outStride) {
+  switch (p) {
+  case 2: stage_radix2(xr, xi, yr, yi, inStride, outStride, w_r[0], w_i[0]); break;
+  case 3: stage_radix3(xr, xi, yr, yi, inStride, outStride, w_r, w_i); break;
+  case 4: stage_radix4(xr, xi, yr, yi, inStride, outStride, w_r, w_i); break;
+  default: stage_radix5(xr, xi, yr, yi, inStride, outStride, w_r, w_i); break;
+  }
+}
+
 // One stage: input elements at x (element stride inLd floats), output at y (outLd).
 static inline __attribute__((always_inline)) void run_stage(const ll_fft_stage *st, const float *twr, const float *twi,
                                                             const float *xr, const float *xi, int64_t inLd, float *yr,
@@ -123,19 +135,44 @@ static inline __attribute__((always_inline)) void run_stage(const ll_fft_stage *
     const float *wr = twr + st->twiddleOffset + i * (p - 1), *wi = twi + st->twiddleOffset + i * (p - 1);
     for (int q = 0; q < s; q++) {
       const int64_t in = (int64_t)(q + s * i) * inLd, out = (int64_t)(q + s * p * i) * outLd;
-      switch (p) {
-      case 2: stage_radix2(xr + in, xi + in, yr + out, yi + out, inStride, outStride, wr[0], wi[0]); break;
-      case 3: stage_radix3(xr + in, xi + in, yr + out, yi + out, inStride, outStride, wr, wi); break;
-      case 4: stage_radix4(xr + in, xi + in, yr + out, yi + out, inStride, outStride, wr, wi); break;
-      default: stage_radix5(xr + in, xi + in, yr + out, yi + out, inStride, outStride, wr, wi); break;
+      butterfly(p, wr, wi, xr + in, xi + in, inStride, yr + out, yi + out, outStride);
+    }
+  }
+}
+
+// Two consecutive stages a (radix p1, m1, s1) and b (p2, m2 = m1 / p2, s2 = s1 · p1) in one
+// pass. Stage b's butterfly (q1 + s1·r1, i2) reads stage a's outputs r1 of the butterflies
+// (q1, i2 + m2·j2), j2 < p2; so for each (q1, i2) those p2 butterflies of a run into a small
+// buffer (t[j2][r1], in L1), then the p1 butterflies of b read it. Every value goes through
+// the same operations as in two separate stages; only the buffer between them changes.
+static inline __attribute__((always_inline)) void run_stage_pair(const ll_fft_stage *a, const ll_fft_stage *b,
+                                                                 const float *twr, const float *twi, const float *xr,
+                                                                 const float *xi, int64_t inLd, float *yr, float *yi,
+                                                                 int64_t outLd) {
+  const int p1 = a->radix, m1 = a->m, s1 = a->s, p2 = b->radix, m2 = b->m, s2 = b->s;
+  const int64_t inStride = (int64_t)m1 * s1 * inLd, outStride = (int64_t)s2 * outLd;
+  float tr[25 * B] __attribute__((aligned(64))), ti[25 * B] __attribute__((aligned(64)));
+  for (int i2 = 0; i2 < m2; i2++) {
+    const float *wbr = twr + b->twiddleOffset + i2 * (p2 - 1), *wbi = twi + b->twiddleOffset + i2 * (p2 - 1);
+    for (int q1 = 0; q1 < s1; q1++) {
+      for (int j2 = 0; j2 < p2; j2++) {
+        const int i1 = i2 + m2 * j2;
+        const int64_t in = (int64_t)(q1 + s1 * i1) * inLd;
+        butterfly(p1, twr + a->twiddleOffset + i1 * (p1 - 1), twi + a->twiddleOffset + i1 * (p1 - 1), xr + in,
+                  xi + in, inStride, tr + j2 * p1 * B, ti + j2 * p1 * B, B);
+      }
+      for (int r1 = 0; r1 < p1; r1++) {
+        const int64_t out = (int64_t)(q1 + s1 * r1 + s2 * p2 * i2) * outLd;
+        butterfly(p2, wbr, wbi, tr + r1 * B, ti + r1 * B, (int64_t)p1 * B, yr + out, yi + out, outStride);
       }
     }
   }
 }
 
-// The stages from (inRe, inIm; element stride inLd) to (outRe, outIm; outLd): the first stage
-// reads the input, middle stages run between two scratch buffers, the last writes the output
-// (a single stage goes through scratch and is copied). Input and output may be the same.
+// The stages from (inRe, inIm; element stride inLd) to (outRe, outIm; outLd), two at a time
+// (the last alone when their count is odd): the first pass reads the input, middle passes run
+// between two scratch buffers, the last writes the output (a single pass goes through
+// scratch and is copied, so input and output may be the same).
 static inline __attribute__((always_inline)) void fft_stages(const ll_fft_stage *stages, int32_t count,
                                                              const float *twr, const float *twi, const float *inRe,
                                                              const float *inIm, int64_t inLd, float *outRe,
@@ -146,17 +183,21 @@ static inline __attribute__((always_inline)) void fft_stages(const ll_fft_stage 
   const float *xr = inRe, *xi = inIm;
   int64_t ld = inLd;
   int which = 0;
-  for (int k = 0; k < count; k++) {
-    const int last = k == count - 1 && count > 1;
+  const int passes = (count + 1) / 2;
+  for (int k = 0; k < count; k += 2) {
+    const int last = k + 2 >= count && passes > 1;
     float *yr = last ? outRe : bufR[which], *yi = last ? outIm : bufI[which];
     const int64_t yLd = last ? outLd : B;
-    run_stage(stages + k, twr, twi, xr, xi, ld, yr, yi, yLd);
+    if (k + 1 < count)
+      run_stage_pair(stages + k, stages + k + 1, twr, twi, xr, xi, ld, yr, yi, yLd);
+    else
+      run_stage(stages + k, twr, twi, xr, xi, ld, yr, yi, yLd);
     xr = yr;
     xi = yi;
     ld = yLd;
     which ^= 1;
   }
-  if (count == 1) {
+  if (passes == 1) {
     for (int64_t t = 0; t < n; t++)
       for (int b = 0; b < B; b++) {
         outRe[t * outLd + b] = xr[t * B + b];
