@@ -1,16 +1,22 @@
 import CKernels
 import TensorCore
 
-/// Exact k-nearest-neighbour search by blocks of BLAS distance computations.
+/// Exact k-nearest-neighbour search: every row against every other, each row keeping its `k`
+/// nearest in a bounded max-heap.
 ///
-/// Squared distances `‖x‖² + ‖y‖² − 2 x·y` for a block of rows against all rows come from one
-/// `sgemm`; each row keeps its `k` nearest (excluding itself) with a bounded max-heap. Rows are
-/// independent, so the result is the same with any thread count; ties go to the lower index.
+/// Squared distances are `max(0, (‖x‖² + ‖y‖²) − 2 x·y)` in single precision, `x·y` one fused
+/// multiply-add chain over the dimensions in order (`latentlab_knn_rows`: distances computed 8
+/// or 16 at a time and never stored, on the `avx2` and `avx512` paths, with the same bits).
+/// That chain is how OpenBLAS's pinned `Haswell` `sgemm` forms the product for up to 7
+/// dimensions (tested), which is what computed it before; on the `portable` path the products
+/// still come from `sgemm` (`Prescott`) by blocks. Rows are independent, so the result is the
+/// same with any thread count; ties go to the lower index.
 public enum NearestNeighbors {
   /// For each row of `data` `[N, D]`: the indices and squared distances of its `k` nearest
-  /// other rows, nearest first.
+  /// other rows, nearest first. `instructionSet` chooses the kernel (tests compare them).
   public static func search(
-    _ data: Tensor, k: Int, parallel: DeterministicParallel = DeterministicParallel(threads: 1)
+    _ data: Tensor, k: Int, parallel: DeterministicParallel = DeterministicParallel(threads: 1),
+    instructionSet: InstructionSet = .selected
   ) throws -> (indices: [Int32], distances: [Float]) {
     guard data.rank == 2, data.shape[0] > k, k >= 1 else {
       throw AnalysisError.invalidInput(what: "nearest neighbours", expected: "a matrix with more than k = \(k) rows", found: "\(data.shape)")
@@ -26,12 +32,16 @@ public enum NearestNeighbors {
     }
     var indices = [Int32](repeating: 0, count: n * k)
     var distances = [Float](repeating: 0, count: n * k)
+    if instructionSet >= .avx2 {
+      searchByKernel(data, norms: norms, k: k, parallel: parallel, isa: instructionSet == .avx512 ? 2 : 1,
+                     indices: &indices, distances: &distances)
+      return (indices, distances)
+    }
     // Blocks of rows against tiles of columns, so each product tile stays in cache while it
     // is scanned; every row still sees the columns in increasing order.
     let block = 128
     let tile = 2048
     let blocks = (n + block - 1) / block
-    let vectorised: Int32 = InstructionSet.usesAVX2Kernels ? 1 : 0
     data.withUnsafeBufferPointer { x in
       norms.withUnsafeBufferPointer { norm in
         indices.withUnsafeMutableBufferPointer { outIndex in
@@ -58,25 +68,70 @@ public enum NearestNeighbors {
                 for r in 0..<rows {
                   latentlab_knn_scan(
                     products + r * columns, ns, ns[start + r], Int32(first), Int32(columns), Int32(start + r), Int32(k),
-                    heapDistance + r * k, heapIndex + r * k, &sizes[r], vectorised)
+                    heapDistance + r * k, heapIndex + r * k, &sizes[r])
                 }
                 first += columns
               }
-              for r in 0..<rows {
-                let i = start + r
-                let (hd, hi) = (heapDistance + r * k, heapIndex + r * k)
-                // Nearest first; equal distances by index.
-                let order = (0..<k).sorted { hd[$0] != hd[$1] ? hd[$0] < hd[$1] : hi[$0] < hi[$1] }
-                for (slot, h) in order.enumerated() {
-                  oi[i * k + slot] = hi[h]
-                  od[i * k + slot] = hd[h]
-                }
-              }
+              sortHeaps(rows: rows, k: k, heapDistance: heapDistance, heapIndex: heapIndex, into: oi + start * k, od + start * k)
             }
           }
         }
       }
     }
     return (indices, distances)
+  }
+
+  /// The search by `latentlab_knn_rows` over blocks of rows, against the data transposed.
+  static func searchByKernel(
+    _ data: Tensor, norms: [Float], k: Int, parallel: DeterministicParallel, isa: Int32, indices: inout [Int32],
+    distances: inout [Float]
+  ) {
+    let (n, d) = data.shape2
+    var columns = [Float](repeating: 0, count: n * d)
+    data.withUnsafeBufferPointer { x in
+      for i in 0..<n { for c in 0..<d { columns[c * n + i] = x[i * d + c] } }
+    }
+    let block = 128
+    let blocks = (n + block - 1) / block
+    data.withUnsafeBufferPointer { x in
+      columns.withUnsafeBufferPointer { columns in
+        norms.withUnsafeBufferPointer { norm in
+          indices.withUnsafeMutableBufferPointer { outIndex in
+            distances.withUnsafeMutableBufferPointer { outDistance in
+              let (xs, cs, ns) = (x.baseAddress!, columns.baseAddress!, norm.baseAddress!)
+              let (oi, od) = (outIndex.baseAddress!, outDistance.baseAddress!)
+              parallel.forEachChunk(count: blocks, chunks: blocks) { b, _ in
+                let start = b * block
+                let rows = min(block, n - start)
+                let heapDistance = UnsafeMutablePointer<Float>.allocate(capacity: rows * k)
+                let heapIndex = UnsafeMutablePointer<Int32>.allocate(capacity: rows * k)
+                defer {
+                  heapDistance.deallocate()
+                  heapIndex.deallocate()
+                }
+                latentlab_knn_rows(xs, cs, ns, Int64(n), Int32(d), Int32(start), Int32(rows), Int32(k), heapDistance, heapIndex, isa)
+                sortHeaps(rows: rows, k: k, heapDistance: heapDistance, heapIndex: heapIndex, into: oi + start * k, od + start * k)
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// Each row's full heap (k entries), nearest first and equal distances by index, into
+  /// `indices`/`distances` (row r at r·k).
+  static func sortHeaps(
+    rows: Int, k: Int, heapDistance: UnsafePointer<Float>, heapIndex: UnsafePointer<Int32>,
+    into indices: UnsafeMutablePointer<Int32>, _ distances: UnsafeMutablePointer<Float>
+  ) {
+    for r in 0..<rows {
+      let (hd, hi) = (heapDistance + r * k, heapIndex + r * k)
+      let order = (0..<k).sorted { hd[$0] != hd[$1] ? hd[$0] < hd[$1] : hi[$0] < hi[$1] }
+      for (slot, h) in order.enumerated() {
+        indices[r * k + slot] = hi[h]
+        distances[r * k + slot] = hd[h]
+      }
+    }
   }
 }

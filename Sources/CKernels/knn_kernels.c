@@ -1,4 +1,6 @@
-// The heap scan of exact kNN, with an AVX2 filter that rejects eight far points at a time.
+// Exact kNN: a bounded max-heap per row, fed from products computed elsewhere (the portable
+// path) or from distances computed here 8 or 16 at a time, skipping groups none of which can
+// enter.
 #include "knn_kernels.h"
 
 #if defined(__x86_64__)
@@ -41,48 +43,85 @@ static inline void offer(float d, int32_t j, int32_t k, float *hd, int32_t *hi, 
   }
 }
 
+
+// The squared distance of row x (norm rowNorm) to column j of the transposed data (d rows of
+// n): the product as one fused multiply-add chain over the dimensions from +0, times −2
+// (exact), which is how OpenBLAS's Haswell sgemm computes −2·x·y for d ≤ 7 (the products were
+// taken from it before); then distance().
 #if defined(__x86_64__)
-__attribute__((target("avx2"))) static void scan_avx2(const float *products, const float *norms, float rowNorm,
-                                                      int32_t first, int32_t count, int32_t self, int32_t k, float *hd,
-                                                      int32_t *hi, int32_t *size) {
-  int32_t t = 0;
-  // Fill the heap point by point.
-  for (; t < count && *size < k; t++) {
-    const int32_t j = first + t;
-    if (j != self) offer(distance(rowNorm, norms[j], products[t]), j, k, hd, hi, size);
-  }
-  const __m256 zero = _mm256_setzero_ps(), n0 = _mm256_set1_ps(rowNorm);
-  for (; t + 8 <= count; t += 8) {
-    const int32_t j0 = first + t;
-    __m256 d = _mm256_add_ps(_mm256_add_ps(n0, _mm256_loadu_ps(norms + j0)), _mm256_loadu_ps(products + t));
-    d = _mm256_max_ps(zero, d);  // d ≥ 0 ? d : 0, as distance() (vmaxps returns d when both are zero)
-    int mask = _mm256_movemask_ps(_mm256_cmp_ps(d, _mm256_set1_ps(hd[0]), _CMP_LT_OQ));
-    if (!mask) continue;
-    float ds[8];
-    _mm256_storeu_ps(ds, d);
-    while (mask) {
-      const int b = __builtin_ctz(mask);
-      mask &= mask - 1;
-      if (j0 + b != self) offer(ds[b], j0 + b, k, hd, hi, size);
-    }
-  }
-  for (; t < count; t++) {
-    const int32_t j = first + t;
-    if (j != self) offer(distance(rowNorm, norms[j], products[t]), j, k, hd, hi, size);
-  }
+__attribute__((target("avx2,fma"))) static inline float chain_distance(const float *x, const float *columns, int64_t n,
+                                                                       int32_t d, float rowNorm, const float *norms,
+                                                                       int32_t j) {
+  float acc = 0.0f;
+  for (int32_t c = 0; c < d; c++) acc = __builtin_fmaf(x[c], columns[c * n + j], acc);
+  return distance(rowNorm, norms[j], acc * -2.0f);
 }
+
+// One row's heap over every j ≠ self in increasing j: the first points one by one until the
+// heap holds k, then W at a time (8 or 16), each group's distances computed together (the same
+// operations per element as chain_distance) and offered in order where any beats the heap's
+// maximum.
+#define KNN_ROW(NAME, TGT, VEC, W, ZERO, SET1, LOAD, FMA, MUL, ADD, NONNEGATIVE, LTMASK)                      \
+  TGT static void NAME(const float *x, const float *columns, const float *norms, int64_t n, int32_t d,           \
+                       float rowNorm, int32_t self, int32_t k, float *hd, int32_t *hi) {                         \
+    int32_t size = 0, j = 0;                                                                                     \
+    for (; j < n && size < k; j++)                                                                               \
+      if (j != self) offer(chain_distance(x, columns, n, d, rowNorm, norms, j), j, k, hd, hi, &size);          \
+    const VEC n0 = SET1(rowNorm), minusTwo = SET1(-2.0f);                                                        \
+    for (; j + W <= n; j += W) {                                                                                 \
+      VEC acc = ZERO();                                                                                          \
+      for (int32_t c = 0; c < d; c++) acc = FMA(SET1(x[c]), LOAD(columns + c * n + j), acc);                    \
+      VEC dv = ADD(ADD(n0, LOAD(norms + j)), MUL(acc, minusTwo));                                                \
+      dv = NONNEGATIVE(dv);                                                                                      \
+      uint32_t mask = LTMASK(dv, SET1(hd[0]));                                                                   \
+      if (!mask) continue;                                                                                       \
+      float ds[W];                                                                                               \
+      STORE_##W(ds, dv);                                                                                         \
+      while (mask) {                                                                                             \
+        const int b = __builtin_ctz(mask);                                                                       \
+        mask &= mask - 1;                                                                                        \
+        if (j + b != self) offer(ds[b], j + b, k, hd, hi, &size);                                                \
+      }                                                                                                          \
+    }                                                                                                            \
+    for (; j < n; j++)                                                                                           \
+      if (j != self) offer(chain_distance(x, columns, n, d, rowNorm, norms, j), j, k, hd, hi, &size);          \
+  }
+
+#define STORE_8(p, v) _mm256_storeu_ps(p, v)
+#define STORE_16(p, v) _mm512_storeu_ps(p, v)
+#define LT8(a, b) (uint32_t) _mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_LT_OQ))
+#define LT16(a, b) (uint32_t) _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ)
+// d ≥ 0 ? d : 0, lane by lane (an ordered compare: NaN → 0 and −0 stays −0, as in distance()).
+#define NONNEGATIVE8(v) _mm256_and_ps(v, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GE_OQ))
+#define NONNEGATIVE16(v) _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GE_OQ), v)
+KNN_ROW(knn_row_avx2, __attribute__((target("avx2,fma"))), __m256, 8, _mm256_setzero_ps, _mm256_set1_ps,
+        _mm256_loadu_ps, _mm256_fmadd_ps, _mm256_mul_ps, _mm256_add_ps, NONNEGATIVE8, LT8)
+KNN_ROW(knn_row_avx512, __attribute__((target("avx512f,avx2,fma"))), __m512, 16, _mm512_setzero_ps, _mm512_set1_ps,
+        _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_add_ps, NONNEGATIVE16, LT16)
+#undef KNN_ROW
 #endif
 
-void latentlab_knn_scan(const float *products, const float *norms, float rowNorm, int32_t first, int32_t count,
-                        int32_t self, int32_t k, float *heapDistance, int32_t *heapIndex, int32_t *size,
-                        int32_t vectorised) {
+void latentlab_knn_rows(const float *data, const float *columns, const float *norms, int64_t n, int32_t d,
+                        int32_t first, int32_t rows, int32_t k, float *heapDistance, int32_t *heapIndex,
+                        int32_t isa) {
 #if defined(__x86_64__)
-  if (vectorised) {
-    scan_avx2(products, norms, rowNorm, first, count, self, k, heapDistance, heapIndex, size);
-    return;
+  for (int32_t r = 0; r < rows; r++) {
+    const int32_t i = first + r;
+    if (isa >= 2)
+      knn_row_avx512(data + (int64_t)i * d, columns, norms, n, d, norms[i], i, k, heapDistance + (int64_t)r * k,
+                     heapIndex + (int64_t)r * k);
+    else
+      knn_row_avx2(data + (int64_t)i * d, columns, norms, n, d, norms[i], i, k, heapDistance + (int64_t)r * k,
+                   heapIndex + (int64_t)r * k);
   }
+#else
+  (void)data, (void)columns, (void)norms, (void)n, (void)d, (void)first, (void)rows, (void)k, (void)heapDistance,
+      (void)heapIndex, (void)isa;
 #endif
-  (void)vectorised;
+}
+
+void latentlab_knn_scan(const float *products, const float *norms, float rowNorm, int32_t first, int32_t count,
+                        int32_t self, int32_t k, float *heapDistance, int32_t *heapIndex, int32_t *size) {
   for (int32_t t = 0; t < count; t++) {
     const int32_t j = first + t;
     if (j != self) offer(distance(rowNorm, norms[j], products[t]), j, k, heapDistance, heapIndex, size);
