@@ -192,6 +192,81 @@ INLINE TARGET512 void pair_pixels_dispatch_avx512(int ab0, int ab1, const float 
 #define VADD _mm512_add_ps
 #include "lane_conv_forward.h"
 
+// One output channel at AVX-512 where each run reads inputs one position apart (a stride-2
+// transposed convolution's phases): one lane group at a time, two adjacent positions of a run
+// in the halves of a register, so each FMA takes one 16-float load where conv_runs_avx512
+// takes two halves and an insert. Each output gets conv_wide's FMAs in its order (input
+// channel, tap row, tap column) from zero, then the bias and the store mode: the same bits.
+// H registers hold the piece's Q positions (Q odd: the last high half reads zeros, unstored).
+INLINE TARGET512 void run_halves512(const int H, const float *x, int32_t nb, const float *packed, const float *bias,
+                                   float *y, ll_store_mode mode, const float *gate, const ll_axis *rows,
+                                   const ll_axis *cols, int32_t oy, int32_t run, int32_t from, int32_t Q) {
+  const int k = rows->kernelSize;
+  const ptrdiff_t inPlane = (ptrdiff_t)rows->inputCount * cols->inputCount * 8;
+  const int32_t inWidth = cols->inputCount, first = cols->wideFirst[run];
+  const int32_t ty0 = rows->tapStart[oy], ty1 = rows->tapStart[oy + 1];
+  const int32_t tx0 = cols->tapStart[first], tx1 = cols->tapStart[first + 1];
+  const __mmask16 last = (Q & 1) ? 0x00FF : 0xFFFF;
+  // The row's taps once, in (tap row, tap column) order: their input offsets and kernel
+  // indices, the same for every input channel (shifted by its plane and its k·k weights).
+  ptrdiff_t offset[LL_MAX_KERNEL * LL_MAX_KERNEL];
+  int32_t kernel[LL_MAX_KERNEL * LL_MAX_KERNEL];
+  int taps = 0;
+  for (int32_t ty = ty0; ty < ty1; ty++)
+    for (int32_t tx = tx0; tx < tx1; tx++) {
+      offset[taps] = ((ptrdiff_t)rows->tapInput[ty] * inWidth + cols->tapInput[tx] + from) * 8;
+      kernel[taps++] = rows->tapKernel[ty] * k + cols->tapKernel[tx];
+    }
+  __m512 acc[8];
+  for (int h = 0; h < H; h++) acc[h] = _mm512_setzero_ps();
+  for (int ib = 0; ib < nb; ib++) {
+    const float *xb = x + ib * inPlane, *wb = packed + (ptrdiff_t)ib * k * k;
+    for (int t = 0; t < taps; t++) {
+      const float *xp = xb + offset[t];
+      const __m512 w = _mm512_set1_ps(wb[kernel[t]]);
+      for (int h = 0; h < H - 1; h++) acc[h] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xp + 16 * h), acc[h]);
+      acc[H - 1] = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(last, xp + 16 * (H - 1)), acc[H - 1]);
+    }
+  }
+  const ptrdiff_t step = (ptrdiff_t)cols->wideStep[run] * 8;
+  const ptrdiff_t at = ((ptrdiff_t)oy * cols->outputCount + first) * 8 + from * step;
+  for (int h = 0; h < H; h++) {
+    __m512 s = acc[h];
+    if (bias) s = _mm512_add_ps(s, _mm512_set1_ps(bias[0]));
+    const ptrdiff_t low = at + 2 * h * step, high = low + step;
+    _mm256_storeu_ps(y + low, store_mode_avx2(_mm512_castps512_ps256(s), mode, gate ? gate + low : NULL));
+    if (2 * h + 1 < Q)
+      _mm256_storeu_ps(y + high, store_mode_avx2(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1)), mode,
+                                                 gate ? gate + high : NULL));
+  }
+}
+
+// Whether every run of `cols` reads inputs one position apart (or is one position long).
+static int runs_read_adjacent_inputs(const ll_axis *cols) {
+  for (int32_t run = 0; run < cols->wideCount; run++)
+    if (cols->wideLength[run] > 1 && cols->wideDelta[run] != 1) return 0;
+  return 1;
+}
+
+// conv_runs for one lane group by run_halves512, pieces of up to 16 positions.
+TARGET512 static void conv_runs_halves512(const float *x, int32_t b, const float *packed, const float *bias, float *y,
+                                          ll_store_mode mode, const float *gate, const ll_axis *rows,
+                                          const ll_axis *cols) {
+  for (int32_t oy = 0; oy < rows->outputCount; oy++)
+    for (int32_t run = 0; run < cols->wideCount; run++)
+      for (int32_t from = 0; from < cols->wideLength[run]; from += 16) {
+        const int32_t q = cols->wideLength[run] - from < 16 ? cols->wideLength[run] - from : 16;
+        switch ((q + 1) / 2) {
+#define HALVES(h)                                                                                  \
+  case h:                                                                                          \
+    run_halves512(h, x, b, packed, bias, y, mode, gate, rows, cols, oy, run, from, q);             \
+    break;
+          HALVES(1) HALVES(2) HALVES(3) HALVES(4) HALVES(5) HALVES(6) HALVES(7) HALVES(8)
+#undef HALVES
+        }
+      }
+}
+
 void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float *packed, const float *bias, float *y,
                          int32_t a, const ll_axis *rows, const ll_axis *cols, ll_store_mode mode, const float *gate,
                          int32_t isa) {
@@ -199,6 +274,12 @@ void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float 
   const ptrdiff_t outGroup = (ptrdiff_t)a * rows->outputCount * cols->outputCount * 8;
   if (mode != LL_STORE_GATED) gate = NULL;
   int32_t g = 0;
+  if (isa >= 2 && a == 1 && runs_read_adjacent_inputs(cols)) {
+    for (; g < groups; g++)
+      conv_runs_halves512(x + g * inGroup, b, packed, bias, y + g * outGroup, mode, gate ? gate + g * outGroup : NULL,
+                          rows, cols);
+    return;
+  }
   if (isa >= 2)
     for (; g + 1 < groups; g += 2) {
       const float *gg = gate ? gate + g * outGroup : NULL;

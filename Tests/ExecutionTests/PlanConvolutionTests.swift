@@ -46,6 +46,8 @@ final class PlanConvolutionTests: XCTestCase {
     Shape(cin: 1, cout: 7, k: 3, stride: 2, padding: 1, outputPadding: 1, h: 9, w: 7, n: 2),
     Shape(cin: 1, cout: 16, k: 3, stride: 2, padding: 1, outputPadding: 1, h: 6, w: 8, n: 9),
     Shape(cin: 12, cout: 1, k: 3, stride: 2, padding: 1, outputPadding: 1, h: 9, w: 9, n: 5),
+    // One output channel, transposed, 40 wide: each phase of 20 in runs of 16 and 4 (LL_MAX_RUN).
+    Shape(cin: 3, cout: 1, k: 3, stride: 2, padding: 1, outputPadding: 1, h: 4, w: 20, n: 3),
     // Two blocks of 4-6 outputs over 4 or more inputs (AVX-512 runs them at once): 9 outputs
     // forward; 11 as the input gradient of 11 → 4.
     Shape(cin: 6, cout: 9, k: 3, stride: 2, padding: 1, outputPadding: 1, h: 7, w: 9, n: 5),
