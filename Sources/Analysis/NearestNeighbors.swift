@@ -2,18 +2,25 @@ import CKernels
 import TensorCore
 
 /// Exact k-nearest-neighbour search: every row against every other, each row keeping its `k`
-/// nearest in a bounded max-heap.
+/// nearest in a bounded max-heap (ties go to the lower index).
 ///
-/// Squared distances are `max(0, (‖x‖² + ‖y‖²) − 2 x·y)` in single precision, `x·y` one fused
-/// multiply-add chain over the dimensions in order (`latentlab_knn_rows`: distances computed 8
-/// or 16 at a time and never stored, on the `avx2` and `avx512` paths, with the same bits).
-/// That chain is how OpenBLAS's pinned `Haswell` `sgemm` forms the product for up to 7
-/// dimensions (tested), which is what computed it before; on the `portable` path the products
-/// still come from `sgemm` (`Prescott`) by blocks. Rows are independent, so the result is the
-/// same with any thread count; ties go to the lower index.
+/// Squared distances are `max(0, (‖x‖² + ‖y‖²) − 2 x·y)` in single precision. The products come
+/// from OpenBLAS's `sgemm` for a block of rows against a tile of columns; on the `avx2` and
+/// `avx512` paths with at most `kernelDimensions` dimensions (a model's latent codes, a 2-D
+/// map) they come instead from `latentlab_knn_rows`, which computes each distance where it
+/// scans (8 or 16 at a time, never stored) with `x·y` one fused multiply-add chain over the
+/// dimensions in order: for so few dimensions exactly what the pinned `Haswell` `sgemm`
+/// computes (tested bit for bit), so the result is the same either way and no longer rests on
+/// the OpenBLAS release there. Rows are independent, so the result is the same with any
+/// thread count.
 public enum NearestNeighbors {
+  /// The most dimensions the distance kernel takes: up to these, OpenBLAS's `Haswell` `sgemm`
+  /// sums the product in one chain too (from 8 on it splits the sum, and the kernel, which
+  /// streams every column for every row, would also lose to `sgemm`'s blocking).
+  public static let kernelDimensions = 7
+
   /// For each row of `data` `[N, D]`: the indices and squared distances of its `k` nearest
-  /// other rows, nearest first. `instructionSet` chooses the kernel (tests compare them).
+  /// other rows, nearest first. `instructionSet` chooses the kernels (tests compare them).
   public static func search(
     _ data: Tensor, k: Int, parallel: DeterministicParallel = DeterministicParallel(threads: 1),
     instructionSet: InstructionSet = .selected
@@ -32,7 +39,7 @@ public enum NearestNeighbors {
     }
     var indices = [Int32](repeating: 0, count: n * k)
     var distances = [Float](repeating: 0, count: n * k)
-    if instructionSet >= .avx2 {
+    if instructionSet >= .avx2 && d <= kernelDimensions {
       searchByKernel(data, norms: norms, k: k, parallel: parallel, isa: instructionSet == .avx512 ? 2 : 1,
                      indices: &indices, distances: &distances)
       return (indices, distances)
@@ -42,6 +49,7 @@ public enum NearestNeighbors {
     let block = 128
     let tile = 2048
     let blocks = (n + block - 1) / block
+    let vectorised: Int32 = instructionSet >= .avx2 ? 1 : 0
     data.withUnsafeBufferPointer { x in
       norms.withUnsafeBufferPointer { norm in
         indices.withUnsafeMutableBufferPointer { outIndex in
@@ -68,7 +76,7 @@ public enum NearestNeighbors {
                 for r in 0..<rows {
                   latentlab_knn_scan(
                     products + r * columns, ns, ns[start + r], Int32(first), Int32(columns), Int32(start + r), Int32(k),
-                    heapDistance + r * k, heapIndex + r * k, &sizes[r])
+                    heapDistance + r * k, heapIndex + r * k, &sizes[r], vectorised)
                 }
                 first += columns
               }

@@ -1,6 +1,6 @@
-// Exact kNN: a bounded max-heap per row, fed from products computed elsewhere (the portable
-// path) or from distances computed here 8 or 16 at a time, skipping groups none of which can
-// enter.
+// Exact kNN: a bounded max-heap per row, fed from products computed by sgemm (scanned with an
+// AVX2 filter that rejects eight far points at a time) or from distances computed here 8 or 16
+// at a time; either way, groups none of which can enter are skipped.
 #include "knn_kernels.h"
 
 #if defined(__x86_64__)
@@ -42,6 +42,39 @@ static inline void offer(float d, int32_t j, int32_t k, float *hd, int32_t *hi, 
     hi[c] = j;
   }
 }
+
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static void scan_avx2(const float *products, const float *norms, float rowNorm,
+                                                      int32_t first, int32_t count, int32_t self, int32_t k, float *hd,
+                                                      int32_t *hi, int32_t *size) {
+  int32_t t = 0;
+  // Fill the heap point by point.
+  for (; t < count && *size < k; t++) {
+    const int32_t j = first + t;
+    if (j != self) offer(distance(rowNorm, norms[j], products[t]), j, k, hd, hi, size);
+  }
+  const __m256 zero = _mm256_setzero_ps(), n0 = _mm256_set1_ps(rowNorm);
+  for (; t + 8 <= count; t += 8) {
+    const int32_t j0 = first + t;
+    __m256 d = _mm256_add_ps(_mm256_add_ps(n0, _mm256_loadu_ps(norms + j0)), _mm256_loadu_ps(products + t));
+    d = _mm256_max_ps(zero, d);  // d ≥ 0 ? d : 0, as distance() (vmaxps returns d when both are zero)
+    int mask = _mm256_movemask_ps(_mm256_cmp_ps(d, _mm256_set1_ps(hd[0]), _CMP_LT_OQ));
+    if (!mask) continue;
+    float ds[8];
+    _mm256_storeu_ps(ds, d);
+    while (mask) {
+      const int b = __builtin_ctz(mask);
+      mask &= mask - 1;
+      if (j0 + b != self) offer(ds[b], j0 + b, k, hd, hi, size);
+    }
+  }
+  for (; t < count; t++) {
+    const int32_t j = first + t;
+    if (j != self) offer(distance(rowNorm, norms[j], products[t]), j, k, hd, hi, size);
+  }
+}
+#endif
 
 
 // The squared distance of row x (norm rowNorm) to column j of the transposed data (d rows of
@@ -121,7 +154,15 @@ void latentlab_knn_rows(const float *data, const float *columns, const float *no
 }
 
 void latentlab_knn_scan(const float *products, const float *norms, float rowNorm, int32_t first, int32_t count,
-                        int32_t self, int32_t k, float *heapDistance, int32_t *heapIndex, int32_t *size) {
+                        int32_t self, int32_t k, float *heapDistance, int32_t *heapIndex, int32_t *size,
+                        int32_t vectorised) {
+#if defined(__x86_64__)
+  if (vectorised) {
+    scan_avx2(products, norms, rowNorm, first, count, self, k, heapDistance, heapIndex, size);
+    return;
+  }
+#endif
+  (void)vectorised;
   for (int32_t t = 0; t < count; t++) {
     const int32_t j = first + t;
     if (j != self) offer(distance(rowNorm, norms[j], products[t]), j, k, heapDistance, heapIndex, size);
