@@ -43,7 +43,6 @@ static inline void offer(float d, int32_t j, int32_t k, float *hd, int32_t *hi, 
   }
 }
 
-
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) static void scan_avx2(const float *products, const float *norms, float rowNorm,
                                                       int32_t first, int32_t count, int32_t self, int32_t k, float *hd,
@@ -75,7 +74,6 @@ __attribute__((target("avx2"))) static void scan_avx2(const float *products, con
   }
 }
 #endif
-
 
 // The squared distance of row x (norm rowNorm) to column j of the transposed data (d rows of
 // n): the product as one fused multiply-add chain over the dimensions from +0, times −2
