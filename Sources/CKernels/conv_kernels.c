@@ -197,10 +197,11 @@ INLINE TARGET512 void pair_pixels_dispatch_avx512(int ab0, int ab1, const float 
 // in the halves of a register, so each FMA takes one 16-float load where conv_runs_avx512
 // takes two halves and an insert. Each output gets conv_wide's FMAs in its order (input
 // channel, tap row, tap column) from zero, then the bias and the store mode: the same bits.
-// H registers hold the piece's Q positions (Q odd: the last high half reads zeros, unstored).
+// H registers hold the run's Q positions (Q odd: the last high half reads zeros, unstored);
+// a run has at most LL_MAX_RUN = 16 positions (LaneAxis), so one call takes a whole run.
 INLINE TARGET512 void run_halves512(const int H, const float *x, int32_t nb, const float *packed, const float *bias,
                                    float *y, ll_store_mode mode, const float *gate, const ll_axis *rows,
-                                   const ll_axis *cols, int32_t oy, int32_t run, int32_t from, int32_t Q) {
+                                   const ll_axis *cols, int32_t oy, int32_t run, int32_t Q) {
   const int k = rows->kernelSize;
   const ptrdiff_t inPlane = (ptrdiff_t)rows->inputCount * cols->inputCount * 8;
   const int32_t inWidth = cols->inputCount, first = cols->wideFirst[run];
@@ -214,7 +215,7 @@ INLINE TARGET512 void run_halves512(const int H, const float *x, int32_t nb, con
   int taps = 0;
   for (int32_t ty = ty0; ty < ty1; ty++)
     for (int32_t tx = tx0; tx < tx1; tx++) {
-      offset[taps] = ((ptrdiff_t)rows->tapInput[ty] * inWidth + cols->tapInput[tx] + from) * 8;
+      offset[taps] = ((ptrdiff_t)rows->tapInput[ty] * inWidth + cols->tapInput[tx]) * 8;
       kernel[taps++] = rows->tapKernel[ty] * k + cols->tapKernel[tx];
     }
   __m512 acc[8];
@@ -229,7 +230,7 @@ INLINE TARGET512 void run_halves512(const int H, const float *x, int32_t nb, con
     }
   }
   const ptrdiff_t step = (ptrdiff_t)cols->wideStep[run] * 8;
-  const ptrdiff_t at = ((ptrdiff_t)oy * cols->outputCount + first) * 8 + from * step;
+  const ptrdiff_t at = ((ptrdiff_t)oy * cols->outputCount + first) * 8;
   for (int h = 0; h < H; h++) {
     __m512 s = acc[h];
     if (bias) s = _mm512_add_ps(s, _mm512_set1_ps(bias[0]));
@@ -248,23 +249,23 @@ static int runs_read_adjacent_inputs(const ll_axis *cols) {
   return 1;
 }
 
-// conv_runs for one lane group by run_halves512, pieces of up to 16 positions.
+// conv_runs for one lane group by run_halves512, a whole run (at most 16 positions) a call.
+_Static_assert(LL_MAX_RUN <= 16, "run_halves512 holds a run in at most 8 registers");
 TARGET512 static void conv_runs_halves512(const float *x, int32_t b, const float *packed, const float *bias, float *y,
                                           ll_store_mode mode, const float *gate, const ll_axis *rows,
                                           const ll_axis *cols) {
   for (int32_t oy = 0; oy < rows->outputCount; oy++)
-    for (int32_t run = 0; run < cols->wideCount; run++)
-      for (int32_t from = 0; from < cols->wideLength[run]; from += 16) {
-        const int32_t q = cols->wideLength[run] - from < 16 ? cols->wideLength[run] - from : 16;
-        switch ((q + 1) / 2) {
-#define HALVES(h)                                                                                  \
-  case h:                                                                                          \
-    run_halves512(h, x, b, packed, bias, y, mode, gate, rows, cols, oy, run, from, q);             \
+    for (int32_t run = 0; run < cols->wideCount; run++) {
+      const int32_t q = cols->wideLength[run];
+      switch ((q + 1) / 2) {
+#define HALVES(h)                                                                          \
+  case h:                                                                                  \
+    run_halves512(h, x, b, packed, bias, y, mode, gate, rows, cols, oy, run, q);           \
     break;
-          HALVES(1) HALVES(2) HALVES(3) HALVES(4) HALVES(5) HALVES(6) HALVES(7) HALVES(8)
+        HALVES(1) HALVES(2) HALVES(3) HALVES(4) HALVES(5) HALVES(6) HALVES(7) HALVES(8)
 #undef HALVES
-        }
       }
+    }
 }
 
 void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float *packed, const float *bias, float *y,
