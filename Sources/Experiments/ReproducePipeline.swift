@@ -82,8 +82,23 @@ public struct ReproducePipeline {
       log("== search: \(preset.search.trials) trials x \(preset.search.folds) folds x \(preset.search.epochs) epochs")
       // 2a. The published arm needs nothing from the search: on a lane of its own (one thread,
       // or those beyond one per trial) beside the search's workers; then that lane joins them.
-      trials = try study.run(data: runData.train, beside: { try self.run(published, data: runData, threads: $0) }, log: log)
+      // 2c. A thread that would wait for the search's last trials trains the best trial so
+      // far's autoencoder instead; it is the winner's unless a trial still running beats it.
+      let anticipated = AnticipatedTrial()
+      trials = try study.run(
+        data: runData.train, beside: { try self.run(published, data: runData, threads: $0) },
+        whileWaiting: { try self.anticipateWinner(study, threads: $0, into: anticipated) }, log: log)
       try markDone("search", ["trials": "\(trials.count)"])
+      if let best = Study.best(trials), let trained = anticipated.trial {
+        let winner = ReproductionArm.winner(best)
+        if trained == best.trial {
+          log("== \(winner.name): its autoencoder was trained while the search finished")
+          try markDone(winner.stage("autoencoder"), [:])
+        } else {
+          log("== trial \(best.trial + 1) beat trial \(trained + 1) at the end: the winner's autoencoder is trained anew")
+          try? FileManager.default.removeItem(atPath: autoencoderFolder(winner))
+        }
+      }
     }
     guard let best = Study.best(trials) else { throw ExperimentError.invalid("every trial of the search failed; see \(out)/search/study.jsonl") }
     log(Study.table(trials))
@@ -101,38 +116,62 @@ public struct ReproducePipeline {
     return path
   }
 
-  /// Runs the stages of one arm that are not done yet on `threads` threads: the autoencoder
-  /// on all of them; then, with two or more, its embedding on half beside the rest (generated
-  /// images, classifier, VAE) on the other half, since neither needs the other and a stage on
-  /// fewer threads uses them better (t-SNE of 60,000 codes: 51–59 s on one thread, 32–34 s on
-  /// two). When the training side ends first, the t-SNE takes its threads from its next
+  /// Runs the stages of one arm that are not done yet on `threads` threads. With two or more,
+  /// on two lanes of half the threads each, since a stage on fewer threads uses them better
+  /// (t-SNE of 60,000 codes: 51–59 s on one thread, 32–34 s on two): the autoencoder, then its
+  /// embedding; beside them the VAE (it needs only the configuration), then, once the
+  /// autoencoder is trained, the VAE's figure beside it, the generated images and the
+  /// classifier on its encoder. When that lane ends first, the t-SNE takes its threads from its next
   /// iteration on (`ThreadAllowance`). Every stage gives the same bits on any number of threads.
   func run(_ arm: ReproductionArm, data runData: RunData, threads: Int) throws {
-    try trainAutoencoder(arm, threads: threads)
-    let embeds = !isDone(arm.stage("embedding"))
-    let trains = ["generated", "classifier", "vae"].contains { !isDone(arm.stage($0)) }
-    if threads >= 2 && embeds && trains {
-      // Only one of the two draws bars on a terminal (the embedding's t-SNE); in a log, both
-      // write their plain lines.
-      let embeddingThreads = threads / 2
-      let allowance = ThreadAllowance(embeddingThreads)
-      try WorkerThreads.run(2) { lane in
-        if lane == 0 {
-          try self.embed(arm, data: runData, threads: allowance)
-        } else {
-          defer { allowance.add(threads - embeddingThreads) }
-          try self.generateAndTrain(
-            arm, data: runData, threads: threads - embeddingThreads, showsProgress: !ProgressReporter.standardErrorIsTerminal)
-        }
-      }
-    } else {
+    let first = ["autoencoder", "embedding"].contains { !isDone(arm.stage($0)) }
+    let second = ["vae", "generated", "classifier"].contains { !isDone(arm.stage($0)) }
+    guard threads >= 2 && first && second else {
+      try trainAutoencoder(arm, threads: threads, showsProgress: true)
       try embed(arm, data: runData, threads: ThreadAllowance(threads))
-      try generateAndTrain(arm, data: runData, threads: threads, showsProgress: true)
+      try trainVAE(arm, threads: threads, showsProgress: true)
+      try finishVAE(arm, data: runData)
+      try generateAndClassify(arm, data: runData, threads: threads, showsProgress: true)
+      return
+    }
+    let firstThreads = threads / 2
+    let allowance = ThreadAllowance(firstThreads)
+    let autoencoderTrained = StageGate(stage: "the \(arm.name)'s autoencoder")
+    // On a terminal the first lane draws the bars (its t-SNE is the long one); in a log,
+    // both lanes write their plain lines.
+    let secondShowsProgress = !ProgressReporter.standardErrorIsTerminal
+    try WorkerThreads.run(2) { lane in
+      if lane == 0 {
+        do { try self.trainAutoencoder(arm, threads: firstThreads, showsProgress: true) } catch {
+          autoencoderTrained.open(succeeded: false)
+          throw error
+        }
+        autoencoderTrained.open(succeeded: true)
+        try self.embed(arm, data: runData, threads: allowance)
+      } else {
+        defer { allowance.add(threads - firstThreads) }
+        try self.trainVAE(arm, threads: threads - firstThreads, showsProgress: secondShowsProgress)
+        try autoencoderTrained.wait()
+        try self.finishVAE(arm, data: runData)
+        try self.generateAndClassify(arm, data: runData, threads: threads - firstThreads, showsProgress: secondShowsProgress)
+      }
     }
   }
 
+  /// Trains the autoencoder of the best of the search's finished trials, as the winner's arm
+  /// would, into the winner's folder without marking it done: `run` marks it when that trial
+  /// wins, and otherwise removes it. Does nothing when no trial has finished.
+  func anticipateWinner(_ study: Study, threads: Int, into anticipated: AnticipatedTrial) throws {
+    guard let best = Study.best(try study.finishedTrials()) else { return }
+    var arm = ReproductionArm.winner(best)
+    guard !isDone(arm.stage("autoencoder")) else { return }
+    arm.name = "best trial so far (trial \(best.trial + 1)), while the last trials run"
+    try trainAutoencoder(arm, threads: threads, showsProgress: !ProgressReporter.standardErrorIsTerminal, marksDone: false)
+    anticipated.trial = best.trial
+  }
+
   /// The arm's autoencoder, retrained on the whole training set: test MSE, figures.
-  func trainAutoencoder(_ arm: ReproductionArm, threads: Int) throws {
+  func trainAutoencoder(_ arm: ReproductionArm, threads: Int, showsProgress: Bool, marksDone: Bool = true) throws {
     guard !isDone(arm.stage("autoencoder")) else { return }
     log("== \(arm.name): autoencoder, \(preset.autoencoder.epochs) epochs")
     var run = TrainingRun(
@@ -142,8 +181,9 @@ public struct ReproducePipeline {
         subset: preset.subset, loss: "MSE, mean over pixels"),
       seed: seed, threads: threads, data: data, out: autoencoderFolder(arm))
     run.log = log
+    run.showsProgress = showsProgress
     try run.run()
-    try markDone(arm.stage("autoencoder"), [:])
+    if marksDone { try markDone(arm.stage("autoencoder"), [:]) }
   }
 
   func autoencoderFolder(_ arm: ReproductionArm) -> String { out + "/" + arm.stage("autoencoder") }
@@ -208,9 +248,10 @@ public struct ReproducePipeline {
     ])
   }
 
-  /// Generated images, the classifier on the frozen encoder and the VAE of the same
-  /// architecture; `showsProgress` false leaves the bars to a stage running beside.
-  func generateAndTrain(_ arm: ReproductionArm, data runData: RunData, threads: Int, showsProgress: Bool) throws {
+  /// Generated images and the classifier on the frozen encoder (the arm's autoencoder must be
+  /// trained); `showsProgress` false leaves the bars to a stage running beside.
+  func generateAndClassify(_ arm: ReproductionArm, data runData: RunData, threads: Int, showsProgress: Bool) throws {
+    guard ["generated", "classifier"].contains(where: { !isDone(arm.stage($0)) }) else { return }
     let (aeCheckpoint, autoencoder) = try trainedAutoencoder(arm, threads: threads)
     let aeFolder = autoencoderFolder(arm)
     // Generated images: a grid from the codes' box, and an interpolation.
@@ -241,23 +282,31 @@ public struct ReproducePipeline {
       try run.run()
       try markDone(arm.stage("classifier"), [:])
     }
+  }
 
-    // VAE of the same architecture.
-    if !isDone(arm.stage("vae")) {
-      log("== \(arm.name): vae, \(preset.vae.epochs) epochs, batch \(preset.vae.batchSize)")
-      let settings = preset.vae.loss
-      var run = TrainingRun(
-        kind: .vae, config: aeCheckpoint.config,
-        record: TrainingRecord(
-          epochs: preset.vae.epochs, batchSize: preset.vae.batchSize, optimizer: preset.vae.optimizer,
-          validationFraction: 0, subset: preset.subset, loss: settings.normalisation, vae: settings),
-        seed: seed, threads: threads, data: data, out: out + "/" + arm.stage("vae"))
-      run.log = log
-      run.showsProgress = showsProgress
-      try run.run()
-      try drawBeside(autoencoder, vaeFolder: out + "/" + arm.stage("vae"), test: runData.test.inputs)
-      try markDone(arm.stage("vae"), [:])
-    }
+  /// The VAE of the arm's architecture, trained (or continued) in its stage folder; the stage
+  /// is done once `finishVAE` has drawn it beside the autoencoder.
+  func trainVAE(_ arm: ReproductionArm, threads: Int, showsProgress: Bool) throws {
+    guard !isDone(arm.stage("vae")) else { return }
+    log("== \(arm.name): vae, \(preset.vae.epochs) epochs, batch \(preset.vae.batchSize)")
+    let settings = preset.vae.loss
+    var run = TrainingRun(
+      kind: .vae, config: arm.config,
+      record: TrainingRecord(
+        epochs: preset.vae.epochs, batchSize: preset.vae.batchSize, optimizer: preset.vae.optimizer,
+        validationFraction: 0, subset: preset.subset, loss: settings.normalisation, vae: settings),
+      seed: seed, threads: threads, data: data, out: out + "/" + arm.stage("vae"))
+    run.log = log
+    run.showsProgress = showsProgress
+    try run.run()
+  }
+
+  /// The VAE stage's last figure (it needs the trained autoencoder), then its `done.json`.
+  func finishVAE(_ arm: ReproductionArm, data runData: RunData) throws {
+    guard !isDone(arm.stage("vae")) else { return }
+    let (_, autoencoder) = try trainedAutoencoder(arm, threads: 1)
+    try drawBeside(autoencoder, vaeFolder: out + "/" + arm.stage("vae"), test: runData.test.inputs)
+    try markDone(arm.stage("vae"), [:])
   }
 
   /// `beside-autoencoder.png` in the VAE's folder: ten test images (top), the arm's
@@ -288,5 +337,25 @@ public struct ReproducePipeline {
       }
     }
     return sum / Double(max(1, test.count))
+  }
+}
+
+/// The trial whose autoencoder was trained while the search finished (set by the one worker
+/// that trains it, read after every worker has stopped).
+final class AnticipatedTrial: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value: Int?
+
+  var trial: Int? {
+    get {
+      lock.lock()
+      defer { lock.unlock() }
+      return value
+    }
+    set {
+      lock.lock()
+      defer { lock.unlock() }
+      value = newValue
+    }
   }
 }

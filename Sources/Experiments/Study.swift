@@ -188,8 +188,14 @@ public struct Study {
   /// Its lane has one thread, or the threads beyond one per trial when there are more. So every
   /// thread stays busy with work of few threads, which uses the cores better than one training
   /// on many (see `threads`). With one thread it runs, on it, before the search.
+  ///
+  /// `whileWaiting`: work for a thread that would otherwise wait, called (with that worker's
+  /// threads) once, by the first worker that finds nothing left to claim while trials are
+  /// still held, here or by other processes; that worker then goes back to the search (worker
+  /// 0 waits out the rest). The reproduction trains the best trial so far there.
   public func run(
-    data: LabeledTensor, beside: ((_ threads: Int) throws -> Void)? = nil, log: @escaping (String) -> Void = { _ in }
+    data: LabeledTensor, beside: ((_ threads: Int) throws -> Void)? = nil,
+    whileWaiting: ((_ threads: Int) throws -> Void)? = nil, log: @escaping (String) -> Void = { _ in }
   ) throws -> [TrialResult] {
     let logger = UncheckedLog(log)
     let joined = try prepare(log: log)
@@ -213,8 +219,9 @@ public struct Study {
       return runner
     }
     let trialLog = NSLock()
+    let waitingWork = OnceFlag()
     // Worker 0 stays until every trial is final (waiting out other processes' claims); the
-    // others stop when nothing is left to claim.
+    // others stop when nothing is left to claim, after the waiting work if theirs.
     let work = { (i: Int) throws in
       let execute = { (claim: TrialClaim) in try runners[i].outcome(of: claim.number, log: logger.log) }
       let recorded = { (_: Int) in
@@ -223,12 +230,14 @@ public struct Study {
         try? self.writeTrialLog(workers[i].trials())
       }
       if i == besideLane, let beside { try beside(besideThreads) }
-      if i == 0 {
-        _ = try workers[i].runUntilFinished(execute, recorded: recorded)
-      } else {
-        var report = StudyWorker.Report()
-        _ = try workers[i].runWhileClaimable(execute, recorded: recorded, into: &report)
+      var report = StudyWorker.Report()
+      let found = try workers[i].runWhileClaimable(execute, recorded: recorded, into: &report)
+      if case .wait = found, let whileWaiting, waitingWork.take() {
+        try whileWaiting(count == 1 ? threads : 1)
+        // A lease that expired meanwhile (its worker gone) may be claimable again.
+        if i != 0 { _ = try workers[i].runWhileClaimable(execute, recorded: recorded, into: &report) }
       }
+      if i == 0 { _ = try workers[i].runUntilFinished(execute, recorded: recorded) }
     }
     if count == 1 {
       try work(0)
@@ -240,11 +249,19 @@ public struct Study {
     return try Study.results(rows, settings: settings)
   }
 
+  /// A trial's result as the storage and `study.jsonl` keep it: JSON, keys sorted, so that
+  /// the same result is the same text on every run.
+  static func recordText(_ result: TrialResult) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return String(decoding: try encoder.encode(result), as: UTF8.self)
+  }
+
   /// Rewrites `study.jsonl` whole from the storage's finished trials.
   func writeTrialLog(_ rows: [TrialRow]) throws {
     guard let trialsPath else { return }
     let lines = try Study.results(rows, settings: settings).filter { $0.status != "not run" }.map { result in
-      String(decoding: try JSONEncoder().encode(result), as: UTF8.self) + "\n"
+      try Study.recordText(result) + "\n"
     }
     do { try DurableFile.write(lines.joined(), to: trialsPath) } catch {
       throw TrainingError.cannotWrite(path: trialsPath, reason: "\(error)")
@@ -291,5 +308,19 @@ public struct Study {
           + " | \(folds) | \(mean) | \(String(format: "%.0f", r.seconds)) |")
     }
     return lines.joined(separator: "\n")
+  }
+}
+
+/// True for the first caller of `take` only, on any thread.
+private final class OnceFlag: @unchecked Sendable {
+  private let lock = NSLock()
+  private var taken = false
+
+  func take() -> Bool {
+    lock.lock()
+    defer { lock.unlock() }
+    if taken { return false }
+    taken = true
+    return true
   }
 }

@@ -61,7 +61,7 @@ public final class StudyTrialRunner {
   /// Trial `trial` as the study engine records it: its mean validation MSE and its record.
   public func outcome(of trial: Int, log: (String) -> Void = { _ in }) throws -> TrialOutcome {
     let result = try run(trial, log: log)
-    return TrialOutcome(objective: result.meanMSE, record: String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
+    return TrialOutcome(objective: result.meanMSE, record: try Study.recordText(result))
   }
 }
 

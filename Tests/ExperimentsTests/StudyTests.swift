@@ -85,6 +85,19 @@ final class StudyTests: XCTestCase {
     XCTAssertEqual(Study.best(resumed)?.trial, Study.best(full)?.trial)
     XCTAssertTrue(Study.table(resumed).contains("(best)"))
     XCTAssertEqual(try Study.readTrials(folder + "/b/study.jsonl").map(\.trial), [0, 1, 2], "the log lists every trial, in order")
+
+    // Same results, same text: the keys in sorted order, not in the process's hash order
+    // (which differs between runs, so comparing two runs in one process would not see it).
+    // Oracle: each line decoded and encoded again by an encoder with sorted keys.
+    let sorted = JSONEncoder()
+    sorted.outputFormatting = [.sortedKeys]
+    let records = try String(contentsOfFile: folder + "/b/study.jsonl", encoding: .utf8).split(separator: "\n").map(String.init)
+      + (try worker.trials()).compactMap(\.record)
+    XCTAssertEqual(records.count, 6)
+    for line in records {
+      let result = try JSONDecoder().decode(TrialResult.self, from: Data(line.utf8))
+      XCTAssertEqual(line, String(decoding: try sorted.encode(result), as: UTF8.self))
+    }
   }
 
   func testTheExportIsTheSameBytesWhoeverRanTheTrials() throws {
