@@ -213,34 +213,39 @@ static inline __attribute__((always_inline)) void fft_columns(const ll_fft_stage
 }
 
 // tile[t · B + b] = src[b · ld + t] for b < rows, 0 for rows ≤ b < B (t < n): four by four
-// with SSE shuffles (baseline x86-64; pure data movement, so no bit depends on it).
+// with SSE shuffles (baseline x86-64; pure data movement, so no bit depends on it). Four tile
+// rows at a time are written whole (every b) before the next four: the tile (n · B floats) is
+// larger than L1, and writing it a few columns at a time over n rows fetched each of its
+// lines from L2 once per group of columns.
 static inline __attribute__((always_inline)) void transpose_rows(const float *src, int64_t ld, int32_t rows, int64_t n,
                                                                  float *tile) {
-  int32_t b = 0;
+  int64_t t = 0;
 #if defined(__x86_64__)
-  for (; b + 4 <= rows; b += 4) {
-    const float *r0 = src + (int64_t)b * ld, *r1 = r0 + ld, *r2 = r1 + ld, *r3 = r2 + ld;
-    int64_t t = 0;
-    for (; t + 4 <= n; t += 4) {
-      __m128 a0 = _mm_loadu_ps(r0 + t), a1 = _mm_loadu_ps(r1 + t), a2 = _mm_loadu_ps(r2 + t), a3 = _mm_loadu_ps(r3 + t);
+  const int32_t rows4 = rows / 4 * 4;
+  for (; t + 4 <= n; t += 4) {
+    float *out = tile + t * B;
+    int32_t b = 0;
+    for (; b < rows4; b += 4) {
+      const float *r0 = src + (int64_t)b * ld + t;
+      __m128 a0 = _mm_loadu_ps(r0), a1 = _mm_loadu_ps(r0 + ld), a2 = _mm_loadu_ps(r0 + 2 * ld),
+             a3 = _mm_loadu_ps(r0 + 3 * ld);
       _MM_TRANSPOSE4_PS(a0, a1, a2, a3);
-      _mm_storeu_ps(tile + t * B + b, a0);
-      _mm_storeu_ps(tile + (t + 1) * B + b, a1);
-      _mm_storeu_ps(tile + (t + 2) * B + b, a2);
-      _mm_storeu_ps(tile + (t + 3) * B + b, a3);
+      _mm_storeu_ps(out + b, a0);
+      _mm_storeu_ps(out + B + b, a1);
+      _mm_storeu_ps(out + 2 * B + b, a2);
+      _mm_storeu_ps(out + 3 * B + b, a3);
     }
-    for (; t < n; t++) {
-      tile[t * B + b] = r0[t];
-      tile[t * B + b + 1] = r1[t];
-      tile[t * B + b + 2] = r2[t];
-      tile[t * B + b + 3] = r3[t];
-    }
+    for (; b < rows; b++)
+      for (int u = 0; u < 4; u++) out[u * B + b] = src[(int64_t)b * ld + t + u];
+    for (; b < B; b++)
+      for (int u = 0; u < 4; u++) out[u * B + b] = 0.0f;
   }
 #endif
-  for (; b < rows; b++)
-    for (int64_t t = 0; t < n; t++) tile[t * B + b] = src[(int64_t)b * ld + t];
-  for (; b < B; b++)
-    for (int64_t t = 0; t < n; t++) tile[t * B + b] = 0.0f;
+  for (; t < n; t++) {
+    int32_t b = 0;
+    for (; b < rows; b++) tile[t * B + b] = src[(int64_t)b * ld + t];
+    for (; b < B; b++) tile[t * B + b] = 0.0f;
+  }
 }
 
 // Rows r0 .. r0 + rows − 1 (rows ≤ B) of the source, transposed into a tile (zeros past

@@ -62,7 +62,7 @@ final class FourierTransformTests: XCTestCase {
   func testEveryWidthAndTheRowFormGiveTheSameBits() throws {
     let widths = InstructionSet.allCases.filter { $0 <= InstructionSet.cpuBest }
     if widths.count < 3 { print("FourierTransformTests: this CPU runs only \(widths.map(\.rawValue))") }
-    for n in [600, 1296] {
+    for n in [600, 1296, 75] {
       let fft = try FourierTransform(length: n)
       let (re, im) = grid(rows: n, stride: batch, seed: 9)
       let portable = columns(fft, re, im, stride: batch)
@@ -70,23 +70,26 @@ final class FourierTransformTests: XCTestCase {
         let other = columns(fft, re, im, stride: batch, isa: isa)
         XCTAssertEqual(other.0.map(\.bitPattern), portable.0.map(\.bitPattern), "\(isa), length \(n)")
         XCTAssertEqual(other.1.map(\.bitPattern), portable.1.map(\.bitPattern), "\(isa), length \(n)")
-        // Rows: the transpose of the grid, 20 rows of length n, into 32 columns.
-        let rows = 20
-        var rowRe = [Float](repeating: 0, count: rows * n), rowIm = rowRe
-        for t in 0..<n { for b in 0..<rows { (rowRe[b * n + t], rowIm[b * n + t]) = (re[t * batch + b], im[t * batch + b]) } }
-        var outRe = [Float](repeating: .nan, count: n * batch), outIm = outRe
-        var scratch = [Float](repeating: 0, count: fft.scratchCount)
-        fft.transformRows(
-          re: rowRe, im: rowIm, rowStride: n, rows: rows, intoRe: &outRe, im: &outIm, stride: batch, scratch: &scratch,
-          instructionSet: isa)
-        for k in 0..<n {
-          for b in 0..<rows {
-            XCTAssertEqual(outRe[k * batch + b].bitPattern, portable.0[k * batch + b].bitPattern, "rows, \(isa), k \(k), b \(b)")
-            XCTAssertEqual(outIm[k * batch + b].bitPattern, portable.1[k * batch + b].bitPattern, "rows, \(isa), k \(k), b \(b)")
-          }
-          for b in rows..<batch {
-            XCTAssertEqual(outRe[k * batch + b], 0, "rows past \(rows), \(isa)")  // ±0: the transform of zeros
-            XCTAssertEqual(outIm[k * batch + b], 0, "rows past \(rows), \(isa)")
+        // Rows: the transpose of the grid, `rows` rows of length n, into 32 columns (a full
+        // batch, a multiple of four, and one that leaves single rows; lengths that are and
+        // are not multiples of four).
+        for rows in [batch, 20, 23] {
+          var rowRe = [Float](repeating: 0, count: rows * n), rowIm = rowRe
+          for t in 0..<n { for b in 0..<rows { (rowRe[b * n + t], rowIm[b * n + t]) = (re[t * batch + b], im[t * batch + b]) } }
+          var outRe = [Float](repeating: .nan, count: n * batch), outIm = outRe
+          var scratch = [Float](repeating: 0, count: fft.scratchCount)
+          fft.transformRows(
+            re: rowRe, im: rowIm, rowStride: n, rows: rows, intoRe: &outRe, im: &outIm, stride: batch, scratch: &scratch,
+            instructionSet: isa)
+          for k in 0..<n {
+            for b in 0..<rows {
+              XCTAssertEqual(outRe[k * batch + b].bitPattern, portable.0[k * batch + b].bitPattern, "rows \(rows), \(isa), k \(k), b \(b)")
+              XCTAssertEqual(outIm[k * batch + b].bitPattern, portable.1[k * batch + b].bitPattern, "rows \(rows), \(isa), k \(k), b \(b)")
+            }
+            for b in rows..<batch {
+              XCTAssertEqual(outRe[k * batch + b], 0, "rows past \(rows), \(isa)")  // ±0: the transform of zeros
+              XCTAssertEqual(outIm[k * batch + b], 0, "rows past \(rows), \(isa)")
+            }
           }
         }
       }
