@@ -9,6 +9,9 @@
 
 #pragma clang fp contract(off)
 
+// Rows whose heaps one pass over the columns fills together (see KNN_ROWS).
+#define KNN_BLOCK_ROWS 8
+
 static inline float distance(float rowNorm, float norm, float product) {
   const float d = (rowNorm + norm) + product;
   return d >= 0.0f ? d : 0.0f;
@@ -88,34 +91,65 @@ __attribute__((target("avx2,fma"))) static inline float chain_distance(const flo
   return distance(rowNorm, norms[j], acc * -2.0f);
 }
 
-// One row's heap over every j ≠ self in increasing j: the first points one by one until the
-// heap holds k, then W at a time (8 or 16), each group's distances computed together (the same
-// operations per element as chain_distance) and offered in order where any beats the heap's
-// maximum.
-#define KNN_ROW(NAME, TGT, VEC, W, ZERO, SET1, LOAD, FMA, MUL, ADD, NONNEGATIVE, LTMASK)                      \
-  TGT static void NAME(const float *x, const float *columns, const float *norms, int64_t n, int32_t d,           \
-                       float rowNorm, int32_t self, int32_t k, float *hd, int32_t *hi) {                         \
-    int32_t size = 0, j = 0;                                                                                     \
-    for (; j < n && size < k; j++)                                                                               \
-      if (j != self) offer(chain_distance(x, columns, n, d, rowNorm, norms, j), j, k, hd, hi, &size);          \
-    const VEC n0 = SET1(rowNorm), minusTwo = SET1(-2.0f);                                                        \
-    for (; j + W <= n; j += W) {                                                                                 \
-      VEC acc = ZERO();                                                                                          \
-      for (int32_t c = 0; c < d; c++) acc = FMA(SET1(x[c]), LOAD(columns + c * n + j), acc);                    \
-      VEC dv = ADD(ADD(n0, LOAD(norms + j)), MUL(acc, minusTwo));                                                \
-      dv = NONNEGATIVE(dv);                                                                                      \
-      uint32_t mask = LTMASK(dv, SET1(hd[0]));                                                                   \
-      if (!mask) continue;                                                                                       \
-      float ds[W];                                                                                               \
-      STORE_##W(ds, dv);                                                                                         \
-      while (mask) {                                                                                             \
-        const int b = __builtin_ctz(mask);                                                                       \
-        mask &= mask - 1;                                                                                        \
-        if (j + b != self) offer(ds[b], j + b, k, hd, hi, &size);                                                \
+// The heaps of R rows (r ≤ R of them used) over every j ≠ self in increasing j, the rows side
+// by side so that each group of W columns, loaded once, serves all of them (one row at a
+// time streamed the whole transposed data, ~1 MB, from L2 per row). Each row: its first
+// points one by one until its heap holds k; then, from the first j where every row's heap is
+// full, W at a time (8 or 16), each group's distances computed together (the same operations
+// per element as chain_distance) and offered in order where any beats that heap's maximum;
+// the last points one by one. A point a group skips would have been refused one by one (a
+// full heap's maximum only falls), so each heap goes through the states of its row alone.
+#define KNN_ROWS(NAME, TGT, VEC, W, ZERO, SET1, LOAD, FMA, MUL, ADD, NONNEGATIVE, LTMASK)                     \
+  TGT static void NAME(const float *x, int32_t first, int32_t r, const float *columns, const float *norms,        \
+                       int64_t n, int32_t d, int32_t k, float *hd, int32_t *hi) {                                \
+    int32_t size[KNN_BLOCK_ROWS], j[KNN_BLOCK_ROWS];                                                             \
+    int64_t start = 0;                                                                                           \
+    for (int32_t q = 0; q < r; q++) {                                                                            \
+      const int32_t self = first + q;                                                                            \
+      size[q] = 0;                                                                                               \
+      for (j[q] = 0; j[q] < n && size[q] < k; j[q]++)                                                            \
+        if (j[q] != self)                                                                                        \
+          offer(chain_distance(x + q * d, columns, n, d, norms[self], norms, j[q]), j[q], k, hd + q * k,         \
+                hi + q * k, &size[q]);                                                                           \
+      if (j[q] > start) start = j[q];                                                                            \
+    }                                                                                                            \
+    for (int32_t q = 0; q < r; q++) {                                                                            \
+      const int32_t self = first + q;                                                                            \
+      for (int64_t t = j[q]; t < start; t++)                                                                     \
+        if (t != self)                                                                                           \
+          offer(chain_distance(x + q * d, columns, n, d, norms[self], norms, (int32_t)t), (int32_t)t, k,         \
+                hd + q * k, hi + q * k, &size[q]);                                                               \
+    }                                                                                                            \
+    const VEC minusTwo = SET1(-2.0f);                                                                            \
+    int64_t t = start;                                                                                           \
+    for (; t + W <= n; t += W) {                                                                                 \
+      VEC col[8];                                                                                                \
+      for (int32_t c = 0; c < d; c++) col[c] = LOAD(columns + c * n + t);                                        \
+      const VEC norm = LOAD(norms + t);                                                                          \
+      for (int32_t q = 0; q < r; q++) {                                                                          \
+        const float *xq = x + q * d;                                                                             \
+        VEC acc = ZERO();                                                                                        \
+        for (int32_t c = 0; c < d; c++) acc = FMA(SET1(xq[c]), col[c], acc);                                     \
+        VEC dv = ADD(ADD(SET1(norms[first + q]), norm), MUL(acc, minusTwo));                                     \
+        dv = NONNEGATIVE(dv);                                                                                    \
+        uint32_t mask = LTMASK(dv, SET1(hd[q * k]));                                                             \
+        if (!mask) continue;                                                                                     \
+        float ds[W];                                                                                             \
+        STORE_##W(ds, dv);                                                                                       \
+        while (mask) {                                                                                           \
+          const int b = __builtin_ctz(mask);                                                                     \
+          mask &= mask - 1;                                                                                      \
+          if (t + b != first + q) offer(ds[b], (int32_t)(t + b), k, hd + q * k, hi + q * k, &size[q]);           \
+        }                                                                                                        \
       }                                                                                                          \
     }                                                                                                            \
-    for (; j < n; j++)                                                                                           \
-      if (j != self) offer(chain_distance(x, columns, n, d, rowNorm, norms, j), j, k, hd, hi, &size);          \
+    for (int32_t q = 0; q < r; q++) {                                                                            \
+      const int32_t self = first + q;                                                                            \
+      for (int64_t u = t; u < n; u++)                                                                            \
+        if (u != self)                                                                                           \
+          offer(chain_distance(x + q * d, columns, n, d, norms[self], norms, (int32_t)u), (int32_t)u, k,         \
+                hd + q * k, hi + q * k, &size[q]);                                                               \
+    }                                                                                                            \
   }
 
 #define STORE_8(p, v) _mm256_storeu_ps(p, v)
@@ -125,25 +159,25 @@ __attribute__((target("avx2,fma"))) static inline float chain_distance(const flo
 // d ≥ 0 ? d : 0, lane by lane (an ordered compare: NaN → 0 and −0 stays −0, as in distance()).
 #define NONNEGATIVE8(v) _mm256_and_ps(v, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GE_OQ))
 #define NONNEGATIVE16(v) _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GE_OQ), v)
-KNN_ROW(knn_row_avx2, __attribute__((target("avx2,fma"))), __m256, 8, _mm256_setzero_ps, _mm256_set1_ps,
-        _mm256_loadu_ps, _mm256_fmadd_ps, _mm256_mul_ps, _mm256_add_ps, NONNEGATIVE8, LT8)
-KNN_ROW(knn_row_avx512, __attribute__((target("avx512f,avx2,fma"))), __m512, 16, _mm512_setzero_ps, _mm512_set1_ps,
-        _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_add_ps, NONNEGATIVE16, LT16)
-#undef KNN_ROW
+KNN_ROWS(knn_rows_avx2, __attribute__((target("avx2,fma"))), __m256, 8, _mm256_setzero_ps, _mm256_set1_ps,
+         _mm256_loadu_ps, _mm256_fmadd_ps, _mm256_mul_ps, _mm256_add_ps, NONNEGATIVE8, LT8)
+KNN_ROWS(knn_rows_avx512, __attribute__((target("avx512f,avx2,fma"))), __m512, 16, _mm512_setzero_ps,
+         _mm512_set1_ps, _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_add_ps, NONNEGATIVE16, LT16)
+#undef KNN_ROWS
 #endif
 
 void latentlab_knn_rows(const float *data, const float *columns, const float *norms, int64_t n, int32_t d,
                         int32_t first, int32_t rows, int32_t k, float *heapDistance, int32_t *heapIndex,
                         int32_t isa) {
 #if defined(__x86_64__)
-  for (int32_t r = 0; r < rows; r++) {
-    const int32_t i = first + r;
+  for (int32_t r = 0; r < rows; r += KNN_BLOCK_ROWS) {
+    const int32_t i = first + r, count = rows - r < KNN_BLOCK_ROWS ? rows - r : KNN_BLOCK_ROWS;
     if (isa >= 2)
-      knn_row_avx512(data + (int64_t)i * d, columns, norms, n, d, norms[i], i, k, heapDistance + (int64_t)r * k,
-                     heapIndex + (int64_t)r * k);
+      knn_rows_avx512(data + (int64_t)i * d, i, count, columns, norms, n, d, k, heapDistance + (int64_t)r * k,
+                      heapIndex + (int64_t)r * k);
     else
-      knn_row_avx2(data + (int64_t)i * d, columns, norms, n, d, norms[i], i, k, heapDistance + (int64_t)r * k,
-                   heapIndex + (int64_t)r * k);
+      knn_rows_avx2(data + (int64_t)i * d, i, count, columns, norms, n, d, k, heapDistance + (int64_t)r * k,
+                    heapIndex + (int64_t)r * k);
   }
 #else
   (void)data, (void)columns, (void)norms, (void)n, (void)d, (void)first, (void)rows, (void)k, (void)heapDistance,

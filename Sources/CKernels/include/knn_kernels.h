@@ -21,7 +21,8 @@ void latentlab_knn_scan(const float *products, const float *norms, float rowNorm
 /// p_j), p_j −2 times one fused multiply-add chain of x_i·x_j over the dimensions in order,
 /// from +0 (a NaN distance becomes 0). Groups of 8 or 16 points none of which beats the heap's
 /// maximum are skipped, which leaves the same states. `columns` is the data transposed ([d,
-/// n]). `isa` 1 (AVX2) or 2 (AVX-512): the same bits. x86-64 with AVX2 only.
+/// n]); d ≤ 8 (a group's columns are held at once). `isa` 1 (AVX2) or 2 (AVX-512): the same
+/// bits. x86-64 with AVX2 only.
 void latentlab_knn_rows(const float *data, const float *columns, const float *norms, int64_t n, int32_t d,
                         int32_t first, int32_t rows, int32_t k, float *heapDistance, int32_t *heapIndex,
                         int32_t isa);
