@@ -120,16 +120,9 @@ final class InterpolatedRepulsion {
     parallel.forEachChunk(count: boxes, chunks: min(boxes, 64)) { _, boxRows in
       // This chunk's box rows own these rows of charges.
       (charges + boxRows.lowerBound * p * nodes).update(repeating: 0, count: boxRows.count * p * nodes)
-      for position in weights.boxStart[boxRows.lowerBound * boxes]..<weights.boxStart[boxRows.upperBound * boxes] {
-        let i = Int(weights.order[position])
-        let box = Int(weights.box[i])
-        let (br, bc) = (box / boxes, box % boxes)
-        for a in 0..<p {
-          let wy = weights.wy[i * p + a]
-          let row = charges + (br * p + a) * nodes + bc * p
-          for b in 0..<p { row[b] += wy * weights.wx[i * p + b] }
-        }
-      }
+      latentlab_tsne_spread(
+        weights.order, weights.box, weights.wx, weights.wy, Int64(weights.boxStart[boxRows.lowerBound * boxes]),
+        Int64(weights.boxStart[boxRows.upperBound * boxes]), Int32(boxes), Int32(p), Int32(nodes), charges)
     }
 
     // The node charges W as a grid (rows y, columns x; zero past `nodes` in both), its
@@ -204,29 +197,8 @@ final class InterpolatedRepulsion {
     // not p⁴).
     let selfParts: [Double] = selfKernel.withUnsafeBufferPointer { kernel in
       parallel.mapChunks(count: n, chunks: min(64, max(1, n / 256))) { _, points in
-        // Cx and Cy on the stack (p ≤ 6): no allocation per chunk and iteration.
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * p) { c in
-          let (cx, cy) = (c.baseAddress!, c.baseAddress! + p)
-          var total = 0.0
-          for i in points {
-            let (wx, wy) = (weights.wx + i * p, weights.wy + i * p)
-            for d in 0..<p { (cx[d], cy[d]) = (0, 0) }
-            for a in 0..<p {
-              for a2 in 0..<p {
-                cx[abs(a - a2)] += wx[a] * wx[a2]
-                cy[abs(a - a2)] += wy[a] * wy[a2]
-              }
-            }
-            var point = 0.0
-            for da in 0..<p {
-              var row = 0.0
-              for db in 0..<p { row += cx[db] * Double(kernel[da * p + db]) }
-              point += cy[da] * row
-            }
-            total += point
-          }
-          return total
-        }
+        latentlab_tsne_self_terms(
+          weights.wx, weights.wy, Int32(points.lowerBound), Int32(points.upperBound), Int32(p), kernel.baseAddress!, code)
       }
     }
     let scale = 1 / Double(side * side)
@@ -238,27 +210,11 @@ final class InterpolatedRepulsion {
     transformBlocks(fft, grids: [(g.rRe, g.rIm, g.stride / batch)], parallel: parallel)
     transformRows(fft, [(g.rRe, g.rIm, nodes, g.wRe, g.wIm, g.stride)], parallel: parallel)
 
-    // Read back at each point with its weights, in a fixed order.
+    // Read back at each point with its weights.
     parallel.forEachChunk(count: n, chunks: min(64, max(1, n / 256))) { _, points in
-      for i in points {
-        let box = Int(weights.box[i])
-        let (br, bc) = (box / boxes, box % boxes)
-        var fx = 0.0, fy = 0.0
-        for a in 0..<p {
-          let wy = weights.wy[i * p + a]
-          let offset = (br * p + a) * g.stride + bc * p
-          var rx = 0.0, ry = 0.0
-          for b in 0..<p {
-            let wx = weights.wx[i * p + b]
-            rx += wx * Double(g.wRe[offset + b])
-            ry += wx * Double(g.wIm[offset + b])
-          }
-          fx += wy * rx
-          fy += wy * ry
-        }
-        force[2 * i] = fx * scale
-        force[2 * i + 1] = -fy * scale
-      }
+      latentlab_tsne_read_back(
+        weights.box, weights.wx, weights.wy, Int32(points.lowerBound), Int32(points.upperBound), Int32(boxes), Int32(p),
+        g.wRe, g.wIm, Int64(g.stride), scale, force, code)
     }
     return z
   }
@@ -344,25 +300,13 @@ private final class PointWeights {
   /// the counting sort by box.
   func fill(y: UnsafePointer<Double>, lo: Double, boxWidth: Double, boxes: Int, parallel: DeterministicParallel) {
     let (box, wx, wy, p, n) = (self.box, self.wx, self.wy, self.p, self.n)
+    let code = FourierTransform.code(.selected)
     nodes.withUnsafeBufferPointer { t in
       denominators.withUnsafeBufferPointer { den in
         parallel.forEachChunk(count: n, chunks: min(64, max(1, n / 256))) { _, points in
-          for i in points {
-            var cellX = 0, cellY = 0
-            for d in 0..<2 {
-              let position = (y[2 * i + d] - lo) / boxWidth
-              let index = min(max(Int(position.rounded(.down)), 0), boxes - 1)
-              let u = position - Double(index)
-              let out = d == 0 ? wx + i * p : wy + i * p
-              for j in 0..<p {
-                var numerator = 1.0
-                for k in 0..<p where k != j { numerator *= u - t[k] }
-                out[j] = numerator / den[j]
-              }
-              if d == 0 { cellX = index } else { cellY = index }
-            }
-            box[i] = Int32(cellY * boxes + cellX)
-          }
+          latentlab_tsne_point_weights(
+            y, Int32(points.lowerBound), Int32(points.upperBound), lo, boxWidth, Int32(boxes), Int32(p), t.baseAddress!,
+            den.baseAddress!, box, wx, wy, code)
         }
       }
     }

@@ -143,3 +143,166 @@ double latentlab_tsne_spectrum_product(int32_t nodes, int32_t side, int32_t rowF
   (void)isa;
   return spectrum_rows_portable(nodes, side, rowFirst, rowLast, wRe, wIm, wLd, mRe, mIm, mLd, tRe, tIm, tLd, scratch);
 }
+
+// Each point's box and Lagrange weights; P is the nodes per box (a constant in the variant
+// for 3, FIt-SNE's default, so that the loop over points vectorises) or p.
+static inline __attribute__((always_inline)) void point_weights(const int P, const double *y, int32_t first,
+                                                                int32_t last, double lo, double boxWidth,
+                                                                int32_t boxes, const double *t, const double *den,
+                                                                int32_t *box, double *wx, double *wy) {
+  const double top = (double)(boxes - 1);
+  for (int32_t i = first; i < last; i++) {
+    int32_t cell[2];
+    for (int d = 0; d < 2; d++) {
+      const double position = (y[2 * (int64_t)i + d] - lo) / boxWidth;
+      double f = __builtin_floor(position);
+      f = f >= 0.0 ? f : 0.0;  // NaN too: its weights are NaN, its box stays on the grid
+      f = f <= top ? f : top;
+      const int32_t index = (int32_t)f;
+      const double u = position - (double)index;
+      double *out = (d == 0 ? wx : wy) + (int64_t)i * P;
+      for (int j = 0; j < P; j++) {
+        double numerator = 1.0;
+        for (int k = 0; k < P; k++)
+          if (k != j) numerator *= u - t[k];
+        out[j] = numerator / den[j];
+      }
+      cell[d] = index;
+    }
+    box[i] = cell[1] * boxes + cell[0];
+  }
+}
+
+// One point's own term through the grid, Σ_da Cy(da) Σ_db Cx(db) K(da, db) with
+// Cx(d) = Σ_{|b − b'| = d} wx_b·wx_b' (b outer, b' inner, from +0).
+static inline __attribute__((always_inline)) double self_term(const int P, const double *wx, const double *wy,
+                                                              const float *kernel) {
+  double cx[6], cy[6];
+  for (int d = 0; d < P; d++) cx[d] = cy[d] = 0.0;
+  for (int a = 0; a < P; a++)
+    for (int a2 = 0; a2 < P; a2++) {
+      const int d = a > a2 ? a - a2 : a2 - a;
+      cx[d] += wx[a] * wx[a2];
+      cy[d] += wy[a] * wy[a2];
+    }
+  double point = 0.0;
+  for (int da = 0; da < P; da++) {
+    double row = 0.0;
+    for (int db = 0; db < P; db++) row += cx[db] * (double)kernel[da * P + db];
+    point += cy[da] * row;
+  }
+  return point;
+}
+
+// The points' self terms, a block at a time into a buffer (the per-point work vectorises),
+// then added in point order.
+static inline __attribute__((always_inline)) double self_terms(const int P, const double *wx, const double *wy,
+                                                               int32_t first, int32_t last, const float *kernel) {
+  double total = 0.0, terms[256];
+  for (int32_t i0 = first; i0 < last; i0 += 256) {
+    const int32_t count = last - i0 < 256 ? last - i0 : 256;
+    for (int32_t q = 0; q < count; q++)
+      terms[q] = self_term(P, wx + (int64_t)(i0 + q) * P, wy + (int64_t)(i0 + q) * P, kernel);
+    for (int32_t q = 0; q < count; q++) total += terms[q];
+  }
+  return total;
+}
+
+// Each point's force read back from the fields (re: x, im: y) with its weights.
+static inline __attribute__((always_inline)) void read_back(const int P, const int32_t *box, const double *wx,
+                                                            const double *wy, int32_t first, int32_t last,
+                                                            int32_t boxes, const float *re, const float *im,
+                                                            int64_t ld, double scale, double *force) {
+  for (int32_t i = first; i < last; i++) {
+    const int32_t br = box[i] / boxes, bc = box[i] % boxes;
+    double fx = 0.0, fy = 0.0;
+    for (int a = 0; a < P; a++) {
+      const double w = wy[(int64_t)i * P + a];
+      const int64_t offset = (int64_t)(br * P + a) * ld + (int64_t)bc * P;
+      double rx = 0.0, ry = 0.0;
+      for (int b = 0; b < P; b++) {
+        const double v = wx[(int64_t)i * P + b];
+        rx += v * (double)re[offset + b];
+        ry += v * (double)im[offset + b];
+      }
+      fx += w * rx;
+      fy += w * ry;
+    }
+    force[2 * (int64_t)i] = fx * scale;
+    force[2 * (int64_t)i + 1] = -fy * scale;
+  }
+}
+
+#define POINT_VARIANT(suffix, attributes)                                                                          \
+  attributes static void point_weights_##suffix(const double *y, int32_t first, int32_t last, double lo,           \
+                                                double boxWidth, int32_t boxes, int32_t p, const double *t,        \
+                                                const double *den, int32_t *box, double *wx, double *wy) {         \
+    if (p == 3)                                                                                                    \
+      point_weights(3, y, first, last, lo, boxWidth, boxes, t, den, box, wx, wy);                                  \
+    else                                                                                                           \
+      point_weights(p, y, first, last, lo, boxWidth, boxes, t, den, box, wx, wy);                                  \
+  }                                                                                                                \
+  attributes static void read_back_##suffix(const int32_t *box, const double *wx, const double *wy, int32_t first,   \
+                                            int32_t last, int32_t boxes, int32_t p, const float *re,              \
+                                            const float *im, int64_t ld, double scale, double *force) {          \
+    if (p == 3)                                                                                                    \
+      read_back(3, box, wx, wy, first, last, boxes, re, im, ld, scale, force);                                     \
+    else                                                                                                           \
+      read_back(p, box, wx, wy, first, last, boxes, re, im, ld, scale, force);                                     \
+  }                                                                                                                \
+  attributes static double self_terms_##suffix(const double *wx, const double *wy, int32_t first, int32_t last,    \
+                                               int32_t p, const float *kernel) {                                   \
+    return p == 3 ? self_terms(3, wx, wy, first, last, kernel) : self_terms(p, wx, wy, first, last, kernel);       \
+  }
+
+POINT_VARIANT(portable, )
+#if defined(__x86_64__)
+POINT_VARIANT(avx2, __attribute__((target("avx2"))))
+POINT_VARIANT(avx512, __attribute__((target("avx512f,avx512dq"))))
+#endif
+
+void latentlab_tsne_point_weights(const double *y, int32_t first, int32_t last, double lo, double boxWidth,
+                                  int32_t boxes, int32_t p, const double *nodes, const double *denominators,
+                                  int32_t *box, double *wx, double *wy, int32_t isa) {
+#if defined(__x86_64__)
+  if (isa >= 2) return point_weights_avx512(y, first, last, lo, boxWidth, boxes, p, nodes, denominators, box, wx, wy);
+  if (isa == 1) return point_weights_avx2(y, first, last, lo, boxWidth, boxes, p, nodes, denominators, box, wx, wy);
+#endif
+  (void)isa;
+  point_weights_portable(y, first, last, lo, boxWidth, boxes, p, nodes, denominators, box, wx, wy);
+}
+
+double latentlab_tsne_self_terms(const double *wx, const double *wy, int32_t first, int32_t last, int32_t p,
+                                 const float *kernel, int32_t isa) {
+#if defined(__x86_64__)
+  if (isa >= 2) return self_terms_avx512(wx, wy, first, last, p, kernel);
+  if (isa == 1) return self_terms_avx2(wx, wy, first, last, p, kernel);
+#endif
+  (void)isa;
+  return self_terms_portable(wx, wy, first, last, p, kernel);
+}
+
+void latentlab_tsne_read_back(const int32_t *box, const double *wx, const double *wy, int32_t first, int32_t last,
+                              int32_t boxes, int32_t p, const float *re, const float *im, int64_t ld, double scale,
+                              double *force, int32_t isa) {
+#if defined(__x86_64__)
+  if (isa >= 2) return read_back_avx512(box, wx, wy, first, last, boxes, p, re, im, ld, scale, force);
+  if (isa == 1) return read_back_avx2(box, wx, wy, first, last, boxes, p, re, im, ld, scale, force);
+#endif
+  (void)isa;
+  read_back_portable(box, wx, wy, first, last, boxes, p, re, im, ld, scale, force);
+}
+
+void latentlab_tsne_spread(const int32_t *order, const int32_t *box, const double *wx, const double *wy,
+                           int64_t positionFirst, int64_t positionLast, int32_t boxes, int32_t p, int32_t nodes,
+                           double *charges) {
+  for (int64_t position = positionFirst; position < positionLast; position++) {
+    const int32_t i = order[position];
+    const int32_t br = box[i] / boxes, bc = box[i] % boxes;
+    for (int a = 0; a < p; a++) {
+      const double w = wy[(int64_t)i * p + a];
+      double *row = charges + (int64_t)(br * p + a) * nodes + (int64_t)bc * p;
+      for (int b = 0; b < p; b++) row[b] += w * wx[(int64_t)i * p + b];
+    }
+  }
+}

@@ -38,4 +38,35 @@ double latentlab_tsne_spectrum_product(int32_t nodes, int32_t side, int32_t rowF
                                        const float *mIm, int64_t mLd, float *tRe, float *tIm, int64_t tLd,
                                        float *scratch, int32_t isa);
 
+/// Points first ..< last of y ([2N], x and y interleaved) on the grid of `boxes` boxes a side,
+/// each `boxWidth` wide from `lo`: box[i] = row · boxes + column (each index ⌊(y − lo) /
+/// boxWidth⌋ clamped to [0, boxes − 1]; a NaN coordinate to 0), and along each axis the p
+/// Lagrange weights at the offset u within the box, w_j = Π_{k≠j} (u − nodes[k]) /
+/// denominators[j] (k increasing, from 1), into wx/wy + i·p. p ≤ 6. Same bits for every `isa`.
+void latentlab_tsne_point_weights(const double *y, int32_t first, int32_t last, double lo, double boxWidth,
+                                  int32_t boxes, int32_t p, const double *nodes, const double *denominators,
+                                  int32_t *box, double *wx, double *wy, int32_t isa);
+
+/// Σ over points first ..< last, in order from +0, of each point's own kernel through the grid:
+/// Σ_da Cy(da) · Σ_db Cx(db) · kernel[da·p + db] (both sums in order, from +0), with Cx(d) the
+/// sum of wx_b·wx_b' over |b − b'| = d (b outer, b' inner, from +0), Cy likewise. p ≤ 6. Same
+/// bits for every `isa`.
+double latentlab_tsne_self_terms(const double *wx, const double *wy, int32_t first, int32_t last, int32_t p,
+                                 const float *kernel, int32_t isa);
+
+/// The force on points first ..< last read back from the fields re (x) and im (y) (row stride
+/// ld) at their boxes' nodes with their weights: F = Σ_a wy_a · Σ_b wx_b · field[(row·p + a)·ld +
+/// column·p + b] (each sum in order from +0, the floats widened), force[2i] = Fx · scale,
+/// force[2i + 1] = −Fy · scale. Same bits for every `isa`.
+void latentlab_tsne_read_back(const int32_t *box, const double *wx, const double *wy, int32_t first, int32_t last,
+                              int32_t boxes, int32_t p, const float *re, const float *im, int64_t ld, double scale,
+                              double *force, int32_t isa);
+
+/// Adds the unit charges of the points order[positionFirst ..< positionLast] (in that order) to
+/// the node charges (nodes × nodes, row-major): for each, charges[(row·p + a)·nodes + column·p +
+/// b] += wy_a · wx_b, a then b in order.
+void latentlab_tsne_spread(const int32_t *order, const int32_t *box, const double *wx, const double *wy,
+                           int64_t positionFirst, int64_t positionLast, int32_t boxes, int32_t p, int32_t nodes,
+                           double *charges);
+
 #endif
