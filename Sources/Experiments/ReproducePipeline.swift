@@ -253,7 +253,6 @@ public struct ReproducePipeline {
   func generateAndClassify(_ arm: ReproductionArm, data runData: RunData, threads: Int, showsProgress: Bool) throws {
     guard ["generated", "classifier"].contains(where: { !isDone(arm.stage($0)) }) else { return }
     let (aeCheckpoint, autoencoder) = try trainedAutoencoder(arm, threads: threads)
-    let aeFolder = autoencoderFolder(arm)
     // Generated images: a grid from the codes' box, and an interpolation.
     let generatedFolder = out + "/" + arm.stage("generated")
     if !isDone(arm.stage("generated")) {
@@ -275,8 +274,9 @@ public struct ReproducePipeline {
         record: TrainingRecord(
           epochs: preset.classifier.epochs, batchSize: preset.classifier.batchSize, optimizer: preset.classifier.optimizer,
           validationFraction: preset.classifier.validationFraction, subset: preset.subset, loss: "cross-entropy, mean over the batch",
-          encoderCheckpoint: aeFolder + "/checkpoint.h5", headWidths: preset.classifier.headWidths),
+          encoderCheckpoint: arm.stage("autoencoder") + "/checkpoint.h5", headWidths: preset.classifier.headWidths),
         seed: seed, threads: threads, data: data, out: out + "/" + arm.stage("classifier"))
+      run.encoderBase = out
       run.log = log
       run.showsProgress = showsProgress
       try run.run()

@@ -24,6 +24,10 @@ public struct TrainingRun {
   public var log: (String) -> Void = { _ in }
   /// Whether training draws its progress bar (off for a run beside another that draws its own).
   public var showsProgress = true
+  /// The folder a relative `record.encoderCheckpoint` is read from (nil: the working
+  /// directory). The reproduction records its classifiers' encoders relative to its run folder,
+  /// so that the same run in two folders writes the same checkpoints.
+  public var encoderBase: String?
 
   public init(
     kind: ModelKind, config: AutoencoderConfig, record: TrainingRecord, seed: UInt64, threads: Int, data: String?, out: String
@@ -66,7 +70,8 @@ public struct TrainingRun {
         headWidths: record.headWidths ?? ClassifierDefaults.headWidths)
     }
     let autoencoder = try ModelFactory.make(.autoencoder, config: config, seed: seed)
-    if let encoderPath = record.encoderCheckpoint {
+    if let recorded = record.encoderCheckpoint {
+      let encoderPath = encoderBase.map { recorded.hasPrefix("/") ? recorded : $0 + "/" + recorded } ?? recorded
       let saved = try CheckpointReader.read(encoderPath)
       guard saved.model == .autoencoder, saved.config == config else {
         throw ExperimentError.invalid(

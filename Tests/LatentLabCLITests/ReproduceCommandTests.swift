@@ -70,9 +70,8 @@ final class ReproduceCommandTests: XCTestCase {
   /// One thread runs every stage in turn; two run the published arm beside the search and the
   /// winner's embedding beside its classifier and VAE, each stage on fewer threads; five give
   /// the published arm the two threads beyond the quick search's three workers, and split an
-  /// arm's stages 2 + 3. Oracle: the one-thread run, in the same folder (paths are recorded in
-  /// checkpoints); tolerance: none, every checkpoint, map and figure the same bytes, and the
-  /// same files.
+  /// arm's stages 2 + 3. Oracle: the one-thread run, in the same folder; tolerance: none,
+  /// every checkpoint, map and figure the same bytes, and the same files.
   func testMoreThreadsGiveTheFilesOfOneThread() throws {
     guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist") else {
       throw XCTSkip("dataset-fashion-mnist is not installed")
