@@ -118,11 +118,12 @@ public struct ReproducePipeline {
 
   /// Runs the stages of one arm that are not done yet on `threads` threads. With two or more,
   /// on two lanes of half the threads each, since a stage on fewer threads uses them better
-  /// (t-SNE of 60,000 codes: 51–59 s on one thread, 32–34 s on two): the autoencoder, then its
+  /// (training at batch 250 gains little from a second thread): the autoencoder, then its
   /// embedding; beside them the VAE (it needs only the configuration), then, once the
   /// autoencoder is trained, the VAE's figure beside it, the generated images and the
-  /// classifier on its encoder. When that lane ends first, the t-SNE takes its threads from its next
-  /// iteration on (`ThreadAllowance`). Every stage gives the same bits on any number of threads.
+  /// classifier on its encoder. When that lane ends first, the t-SNE takes its threads from
+  /// its next iteration on (`ThreadAllowance`). Every stage gives the same bits on any number
+  /// of threads.
   func run(_ arm: ReproductionArm, data runData: RunData, threads: Int) throws {
     let first = ["autoencoder", "embedding"].contains { !isDone(arm.stage($0)) }
     let second = ["vae", "generated", "classifier"].contains { !isDone(arm.stage($0)) }
