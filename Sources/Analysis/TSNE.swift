@@ -376,7 +376,7 @@ struct SparseAffinities {
         for i in range {
           var beta = 1.0, low = -Double.infinity, high = Double.infinity
           let d = neighbours.distances[(i * k)..<(i * k + k)].map(Double.init)
-          for _ in 0..<100 {
+          for step in 0..<100 {
             var sum = 0.0, weighted = 0.0
             for j in 0..<k {
               let w = exp(-d[j] * beta)
@@ -386,9 +386,12 @@ struct SparseAffinities {
             }
             if sum == 0 { sum = 1e-8 }
             let entropy = log(sum) + beta * weighted / sum
-            for j in 0..<k { c[i * k + j] /= sum }
             let difference = entropy - target
-            if abs(difference) <= 1e-5 { break }
+            // Only the last step's weights are kept: normalised once, when the search ends.
+            if abs(difference) <= 1e-5 || step == 99 {
+              for j in 0..<k { c[i * k + j] /= sum }
+              break
+            }
             if difference > 0 {
               low = beta
               beta = high == .infinity ? beta * 2 : (beta + high) / 2
@@ -425,11 +428,17 @@ struct SparseAffinities {
     outColumns.reserveCapacity(start[n])
     outValues.reserveCapacity(start[n])
     var total = 0.0
+    // Each row's entries by (column, position): a total order, so any sort gives it; as
+    // column · 2³² + position in one buffer, sorted without a comparison closure.
+    precondition(start[n] <= Int(UInt32.max), "t-SNE: \(start[n]) affinities exceed the 2³² a sort key holds")
+    var keys: [UInt64] = []
     for i in 0..<n {
-      let range = start[i]..<start[i + 1]
-      let order = range.sorted { cols[$0] != cols[$1] ? cols[$0] < cols[$1] : $0 < $1 }
+      keys.removeAll(keepingCapacity: true)
+      for e in start[i]..<start[i + 1] { keys.append(UInt64(UInt32(cols[e])) << 32 | UInt64(e)) }
+      keys.sort()
       var previous: Int32 = -1
-      for e in order {
+      for key in keys {
+        let e = Int(key & 0xFFFF_FFFF)
         if cols[e] == previous {
           outValues[outValues.count - 1] += vals[e]
         } else {
