@@ -423,8 +423,8 @@ func trialStepSeconds(_ trial: TrialParameters, batch: Tensor, threads: Int) thr
 /// beside its VAE and classifier on the other. Each of the 10 trial configurations the seed
 /// draws is timed at batch 250 (training step and inference, at 1 and 2 threads), the VAE at
 /// batch 2000, the classifier head at batch 250, and t-SNE of the preset's points,
-/// four-dimensional, all at 1 thread. The configuration the search picks is not known before it runs, so the
-/// winner's stages use the mean over the ten configurations.
+/// four-dimensional, all at 1 thread. The configuration the search picks is not known before
+/// it runs, so the winner's stages use the mean over the ten configurations.
 func reproducePrediction() throws -> [Figure] {
   let threads = 2
   let preset = Preset.seed
