@@ -20,7 +20,7 @@ public struct Preset: Codable, Equatable, Sendable {
   /// The seed report's protocol: 10 trials, 3 folds, 5 epochs, batch 250, over the seed's
   /// space; retrain 5 epochs (published optimizer Adam 3e-3, L2 1e-4); classifier 4→30→60→10,
   /// 20 epochs, batch 250, Adam 1e-3, L2 1e-5; VAE 20 epochs, batch 2000, Adam 1e-3, KL/784;
-  /// t-SNE of 10,000 training codes, perplexity 30, 1,000 iterations.
+  /// t-SNE of all 60,000 training codes (FFT interpolation), perplexity 30, 1,000 iterations.
   public static let seed = Preset(
     name: "seed", subset: nil,
     search: SearchProtocol(space: .seed, trials: 10, folds: 3, epochs: 5, batchSize: 250),

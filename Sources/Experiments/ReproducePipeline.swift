@@ -11,7 +11,8 @@ import TensorCore
 /// The seed study, end to end: search → retrain the best configuration → test MSE → PCA and
 /// t-SNE of the training codes → generated images → classifier on the frozen encoder →
 /// confusion matrix → VAE → report. Each stage writes into its own folder and a `done.json`;
-/// a stage whose `done.json` is present is skipped on a re-run. With two threads or more,
+/// a stage whose `done.json` is present is skipped on a re-run, and a training stage stopped
+/// part-way continues from the last epoch it saved (the same bits as one run). With two threads or more,
 /// independent stages run side by side on fewer threads each (the published arm beside the
 /// search, an arm's embedding beside its classifier and VAE): every stage's result is the same
 /// on any number of threads, so the files are those of a one-thread run.
@@ -95,8 +96,8 @@ public struct ReproducePipeline {
           log("== \(winner.name): its autoencoder was trained while the search finished")
           try markDone(winner.stage("autoencoder"), [:])
         } else {
-          log("== trial \(best.trial + 1) beat trial \(trained + 1) at the end: the winner's autoencoder is trained anew")
-          try? FileManager.default.removeItem(atPath: autoencoderFolder(winner))
+          log("== trial \(best.trial + 1) beat trial \(trained + 1) at the end: the winner's stages are trained anew")
+          for stage in ["autoencoder", "vae"] { try? FileManager.default.removeItem(atPath: out + "/" + winner.stage(stage)) }
         }
       }
     }
@@ -161,14 +162,38 @@ public struct ReproducePipeline {
 
   /// Trains the autoencoder of the best of the search's finished trials, as the winner's arm
   /// would, into the winner's folder without marking it done: `run` marks it when that trial
-  /// wins, and otherwise removes it. Does nothing when no trial has finished.
+  /// wins, and otherwise removes it. Then that trial's VAE, while the search still runs and
+  /// the trial stays the best: stopped at the end of an epoch once either ends, the winner's
+  /// lane continues it from there (or, when another trial won, `run` removes it). Does nothing
+  /// when no trial has finished.
   func anticipateWinner(_ study: Study, threads: Int, into anticipated: AnticipatedTrial) throws {
     guard let best = Study.best(try study.finishedTrials()) else { return }
     var arm = ReproductionArm.winner(best)
     guard !isDone(arm.stage("autoencoder")) else { return }
     arm.name = "best trial so far (trial \(best.trial + 1)), while the last trials run"
-    try trainAutoencoder(arm, threads: threads, showsProgress: !ProgressReporter.standardErrorIsTerminal, marksDone: false)
+    let showsProgress = !ProgressReporter.standardErrorIsTerminal
+    try trainAutoencoder(arm, threads: threads, showsProgress: showsProgress, marksDone: false)
     anticipated.trial = best.trial
+    let stillAhead = { () throws -> Bool in
+      let finished = try study.finishedTrials()
+      return finished.count < study.settings.trials && Study.best(finished)?.trial == best.trial
+    }
+    guard try stillAhead() else { return }
+    if case .paused(let epoch) = try trainVAE(arm, threads: threads, showsProgress: showsProgress, continues: stillAhead) {
+      let finished = try study.finishedTrials()
+      let why = finished.count < study.settings.trials
+        ? "trial \((Study.best(finished)?.trial ?? 0) + 1) leads now" : "the search has ended"
+      log("== \(arm.name): vae stopped after epoch \(epoch) of \(preset.vae.epochs): \(why)")
+    }
+  }
+
+  /// Runs `run` in its stage folder, continuing from the epoch an earlier attempt of the same
+  /// run saved there (a stage stopped by Ctrl-C, or the VAE begun while the search finished):
+  /// the same bits as training it in one go.
+  @discardableResult
+  func trainOrContinue(_ run: TrainingRun) throws -> TrainingOutcome {
+    guard let saved = run.savedEpoch() else { return try run.run() }
+    return try run.run(resume: saved)
   }
 
   /// The arm's autoencoder, retrained on the whole training set: test MSE, figures.
@@ -183,7 +208,7 @@ public struct ReproducePipeline {
       seed: seed, threads: threads, data: data, out: autoencoderFolder(arm))
     run.log = log
     run.showsProgress = showsProgress
-    try run.run()
+    try trainOrContinue(run)
     if marksDone { try markDone(arm.stage("autoencoder"), [:]) }
   }
 
@@ -280,15 +305,19 @@ public struct ReproducePipeline {
       run.encoderBase = out
       run.log = log
       run.showsProgress = showsProgress
-      try run.run()
+      try trainOrContinue(run)
       try markDone(arm.stage("classifier"), [:])
     }
   }
 
-  /// The VAE of the arm's architecture, trained (or continued) in its stage folder; the stage
-  /// is done once `finishVAE` has drawn it beside the autoencoder.
-  func trainVAE(_ arm: ReproductionArm, threads: Int, showsProgress: Bool) throws {
-    guard !isDone(arm.stage("vae")) else { return }
+  /// The VAE of the arm's architecture, trained (or continued) in its stage folder, stopping
+  /// at an epoch's end when `continues` says so; the stage is done once `finishVAE` has drawn
+  /// it beside the autoencoder.
+  @discardableResult
+  func trainVAE(
+    _ arm: ReproductionArm, threads: Int, showsProgress: Bool, continues: (() throws -> Bool)? = nil
+  ) throws -> TrainingOutcome {
+    guard !isDone(arm.stage("vae")) else { return .finished }
     log("== \(arm.name): vae, \(preset.vae.epochs) epochs, batch \(preset.vae.batchSize)")
     let settings = preset.vae.loss
     var run = TrainingRun(
@@ -299,7 +328,8 @@ public struct ReproducePipeline {
       seed: seed, threads: threads, data: data, out: out + "/" + arm.stage("vae"))
     run.log = log
     run.showsProgress = showsProgress
-    try run.run()
+    run.continues = continues
+    return try trainOrContinue(run)
   }
 
   /// The VAE stage's last figure (it needs the trained autoencoder), then its `done.json`.
@@ -341,8 +371,8 @@ public struct ReproducePipeline {
   }
 }
 
-/// The trial whose autoencoder was trained while the search finished (set by the one worker
-/// that trains it, read after every worker has stopped).
+/// The trial whose autoencoder was trained (and VAE begun) while the search finished (set by
+/// the one worker that trains it, read after every worker has stopped).
 final class AnticipatedTrial: @unchecked Sendable {
   private let lock = NSLock()
   private var value: Int?

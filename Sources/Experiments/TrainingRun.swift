@@ -28,6 +28,9 @@ public struct TrainingRun {
   /// directory). The reproduction records its classifiers' encoders relative to its run folder,
   /// so that the same run in two folders writes the same checkpoints.
   public var encoderBase: String?
+  /// Asked after each epoch's checkpoint is written, except the last's: false stops the run
+  /// there, resumable from that checkpoint (`run` returns `.paused`). nil: train to the end.
+  public var continues: (() throws -> Bool)?
 
   public init(
     kind: ModelKind, config: AutoencoderConfig, record: TrainingRecord, seed: UInt64, threads: Int, data: String?, out: String
@@ -131,10 +134,34 @@ public struct TrainingRun {
     return (run, saved)
   }
 
-  /// Trains (or, given `resume`, continues) and reports; returns the test metrics' summary line.
-  public func run(resume: Checkpoint? = nil) throws {
+  /// The checkpoint an earlier attempt of this very run left in its folder at an epoch's end,
+  /// to continue from with `run(resume:)`: nil when there is none, or when it is another run's
+  /// (another model kind, configuration, training record, seed or LatentLab version) or holds
+  /// no optimizer state. A checkpoint that cannot be read is another run's too: `run()` trains
+  /// from the start and replaces it. The data is checked when the run starts.
+  public func savedEpoch() -> Checkpoint? {
+    guard FileManager.default.fileExists(atPath: checkpointPath), let saved = try? CheckpointReader.read(checkpointPath),
+      saved.model == kind, saved.config == config, saved.seed == seed, saved.software == LatentLabVersion.current,
+      saved.optimizer != nil, saved.epoch >= 1, saved.epoch <= record.epochs,
+      let wanted = try? CheckpointWriter.json(record), saved.training == wanted
+    else { return nil }
+    return saved
+  }
+
+  /// Trains (or, given `resume`, continues), then writes the test metrics and figures; or,
+  /// when `continues` says stop at an epoch's end, returns `.paused` with that epoch saved.
+  /// - Throws: `ExperimentError.invalid` when `resume` was trained on other data files (their
+  ///   SHA-256), or holds no optimizer or shuffle state; the data's, the model's and the
+  ///   writers' errors.
+  @discardableResult
+  public func run(resume: Checkpoint? = nil) throws -> TrainingOutcome {
     try validate()
     let data = try loadData()
+    if let resume, resume.datasetSHA256 != data.checksums {
+      throw ExperimentError.invalid(
+        "\(checkpointPath): trained on other data files (SHA-256 \(resume.datasetSHA256.sorted { $0.key < $1.key })), "
+          + "not these (\(data.checksums.sorted { $0.key < $1.key }))")
+    }
     try prepareRunFolder(out)
     if resume == nil {
       try writeJSON(
@@ -165,12 +192,20 @@ public struct TrainingRun {
     let train = try model.trainingInputs(data.train)
     let validation = try data.validation.map { try model.trainingInputs($0) }
     var trainer = Trainer(options: options, historyPath: out + "/history.jsonl", showsProgress: showsProgress, label: kind.rawValue)
-    trainer.onEpochEnd = { end in
+    let target = record.epochs
+    trainer.onEpochEnd = { [continues] end in
       try CheckpointWriter.write(try checkpoint(of: model, data: data, end: end), to: checkpointPath)
+      if end.epoch < target, let continues, try !continues() { throw PausedAtEpoch(epoch: end.epoch) }
     }
-    let history = try trainer.fit(model, train: train, validation: validation, resumingFrom: resumePoint)
+    let history: [EpochRecord]
+    do {
+      history = try trainer.fit(model, train: train, validation: validation, resumingFrom: resumePoint)
+    } catch let paused as PausedAtEpoch {
+      return .paused(epoch: paused.epoch)
+    }
     try report(model, data: data)
     try drawFigures(model, data: data, history: history)
+    return .finished
   }
 
   /// The run's figures: loss curves (SVG), and for the classifier accuracy curves and the
@@ -235,4 +270,17 @@ public struct TrainingRun {
     log(metrics.summary(kind: kind) + "; run folder \(out)")
     if let matrix = metrics.confusionMatrix { log(TestMetrics.table(matrix)) }
   }
+}
+
+/// How a training run ended.
+public enum TrainingOutcome: Equatable, Sendable {
+  /// Trained to its last epoch; its metrics and figures written.
+  case finished
+  /// Stopped by `TrainingRun.continues` at the end of `epoch`, saved in its checkpoint.
+  case paused(epoch: Int)
+}
+
+/// Unwinds the trainer from `TrainingRun.continues`' stop (caught in `TrainingRun.run`).
+private struct PausedAtEpoch: Error {
+  let epoch: Int
 }

@@ -52,6 +52,6 @@ struct ReproduceCommand: ParsableCommand {
 
 extension ReproduceCommand: ContinuableCommand {
   func interruptionNote() -> String {
-    "Every finished stage and search trial is kept in \(out ?? "runs/\(options.preset)-seed\(seed)"); continue with: \(currentCommandLine())"
+    "Every finished stage, search trial and training epoch is kept in \(out ?? "runs/\(options.preset)-seed\(seed)"); continue with: \(currentCommandLine())"
   }
 }

@@ -76,7 +76,8 @@ func trainOrResume(_ run: TrainingRun, resume folder: String?, epochs: Int?) thr
   guard let folder else {
     var run = run
     run.log = { print($0) }
-    return try run.run()
+    try run.run()
+    return
   }
   let (resumed, saved) = try TrainingRun.resuming(
     kind: run.kind, folder: folder, epochs: epochs, threads: run.threads, data: run.data, log: { print($0) })

@@ -496,14 +496,18 @@ func reproducePrediction() throws -> [Figure] {
   // The schedule: the published arm's stages on one thread while the other searches, then
   // both search (the arm's thread is the bottleneck if it outlasts half the work). The two
   // workers end their last trials apart by half a trial on average: the one that ends first
-  // trains the best trial's autoencoder meanwhile, then its embedding; the other, once the
-  // search ends, the VAE and the classifier; the t-SNE takes both threads (at their rate)
-  // once that side has ended.
+  // trains the best trial's autoencoder meanwhile, then its VAE until the search ends, where
+  // it stops at its next epoch's end (the other thread waits half an epoch on average); then
+  // one thread embeds, the other finishes the VAE and trains the classifier; the t-SNE takes
+  // both threads (at their rate) once that side has ended.
   let publishedArm = retrainSeconds1 + embeddingSeconds + classifierSeconds + vaeSeconds
   let imbalance = searchWork / Double(preset.search.trials) / 2
   let searchPhase = max(publishedArm, (searchWork + publishedArm) / Double(threads) + imbalance / 2)
-  let embeddingStart = max(searchPhase, searchPhase - imbalance + retrainSeconds1)
-  let trainingEnd = searchPhase + classifierSeconds + vaeSeconds
+  let headStart = max(0, imbalance - retrainSeconds1)
+  let stopWait = headStart > 0 ? Double(trainCount) / vaeRate1 / 2 : 0
+  let vaeAhead = min(vaeSeconds, headStart + stopWait)
+  let embeddingStart = max(searchPhase + stopWait, searchPhase - imbalance + retrainSeconds1)
+  let trainingEnd = searchPhase + stopWait + classifierSeconds + vaeSeconds - vaeAhead
   let embeddingEnd = embeddingStart + embeddingSeconds
   let total = embeddingEnd <= trainingEnd ? trainingEnd : trainingEnd + (embeddingEnd - trainingEnd) * tsneSeconds2 / tsneSeconds
   return [
@@ -519,7 +523,7 @@ func reproducePrediction() throws -> [Figure] {
     Figure(name: "reproduce.seed.vae.seconds", value: vaeSeconds, unit: "s", note: "1 thread: 20 epochs at batch 2000, \(Int(vaeRate1)) img/s"),
     Figure(name: "reproduce.seed.predicted_minutes", value: total / 60, unit: "min",
            goal: "make reproduce within 25% of this",
-           note: "2 threads: the search phase (the winner's autoencoder on the thread that ends first), then its embedding beside its VAE + classifier (the t-SNE on both threads after them)"),
+           note: "2 threads: the search phase (the winner's autoencoder, then \(String(format: "%.1f", vaeAhead)) s of its VAE, on the thread that ends first), then its embedding beside its VAE + classifier (the t-SNE on both threads after them)"),
   ]
 }
 

@@ -4,8 +4,8 @@ import Studies
 import XCTest
 
 /// The pipeline's guards, before any data is read: a folder holding another run is refused
-/// and left as it was; bad settings are errors; and the autoencoder trained while the search
-/// waits for its last trial, thrown away when that trial wins. (The whole pipeline runs end to
+/// and left as it was; bad settings are errors; and the stages trained while the search waits
+/// for its last trial: thrown away when that trial wins, continued when they are the winner's. (The whole pipeline runs end to
 /// end in `ReproduceCommandTests`.)
 final class ReproducePipelineTests: XCTestCase {
   func testAFolderHoldingAnotherRunIsRefusedAndLeftAlone() throws {
@@ -32,21 +32,18 @@ final class ReproducePipelineTests: XCTestCase {
   }
 
   /// While the search waits for a trial another worker holds, its thread trains the best
-  /// trial so far's autoencoder; the held trial, given back and run, then wins, so that
-  /// autoencoder is thrown away and the winner's trained in its place. Quick preset, seed 3:
+  /// trial so far's autoencoder and VAE; the held trial, given back and run, then wins, so
+  /// they are thrown away and the winner's trained in their place. Quick preset, seed 3:
   /// trial 1 wins (0.089 against 0.166 and 0.182). Oracle: the same run with nobody holding a
   /// trial, in another folder (the classifiers record their encoders relative to the run
   /// folder); tolerance: none, every checkpoint, map and figure the same bytes, and the same
   /// files.
   func testAnAutoencoderTrainedAheadForATrialThatLosesIsReplaced() throws {
-    guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist") else {
-      throw XCTSkip("dataset-fashion-mnist is not installed")
-    }
+    let plain = try Self.undisturbedRun()
     let files = FileManager.default
     let base = files.temporaryDirectory.appendingPathComponent("pipeline-ahead-\(UUID().uuidString)").path
     defer { try? files.removeItem(atPath: base) }
     let out = base + "/run"
-    try ReproducePipeline(preset: .quick, seed: 3, threads: 1, data: nil, out: base + "/plain").run()
 
     // A shared study whose trial 1 a worker claims before the search starts and gives back
     // once the anticipation has begun.
@@ -69,18 +66,112 @@ final class ReproducePipelineTests: XCTestCase {
     try pipeline.run()
     let log = messages.all
     XCTAssertTrue(log.contains { $0.hasPrefix("== best trial so far (trial 2)") }, log.joined(separator: "\n"))
-    XCTAssertTrue(log.contains("== trial 1 beat trial 2 at the end: the winner's autoencoder is trained anew"), log.joined(separator: "\n"))
+    XCTAssertTrue(log.contains("== best trial so far (trial 2), while the last trials run: vae, 5 epochs, batch 500"), log.joined(separator: "\n"))
+    XCTAssertTrue(log.contains("== trial 1 beat trial 2 at the end: the winner's stages are trained anew"), log.joined(separator: "\n"))
+    try Self.assertSameResults(out, as: plain)
+  }
 
+  /// The VAE begun for the best trial so far stops at the end of an epoch once the search has
+  /// ended, and the winner's lane continues it from that epoch. Quick preset, seed 3, one
+  /// thread: trial 3 (0.182; trial 1 wins with 0.089) is held elsewhere, so the anticipation
+  /// trains trial 1's autoencoder and then its VAE; as that VAE starts, trial 3's result is
+  /// computed and recorded here, as the other worker would, so the VAE's first epoch ends with
+  /// the search over. Oracle: the undisturbed run, in another folder; tolerance: none, every
+  /// checkpoint, map and figure the same bytes, and the same files.
+  func testAVAEBegunWhileTheSearchEndsIsContinuedFromItsEpoch() throws {
+    let plain = try Self.undisturbedRun()
+    let files = FileManager.default
+    let base = files.temporaryDirectory.appendingPathComponent("pipeline-vae-ahead-\(UUID().uuidString)").path
+    defer { try? files.removeItem(atPath: base) }
+    let out = base + "/run"
+    let settings = StudySettings(preset: .quick, seed: 3)
+    let location = StorageLocation.embedded(folder: base + "/shared")
+    _ = try Study(settings: settings, location: location, name: "held", folder: nil, threads: 1).prepare()
+    let storage = try StudyStorages.open(location)
+    guard case .claimed(let held) = try storage.claim(study: "held", worker: "elsewhere", number: 2) else {
+      return XCTFail("trial 3 could not be claimed")
+    }
+    let messages = MessageList()
+    let recorded = MessageList()
+    var pipeline = ReproducePipeline(preset: .quick, seed: 3, threads: 1, data: nil, out: out) { message in
+      messages.append(message)
+      guard message.hasPrefix("== best trial so far"), message.contains(": vae,") else { return }
+      do {
+        let train = try RunData.load(data: nil, seed: 3, subset: Preset.quick.subset, validationFraction: 0).train
+        let outcome = try StudyTrialRunner(settings: settings, data: train, threads: 1).outcome(of: 2)
+        recorded.append(try storage.complete(held, outcome: outcome) ? "accepted" : "refused")
+      } catch {
+        recorded.append("\(error)")
+      }
+    }
+    pipeline.storage = location
+    pipeline.studyName = "held"
+    try pipeline.run()
+    let log = messages.all
+    XCTAssertEqual(recorded.all, ["accepted"], "trial 3 recorded by the test")
+    XCTAssertTrue(
+      log.contains("== best trial so far (trial 1), while the last trials run: vae stopped after epoch 1 of 5: the search has ended"),
+      log.joined(separator: "\n"))
+    XCTAssertTrue(log.contains("== search winner (trial 1): its autoencoder was trained while the search finished"), log.joined(separator: "\n"))
+    XCTAssertTrue(log.contains { $0.hasPrefix("resuming vae from epoch 1 of 5") }, log.joined(separator: "\n"))
+    try Self.assertSameResults(out, as: plain)
+  }
+
+  /// Seed 3's quick run on one thread with nobody else on its study, made once for the tests
+  /// that disturb the same run (removed in `tearDown`).
+  static func undisturbedRun() throws -> String {
+    guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist") else {
+      throw XCTSkip("dataset-fashion-mnist is not installed")
+    }
+    return try undisturbed.folder {
+      let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-plain-\(UUID().uuidString)").path
+      try ReproducePipeline(preset: .quick, seed: 3, threads: 1, data: nil, out: folder).run()
+      return folder
+    }
+  }
+
+  private static let undisturbed = SharedFolder()
+
+  override class func tearDown() {
+    undisturbed.remove()
+    super.tearDown()
+  }
+
+  /// Every checkpoint, map and figure of `folder` has the bytes of the same file in `oracle`,
+  /// and neither has a file the other lacks.
+  static func assertSameResults(_ folder: String, as oracle: String, file: StaticString = #filePath, line: UInt = #line) throws {
     func results(_ folder: String) throws -> [String: Data] {
-      let paths = try XCTUnwrap(files.subpathsOfDirectory(atPath: folder)).filter {
+      let paths = try XCTUnwrap(FileManager.default.subpathsOfDirectory(atPath: folder)).filter {
         ["h5", "csv", "png", "svg"].contains(($0 as NSString).pathExtension)
       }
       return try Dictionary(uniqueKeysWithValues: paths.map { ($0, try Data(contentsOf: URL(fileURLWithPath: folder + "/" + $0))) })
     }
-    let plain = try results(base + "/plain"), replaced = try results(out)
-    XCTAssertGreaterThanOrEqual(plain.count, 25, "both arms' checkpoints, maps and figures")
-    XCTAssertEqual(Set(replaced.keys), Set(plain.keys))
-    for (path, bytes) in plain.sorted(by: { $0.key < $1.key }) { XCTAssertEqual(replaced[path], bytes, path) }
+    let expected = try results(oracle), found = try results(folder)
+    XCTAssertGreaterThanOrEqual(expected.count, 25, "both arms' checkpoints, maps and figures", file: file, line: line)
+    XCTAssertEqual(Set(found.keys), Set(expected.keys), file: file, line: line)
+    for (path, bytes) in expected.sorted(by: { $0.key < $1.key }) { XCTAssertEqual(found[path], bytes, path, file: file, line: line) }
+  }
+}
+
+/// A folder made once, by the first test that asks, and removed at the end.
+private final class SharedFolder: @unchecked Sendable {
+  private let lock = NSLock()
+  private var path: String?
+
+  func folder(_ make: () throws -> String) throws -> String {
+    lock.lock()
+    defer { lock.unlock() }
+    if let path { return path }
+    let made = try make()
+    path = made
+    return made
+  }
+
+  func remove() {
+    lock.lock()
+    defer { lock.unlock() }
+    if let path { try? FileManager.default.removeItem(atPath: path) }
+    path = nil
   }
 }
 

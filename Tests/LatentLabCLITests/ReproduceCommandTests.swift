@@ -125,7 +125,7 @@ final class ReproduceCommandTests: XCTestCase {
     let stopped = run.finish()
     XCTAssertEqual(stopped.status, 130, stopped.stderr)
     XCTAssertTrue(
-      stopped.stderr.contains("interrupted by SIGINT. Every finished stage and search trial is kept in \(out);"
+      stopped.stderr.contains("interrupted by SIGINT. Every finished stage, search trial and training epoch is kept in \(out);"
         + " continue with: latentlab reproduce --preset quick --seed 2 --threads 1 --out \(out)"), stopped.stderr)
     let continued = try runLatentLab(arguments)
     XCTAssertEqual(continued.status, 0, continued.stderr)
