@@ -84,20 +84,26 @@ public struct ReproducePipeline {
       // 2a. The published arm needs nothing from the search: on a lane of its own (one thread,
       // or those beyond one per trial) beside the search's workers; then that lane joins them.
       // 2c. A thread that would wait for the search's last trials trains the best trial so
-      // far's autoencoder instead; it is the winner's unless a trial still running beats it.
-      let anticipated = AnticipatedTrial()
+      // far's autoencoder instead, then its VAE; they are the winner's unless a trial still
+      // running beats it. A thread that ends the search while that autoencoder still trains
+      // begins the winner's VAE.
+      let anticipation = Anticipation()
       trials = try study.run(
         data: runData.train, beside: { try self.run(published, data: runData, threads: $0) },
-        whileWaiting: { try self.anticipateWinner(study, threads: $0, into: anticipated) }, log: log)
+        whileWaiting: { try self.anticipateWinner(study, threads: $0, into: anticipation) },
+        afterSearch: { try self.beginWinnersVAE(study, threads: $0, while: $1, beside: anticipation) }, log: log)
       try markDone("search", ["trials": "\(trials.count)"])
-      if let best = Study.best(trials), let trained = anticipated.trial {
+      if let best = Study.best(trials), let trained = anticipation.trial {
         let winner = ReproductionArm.winner(best)
         if trained == best.trial {
           log("== \(winner.name): its autoencoder was trained while the search finished")
           try markDone(winner.stage("autoencoder"), [:])
         } else {
           log("== trial \(best.trial + 1) beat trial \(trained + 1) at the end: the winner's stages are trained anew")
-          for stage in ["autoencoder", "vae"] { try? FileManager.default.removeItem(atPath: out + "/" + winner.stage(stage)) }
+          try? FileManager.default.removeItem(atPath: autoencoderFolder(winner))
+          // The VAE is kept when it is the winner's, begun after the search.
+          let vae = vaeRun(winner, threads: 1, showsProgress: false)
+          if vae.savedEpoch() == nil { try? FileManager.default.removeItem(atPath: vae.out) }
         }
       }
     }
@@ -166,24 +172,39 @@ public struct ReproducePipeline {
   /// the trial stays the best: stopped at the end of an epoch once either ends, the winner's
   /// lane continues it from there (or, when another trial won, `run` removes it). Does nothing
   /// when no trial has finished.
-  func anticipateWinner(_ study: Study, threads: Int, into anticipated: AnticipatedTrial) throws {
+  func anticipateWinner(_ study: Study, threads: Int, into anticipation: Anticipation) throws {
     guard let best = Study.best(try study.finishedTrials()) else { return }
     var arm = ReproductionArm.winner(best)
-    guard !isDone(arm.stage("autoencoder")) else { return }
+    guard !isDone(arm.stage("autoencoder")), anticipation.begin(.autoencoder) else { return }
     arm.name = "best trial so far (trial \(best.trial + 1)), while the last trials run"
     let showsProgress = !ProgressReporter.standardErrorIsTerminal
     try trainAutoencoder(arm, threads: threads, showsProgress: showsProgress, marksDone: false)
-    anticipated.trial = best.trial
+    anticipation.trial = best.trial
     let stillAhead = { () throws -> Bool in
       let finished = try study.finishedTrials()
       return finished.count < study.settings.trials && Study.best(finished)?.trial == best.trial
     }
-    guard try stillAhead() else { return }
+    guard try stillAhead(), anticipation.begin(.vae) else { return }
     if case .paused(let epoch) = try trainVAE(arm, threads: threads, showsProgress: showsProgress, continues: stillAhead) {
       let finished = try study.finishedTrials()
       let why = finished.count < study.settings.trials
         ? "trial \((Study.best(finished)?.trial ?? 0) + 1) leads now" : "the search has ended"
       log("== \(arm.name): vae stopped after epoch \(epoch) of \(preset.vae.epochs): \(why)")
+    }
+  }
+
+  /// Trains the search winner's VAE while the anticipation's autoencoder (`anticipateWinner`)
+  /// still trains, stopping at the end of an epoch once `othersWaiting` is false; the winner's
+  /// lane continues it. Does nothing when the anticipation has reached its own VAE (which
+  /// stops at its next epoch's end, the search having ended) or another worker began this.
+  func beginWinnersVAE(
+    _ study: Study, threads: Int, while othersWaiting: @escaping @Sendable () -> Bool, beside anticipation: Anticipation
+  ) throws {
+    guard anticipation.searchEnded(), let best = Study.best(try study.finishedTrials()) else { return }
+    let winner = ReproductionArm.winner(best)
+    let showsProgress = !ProgressReporter.standardErrorIsTerminal
+    if case .paused(let epoch) = try trainVAE(winner, threads: threads, showsProgress: showsProgress, continues: othersWaiting) {
+      log("== \(winner.name): vae stopped after epoch \(epoch) of \(preset.vae.epochs), begun while the search's last autoencoder finished")
     }
   }
 
@@ -319,6 +340,13 @@ public struct ReproducePipeline {
   ) throws -> TrainingOutcome {
     guard !isDone(arm.stage("vae")) else { return .finished }
     log("== \(arm.name): vae, \(preset.vae.epochs) epochs, batch \(preset.vae.batchSize)")
+    var run = vaeRun(arm, threads: threads, showsProgress: showsProgress)
+    run.continues = continues
+    return try trainOrContinue(run)
+  }
+
+  /// The arm's VAE training run, in its stage folder.
+  func vaeRun(_ arm: ReproductionArm, threads: Int, showsProgress: Bool) -> TrainingRun {
     let settings = preset.vae.loss
     var run = TrainingRun(
       kind: .vae, config: arm.config,
@@ -328,8 +356,7 @@ public struct ReproducePipeline {
       seed: seed, threads: threads, data: data, out: out + "/" + arm.stage("vae"))
     run.log = log
     run.showsProgress = showsProgress
-    run.continues = continues
-    return try trainOrContinue(run)
+    return run
   }
 
   /// The VAE stage's last figure (it needs the trained autoencoder), then its `done.json`.
@@ -371,22 +398,44 @@ public struct ReproducePipeline {
   }
 }
 
-/// The trial whose autoencoder was trained (and VAE begun) while the search finished (set by
-/// the one worker that trains it, read after every worker has stopped).
-final class AnticipatedTrial: @unchecked Sendable {
+/// The work done while the search finishes: which trial's autoencoder was trained ahead (set
+/// by the one worker that trains it, read after every worker has stopped), and which stage it
+/// is at, so that the worker that ends the search begins the winner's VAE only while the
+/// anticipation has not reached its own (one of them trains it, never both).
+final class Anticipation: @unchecked Sendable {
+  enum Stage { case none, autoencoder, vae }
   private let lock = NSLock()
-  private var value: Int?
+  private var anticipated: Int?
+  private var stage = Stage.none
+  private var ended = false
 
   var trial: Int? {
-    get {
-      lock.lock()
-      defer { lock.unlock() }
-      return value
+    get { locked { anticipated } }
+    set { locked { anticipated = newValue } }
+  }
+
+  /// Moves the anticipation to `next`, unless the search has ended (`searchEnded`): false then.
+  func begin(_ next: Stage) -> Bool {
+    locked {
+      if ended { return false }
+      stage = next
+      return true
     }
-    set {
-      lock.lock()
-      defer { lock.unlock() }
-      value = newValue
+  }
+
+  /// Records that the search has ended; true for the first caller while the anticipation has
+  /// not begun its VAE, which then trains the winner's.
+  func searchEnded() -> Bool {
+    locked {
+      if ended { return false }
+      ended = true
+      return stage != .vae
     }
+  }
+
+  private func locked<T>(_ body: () -> T) -> T {
+    lock.lock()
+    defer { lock.unlock() }
+    return body()
   }
 }

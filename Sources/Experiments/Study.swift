@@ -193,9 +193,16 @@ public struct Study {
   /// threads) once, by the first worker that finds nothing left to claim while trials are
   /// still held, here or by other processes; that worker then goes back to the search (worker
   /// 0 waits out the rest). The reproduction trains the best trial so far there.
+  ///
+  /// `afterSearch`: work for a worker that sees every trial final while another is still in
+  /// its `whileWaiting` work, called with its threads and a question that is true as long as
+  /// that work runs (to stop at a safe point once it is false); with it, every worker stays
+  /// until every trial is final. The reproduction begins the winner's VAE there.
   public func run(
     data: LabeledTensor, beside: ((_ threads: Int) throws -> Void)? = nil,
-    whileWaiting: ((_ threads: Int) throws -> Void)? = nil, log: @escaping (String) -> Void = { _ in }
+    whileWaiting: ((_ threads: Int) throws -> Void)? = nil,
+    afterSearch: ((_ threads: Int, _ othersWaiting: @escaping @Sendable () -> Bool) throws -> Void)? = nil,
+    log: @escaping (String) -> Void = { _ in }
   ) throws -> [TrialResult] {
     let logger = UncheckedLog(log)
     let joined = try prepare(log: log)
@@ -219,9 +226,10 @@ public struct Study {
       return runner
     }
     let trialLog = NSLock()
-    let waitingWork = OnceFlag()
+    let waitingWork = WaitingWork()
     // Worker 0 stays until every trial is final (waiting out other processes' claims); the
-    // others stop when nothing is left to claim, after the waiting work if theirs.
+    // others stop when nothing is left to claim, after the waiting work if theirs, unless
+    // there is work for after the search.
     let work = { (i: Int) throws in
       let execute = { (claim: TrialClaim) in try runners[i].outcome(of: claim.number, log: logger.log) }
       let recorded = { (_: Int) in
@@ -233,11 +241,17 @@ public struct Study {
       var report = StudyWorker.Report()
       let found = try workers[i].runWhileClaimable(execute, recorded: recorded, into: &report)
       if case .wait = found, let whileWaiting, waitingWork.take() {
-        try whileWaiting(count == 1 ? threads : 1)
+        do {
+          defer { waitingWork.end() }
+          try whileWaiting(count == 1 ? threads : 1)
+        }
         // A lease that expired meanwhile (its worker gone) may be claimable again.
         if i != 0 { _ = try workers[i].runWhileClaimable(execute, recorded: recorded, into: &report) }
       }
-      if i == 0 { _ = try workers[i].runUntilFinished(execute, recorded: recorded) }
+      if i == 0 || afterSearch != nil { _ = try workers[i].runUntilFinished(execute, recorded: recorded) }
+      if let afterSearch, waitingWork.isRunning {
+        try afterSearch(count == 1 ? threads : 1) { waitingWork.isRunning }
+      }
     }
     if count == 1 {
       try work(0)
@@ -311,16 +325,30 @@ public struct Study {
   }
 }
 
-/// True for the first caller of `take` only, on any thread.
-private final class OnceFlag: @unchecked Sendable {
+/// The `whileWaiting` work of `Study.run`: taken by one worker only, and whether it still runs.
+private final class WaitingWork: @unchecked Sendable {
   private let lock = NSLock()
   private var taken = false
+  private var running = false
 
+  /// True for the first caller only, on any thread; the work then runs until `end`.
   func take() -> Bool {
     lock.lock()
     defer { lock.unlock() }
     if taken { return false }
-    taken = true
+    (taken, running) = (true, true)
     return true
+  }
+
+  func end() {
+    lock.lock()
+    defer { lock.unlock() }
+    running = false
+  }
+
+  var isRunning: Bool {
+    lock.lock()
+    defer { lock.unlock() }
+    return running
   }
 }

@@ -496,18 +496,20 @@ func reproducePrediction() throws -> [Figure] {
   // The schedule: the published arm's stages on one thread while the other searches, then
   // both search (the arm's thread is the bottleneck if it outlasts half the work). The two
   // workers end their last trials apart by half a trial on average: the one that ends first
-  // trains the best trial's autoencoder meanwhile, then its VAE until the search ends, where
-  // it stops at its next epoch's end (the other thread waits half an epoch on average); then
-  // one thread embeds, the other finishes the VAE and trains the classifier; the t-SNE takes
-  // both threads (at their rate) once that side has ended.
+  // trains the best trial's autoencoder meanwhile; whichever thread is free first after that
+  // and the search's end trains the winner's VAE until the other is free too, stopping at its
+  // next epoch's end (the other waits half an epoch on average); then one thread embeds, the
+  // other finishes the VAE and trains the classifier; the t-SNE takes both threads (at their
+  // rate) once that side has ended.
   let publishedArm = retrainSeconds1 + embeddingSeconds + classifierSeconds + vaeSeconds
   let imbalance = searchWork / Double(preset.search.trials) / 2
   let searchPhase = max(publishedArm, (searchWork + publishedArm) / Double(threads) + imbalance / 2)
-  let headStart = max(0, imbalance - retrainSeconds1)
-  let stopWait = headStart > 0 ? Double(trainCount) / vaeRate1 / 2 : 0
-  let vaeAhead = min(vaeSeconds, headStart + stopWait)
-  let embeddingStart = max(searchPhase + stopWait, searchPhase - imbalance + retrainSeconds1)
-  let trainingEnd = searchPhase + stopWait + classifierSeconds + vaeSeconds - vaeAhead
+  let autoencoderAhead = searchPhase - imbalance + retrainSeconds1
+  let halfEpoch = Double(trainCount) / vaeRate1 / 2
+  let phaseEnd = max(searchPhase, autoencoderAhead) + halfEpoch
+  let vaeAhead = min(vaeSeconds, abs(searchPhase - autoencoderAhead) + halfEpoch)
+  let embeddingStart = phaseEnd
+  let trainingEnd = phaseEnd + classifierSeconds + vaeSeconds - vaeAhead
   let embeddingEnd = embeddingStart + embeddingSeconds
   let total = embeddingEnd <= trainingEnd ? trainingEnd : trainingEnd + (embeddingEnd - trainingEnd) * tsneSeconds2 / tsneSeconds
   return [
@@ -523,7 +525,7 @@ func reproducePrediction() throws -> [Figure] {
     Figure(name: "reproduce.seed.vae.seconds", value: vaeSeconds, unit: "s", note: "1 thread: 20 epochs at batch 2000, \(Int(vaeRate1)) img/s"),
     Figure(name: "reproduce.seed.predicted_minutes", value: total / 60, unit: "min",
            goal: "make reproduce within 25% of this",
-           note: "2 threads: the search phase (the winner's autoencoder, then \(String(format: "%.1f", vaeAhead)) s of its VAE, on the thread that ends first), then its embedding beside its VAE + classifier (the t-SNE on both threads after them)"),
+           note: "2 threads: the search phase (the winner's autoencoder on the thread that ends first, and \(String(format: "%.1f", vaeAhead)) s of its VAE), then its embedding beside its VAE + classifier (the t-SNE on both threads after them)"),
   ]
 }
 

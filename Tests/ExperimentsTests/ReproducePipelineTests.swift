@@ -117,6 +117,51 @@ final class ReproducePipelineTests: XCTestCase {
     try Self.assertSameResults(out, as: plain)
   }
 
+  /// A worker that ends the search while the other still trains the best trial's autoencoder
+  /// begins the winner's VAE, and the winner's lane continues it. Quick preset, seed 3, two
+  /// threads: trial 3 is held elsewhere; as the anticipation's autoencoder starts, trial 3's
+  /// result is recorded here, and that thread waits until the other has begun the winner's
+  /// VAE (the search being over). Oracle: the undisturbed one-thread run, in another folder
+  /// (any number of threads gives its files); tolerance: none, every checkpoint, map and
+  /// figure the same bytes, and the same files.
+  func testTheThreadThatEndsTheSearchBeginsTheWinnersVAE() throws {
+    let plain = try Self.undisturbedRun()
+    let files = FileManager.default
+    let base = files.temporaryDirectory.appendingPathComponent("pipeline-vae-after-\(UUID().uuidString)").path
+    defer { try? files.removeItem(atPath: base) }
+    let settings = StudySettings(preset: .quick, seed: 3)
+    let location = StorageLocation.embedded(folder: base + "/shared")
+    _ = try Study(settings: settings, location: location, name: "held", folder: nil, threads: 1).prepare()
+    let storage = try StudyStorages.open(location)
+    guard case .claimed(let held) = try storage.claim(study: "held", worker: "elsewhere", number: 2) else {
+      return XCTFail("trial 3 could not be claimed")
+    }
+    let messages = MessageList()
+    let recorded = MessageList()
+    let winnersVAE = "== search winner (trial 1): vae, 5 epochs, batch 500"
+    var pipeline = ReproducePipeline(preset: .quick, seed: 3, threads: 2, data: nil, out: base + "/run") { message in
+      messages.append(message)
+      guard message.hasPrefix("== best trial so far"), message.contains(": autoencoder,") else { return }
+      do {
+        let train = try RunData.load(data: nil, seed: 3, subset: Preset.quick.subset, validationFraction: 0).train
+        let outcome = try StudyTrialRunner(settings: settings, data: train, threads: 1).outcome(of: 2)
+        recorded.append(try storage.complete(held, outcome: outcome) ? "accepted" : "refused")
+      } catch {
+        recorded.append("\(error)")
+      }
+      let deadline = Date().addingTimeInterval(120)
+      while !messages.all.contains(winnersVAE) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+    }
+    pipeline.storage = location
+    pipeline.studyName = "held"
+    try pipeline.run()
+    let log = messages.all
+    XCTAssertEqual(recorded.all, ["accepted"], "trial 3 recorded by the test")
+    XCTAssertEqual(log.filter { $0 == winnersVAE }.count, 2, "begun after the search, continued by the winner's lane:\n" + log.joined(separator: "\n"))
+    XCTAssertTrue(log.contains { $0.hasPrefix("resuming vae from epoch") }, log.joined(separator: "\n"))
+    try Self.assertSameResults(base + "/run", as: plain)
+  }
+
   /// Seed 3's quick run on one thread with nobody else on its study, made once for the tests
   /// that disturb the same run (removed in `tearDown`).
   static func undisturbedRun() throws -> String {
