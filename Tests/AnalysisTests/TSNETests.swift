@@ -47,6 +47,55 @@ final class TSNETests: XCTestCase {
     XCTAssertNotEqual(bh, bh0, "θ = 0.5 does summarise cells")
   }
 
+  /// Affinities of data where 40 of 60 points share one spot (a collapsed code): those rows'
+  /// neighbours are all at distance 0, so no precision reaches the perplexity, and the other
+  /// rows' neighbours are mostly tied. Oracle: each
+  /// row's conditional probabilities by a binary search on the precision written here from
+  /// scikit-learn's `_binary_search_perplexity` (β from 1, doubled or halved until bracketed,
+  /// then bisected; 100 steps at most, tolerance 1e-5 on the entropy), over the neighbours the
+  /// exact search returns, then (P + Pᵀ) / ΣP; tolerance 1e-15 absolute (probabilities ≤ 1).
+  func testAffinitiesOfDuplicatePointsMatchTheBinarySearch() throws {
+    var g = SeededGenerator(seed: 4, streamName: "test/tsne-duplicates")
+    let spot = (0..<3).map { _ in Float(g.nextNormal()) }
+    let values = (0..<60).flatMap { i in i % 3 == 0 ? (0..<3).map { _ in Float(g.nextNormal()) * 2 } : spot }
+    let x = Tensor(shape: [60, 3], scalars: values)
+    let perplexity = 5.0, k = 16
+    let p = try TSNE.affinities(of: x, perplexity: perplexity)
+    let (indices, distances) = try NearestNeighbors.search(x, k: k)
+    var conditional = Array(repeating: [Double](repeating: 0, count: 60), count: 60)
+    for i in 0..<60 {
+      let d = (0..<k).map { Double(distances[i * k + $0]) }
+      var (beta, low, high) = (1.0, -Double.infinity, Double.infinity)
+      var w = [Double](repeating: 0, count: k)
+      for step in 0..<100 {
+        w = d.map { exp(-$0 * beta) }
+        var sum = w.reduce(0, +)
+        if sum == 0 { sum = 1e-8 }
+        let entropy = log(sum) + beta * zip(d, w).reduce(0) { $0 + $1.0 * $1.1 } / sum
+        w = w.map { $0 / sum }
+        let difference = entropy - log(perplexity)
+        if abs(difference) <= 1e-5 || step == 99 { break }
+        if difference > 0 {
+          low = beta
+          beta = high == .infinity ? beta * 2 : (beta + high) / 2
+        } else {
+          high = beta
+          beta = low == -.infinity ? beta / 2 : (beta + low) / 2
+        }
+      }
+      for j in 0..<k { conditional[i][Int(indices[i * k + j])] = w[j] }
+    }
+    XCTAssertEqual(distances[0..<k].filter { $0 == 0 }.count, 0, "point 0 is not on the spot")
+    XCTAssertEqual(distances[k..<(2 * k)].filter { $0 == 0 }.count, k, "point 1 is, with k others")
+    var total = 0.0
+    for i in 0..<60 { for j in 0..<60 { total += conditional[i][j] + conditional[j][i] } }
+    for i in 0..<60 {
+      for j in 0..<60 {
+        XCTAssertEqual(p[i][j], (conditional[i][j] + conditional[j][i]) / total, accuracy: 1e-15, "P[\(i)][\(j)]")
+      }
+    }
+  }
+
   func testEmbeddingSeparatesClustersAndIsTheSameWithOneOrTwoThreads() throws {
     let (x, labels) = blobs(300, seed: 3)
     var options = TSNEOptions()
