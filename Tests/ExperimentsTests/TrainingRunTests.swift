@@ -4,8 +4,9 @@ import Foundation
 import Models
 import XCTest
 
-/// A training run stopped at an epoch's end by `continues`, found again by `savedEpoch` (and
-/// only when the checkpoint is this run's), and continued. Oracle: the same run trained in one
+/// A training run (a VAE; a classifier on a frozen encoder) stopped at an epoch's end by
+/// `continues`, found again by `savedEpoch` (and only when the checkpoint is this run's), and
+/// continued. Oracle: the same run trained in one
 /// go in another folder; tolerance: none, the same checkpoint bytes.
 final class TrainingRunTests: XCTestCase {
   func run(in folder: String, seed: UInt64 = 5, epochs: Int = 3, config: AutoencoderConfig? = nil) -> TrainingRun {
@@ -66,6 +67,29 @@ final class TrainingRunTests: XCTestCase {
         try Data(contentsOf: URL(fileURLWithPath: base + "/paused/" + file)),
         try Data(contentsOf: URL(fileURLWithPath: base + "/whole/" + file)), file)
     }
+
+    // The classifier on a frozen encoder (its checkpoint carries the encoder) the same way.
+    var encoder = run(in: base + "/encoder", epochs: 1)
+    encoder.kind = .autoencoder
+    encoder.record.vae = nil
+    try encoder.run()
+    func classifier(_ folder: String) -> TrainingRun {
+      var r = run(in: base + "/" + folder)
+      r.kind = .classifier
+      r.record.vae = nil
+      r.record.validationFraction = 0.1
+      r.record.encoderCheckpoint = base + "/encoder/checkpoint.h5"
+      return r
+    }
+    XCTAssertEqual(try classifier("classifier-whole").run(), .finished)
+    var pausedClassifier = classifier("classifier")
+    pausedClassifier.continues = { false }
+    XCTAssertEqual(try pausedClassifier.run(), .paused(epoch: 1))
+    let savedClassifier = try XCTUnwrap(classifier("classifier").savedEpoch())
+    XCTAssertEqual(try classifier("classifier").run(resume: savedClassifier), .finished)
+    XCTAssertEqual(
+      try Data(contentsOf: URL(fileURLWithPath: base + "/classifier/checkpoint.h5")),
+      try Data(contentsOf: URL(fileURLWithPath: base + "/classifier-whole/checkpoint.h5")), "classifier")
 
     // A checkpoint that cannot be read is no run's.
     let path = base + "/paused/checkpoint.h5"
