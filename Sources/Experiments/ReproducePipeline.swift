@@ -12,10 +12,10 @@ import TensorCore
 /// t-SNE of the training codes → generated images → classifier on the frozen encoder →
 /// confusion matrix → VAE → report. Each stage writes into its own folder and a `done.json`;
 /// a stage whose `done.json` is present is skipped on a re-run, and a training stage stopped
-/// part-way continues from the last epoch it saved (the same bits as one run). With two threads or more,
-/// independent stages run side by side on fewer threads each (the published arm beside the
-/// search, an arm's embedding beside its classifier and VAE): every stage's result is the same
-/// on any number of threads, so the files are those of a one-thread run.
+/// part-way continues from the last epoch it saved (the same bits as one run). With two
+/// threads or more, independent stages run side by side on fewer threads each (the published
+/// arm beside the search, an arm's embedding beside its classifier and VAE): every stage's
+/// result is the same on any number of threads, so the files are those of a one-thread run.
 public struct ReproducePipeline {
   public var preset: Preset
   public var seed: UInt64
