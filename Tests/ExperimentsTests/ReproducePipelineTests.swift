@@ -47,22 +47,13 @@ final class ReproducePipelineTests: XCTestCase {
 
     // A shared study whose trial 1 a worker claims before the search starts and gives back
     // once the anticipation has begun.
-    let location = StorageLocation.embedded(folder: base + "/shared")
-    let study = Study(settings: StudySettings(preset: .quick, seed: 3), location: location, name: "held", folder: nil, threads: 1)
-    _ = try study.prepare()
-    let storage = try StudyStorages.open(location)
-    guard case .claimed(let held) = try storage.claim(study: "held", worker: "elsewhere", number: 0) else {
-      return XCTFail("trial 1 could not be claimed")
-    }
+    let held = try HeldTrial(in: base + "/shared", number: 0)
     let messages = MessageList()
     var pipeline = ReproducePipeline(preset: .quick, seed: 3, threads: 1, data: nil, out: out) { message in
       messages.append(message)
-      if message.hasPrefix("== best trial so far") {
-        try? storage.release(held, reason: "given back by the test", countsAsFailure: false)
-      }
+      if message.hasPrefix("== best trial so far") { held.giveBack() }
     }
-    pipeline.storage = location
-    pipeline.studyName = "held"
+    held.join(&pipeline)
     try pipeline.run()
     let log = messages.all
     XCTAssertTrue(log.contains { $0.hasPrefix("== best trial so far (trial 2)") }, log.joined(separator: "\n"))
@@ -84,28 +75,15 @@ final class ReproducePipelineTests: XCTestCase {
     let base = files.temporaryDirectory.appendingPathComponent("pipeline-vae-ahead-\(UUID().uuidString)").path
     defer { try? files.removeItem(atPath: base) }
     let out = base + "/run"
-    let settings = StudySettings(preset: .quick, seed: 3)
-    let location = StorageLocation.embedded(folder: base + "/shared")
-    _ = try Study(settings: settings, location: location, name: "held", folder: nil, threads: 1).prepare()
-    let storage = try StudyStorages.open(location)
-    guard case .claimed(let held) = try storage.claim(study: "held", worker: "elsewhere", number: 2) else {
-      return XCTFail("trial 3 could not be claimed")
-    }
+    let held = try HeldTrial(in: base + "/shared", number: 2)
     let messages = MessageList()
     let recorded = MessageList()
     var pipeline = ReproducePipeline(preset: .quick, seed: 3, threads: 1, data: nil, out: out) { message in
       messages.append(message)
       guard message.hasPrefix("== best trial so far"), message.contains(": vae,") else { return }
-      do {
-        let train = try RunData.load(data: nil, seed: 3, subset: Preset.quick.subset, validationFraction: 0).train
-        let outcome = try StudyTrialRunner(settings: settings, data: train, threads: 1).outcome(of: 2)
-        recorded.append(try storage.complete(held, outcome: outcome) ? "accepted" : "refused")
-      } catch {
-        recorded.append("\(error)")
-      }
+      recorded.append(held.finish())
     }
-    pipeline.storage = location
-    pipeline.studyName = "held"
+    held.join(&pipeline)
     try pipeline.run()
     let log = messages.all
     XCTAssertEqual(recorded.all, ["accepted"], "trial 3 recorded by the test")
@@ -129,31 +107,18 @@ final class ReproducePipelineTests: XCTestCase {
     let files = FileManager.default
     let base = files.temporaryDirectory.appendingPathComponent("pipeline-vae-after-\(UUID().uuidString)").path
     defer { try? files.removeItem(atPath: base) }
-    let settings = StudySettings(preset: .quick, seed: 3)
-    let location = StorageLocation.embedded(folder: base + "/shared")
-    _ = try Study(settings: settings, location: location, name: "held", folder: nil, threads: 1).prepare()
-    let storage = try StudyStorages.open(location)
-    guard case .claimed(let held) = try storage.claim(study: "held", worker: "elsewhere", number: 2) else {
-      return XCTFail("trial 3 could not be claimed")
-    }
+    let held = try HeldTrial(in: base + "/shared", number: 2)
     let messages = MessageList()
     let recorded = MessageList()
     let winnersVAE = "== search winner (trial 1): vae, 5 epochs, batch 500"
     var pipeline = ReproducePipeline(preset: .quick, seed: 3, threads: 2, data: nil, out: base + "/run") { message in
       messages.append(message)
       guard message.hasPrefix("== best trial so far"), message.contains(": autoencoder,") else { return }
-      do {
-        let train = try RunData.load(data: nil, seed: 3, subset: Preset.quick.subset, validationFraction: 0).train
-        let outcome = try StudyTrialRunner(settings: settings, data: train, threads: 1).outcome(of: 2)
-        recorded.append(try storage.complete(held, outcome: outcome) ? "accepted" : "refused")
-      } catch {
-        recorded.append("\(error)")
-      }
+      recorded.append(held.finish())
       let deadline = Date().addingTimeInterval(120)
       while !messages.all.contains(winnersVAE) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
     }
-    pipeline.storage = location
-    pipeline.studyName = "held"
+    held.join(&pipeline)
     try pipeline.run()
     let log = messages.all
     XCTAssertEqual(recorded.all, ["accepted"], "trial 3 recorded by the test")
@@ -195,6 +160,49 @@ final class ReproducePipelineTests: XCTestCase {
     XCTAssertGreaterThanOrEqual(expected.count, 25, "both arms' checkpoints, maps and figures", file: file, line: line)
     XCTAssertEqual(Set(found.keys), Set(expected.keys), file: file, line: line)
     for (path, bytes) in expected.sorted(by: { $0.key < $1.key }) { XCTAssertEqual(found[path], bytes, path, file: file, line: line) }
+  }
+}
+
+/// Seed 3's quick search as a shared study (`held`, embedded in a folder) whose trial
+/// `number + 1` a worker named "elsewhere" claims before the pipeline joins, and what that
+/// worker may then do with it.
+private struct HeldTrial {
+  let settings = StudySettings(preset: .quick, seed: 3)
+  let location: StorageLocation
+  let storage: any StudyStorage
+  let claim: TrialClaim
+
+  init(in folder: String, number: Int) throws {
+    location = .embedded(folder: folder)
+    _ = try Study(settings: settings, location: location, name: "held", folder: nil, threads: 1).prepare()
+    storage = try StudyStorages.open(location)
+    guard case .claimed(let claim) = try storage.claim(study: "held", worker: "elsewhere", number: number) else {
+      throw ExperimentError.invalid("trial \(number + 1) could not be claimed")
+    }
+    self.claim = claim
+  }
+
+  /// Points `pipeline` at this study.
+  func join(_ pipeline: inout ReproducePipeline) {
+    pipeline.storage = location
+    pipeline.studyName = "held"
+  }
+
+  /// Gives the trial back untrained.
+  func giveBack() {
+    try? storage.release(claim, reason: "given back by the test", countsAsFailure: false)
+  }
+
+  /// Trains the trial and records its result, as the worker holding it would: "accepted",
+  /// "refused", or the error.
+  func finish() -> String {
+    do {
+      let train = try RunData.load(data: nil, seed: 3, subset: Preset.quick.subset, validationFraction: 0).train
+      let outcome = try StudyTrialRunner(settings: settings, data: train, threads: 1).outcome(of: claim.number)
+      return try storage.complete(claim, outcome: outcome) ? "accepted" : "refused"
+    } catch {
+      return "\(error)"
+    }
   }
 }
 
