@@ -210,10 +210,16 @@ public struct ReproducePipeline {
 
   /// Runs `run` in its stage folder, continuing from the epoch an earlier attempt of the same
   /// run saved there (a stage stopped by Ctrl-C, or the VAE begun while the search finished):
-  /// the same bits as training it in one go.
+  /// the same bits as training it in one go. Any other checkpoint there is replaced, and the
+  /// log says so.
   @discardableResult
   func trainOrContinue(_ run: TrainingRun) throws -> TrainingOutcome {
-    guard let saved = run.savedEpoch() else { return try run.run() }
+    guard let saved = run.savedEpoch() else {
+      if FileManager.default.fileExists(atPath: run.checkpointPath) {
+        log("\(run.checkpointPath) holds no epoch of this stage to continue (another run's, or unreadable): trained from the start")
+      }
+      return try run.run()
+    }
     return try run.run(resume: saved)
   }
 

@@ -67,8 +67,9 @@ final class ReproducePipelineTests: XCTestCase {
   /// thread: trial 3 (0.182; trial 1 wins with 0.089) is held elsewhere, so the anticipation
   /// trains trial 1's autoencoder and then its VAE; as that VAE starts, trial 3's result is
   /// computed and recorded here, as the other worker would, so the VAE's first epoch ends with
-  /// the search over. Oracle: the undisturbed run, in another folder; tolerance: none, every
-  /// checkpoint, map and figure the same bytes, and the same files.
+  /// the search over. (And a damaged checkpoint left where the published autoencoder trains is
+  /// replaced, not continued.) Oracle: the undisturbed run, in another folder; tolerance: none,
+  /// every checkpoint, map and figure the same bytes, and the same files.
   func testAVAEBegunWhileTheSearchEndsIsContinuedFromItsEpoch() throws {
     let plain = try Self.undisturbedRun()
     let files = FileManager.default
@@ -84,8 +85,15 @@ final class ReproducePipelineTests: XCTestCase {
       recorded.append(held.finish())
     }
     held.join(&pipeline)
+    // A damaged checkpoint where the published autoencoder will train: not continued, replaced.
+    try files.createDirectory(atPath: out + "/published/autoencoder", withIntermediateDirectories: true)
+    try Data("not HDF5".utf8).write(to: URL(fileURLWithPath: out + "/published/autoencoder/checkpoint.h5"))
     try pipeline.run()
     let log = messages.all
+    XCTAssertTrue(
+      log.contains(
+        "\(out)/published/autoencoder/checkpoint.h5 holds no epoch of this stage to continue (another run's, or unreadable): trained from the start"),
+      log.joined(separator: "\n"))
     XCTAssertEqual(recorded.all, ["accepted"], "trial 3 recorded by the test")
     XCTAssertTrue(
       log.contains("== best trial so far (trial 1), while the last trials run: vae stopped after epoch 1 of 5: the search has ended"),
