@@ -508,9 +508,8 @@ func reproducePrediction() throws -> [Figure] {
   let halfEpoch = Double(trainCount) / vaeRate1 / 2
   let phaseEnd = max(searchPhase, autoencoderAhead) + halfEpoch
   let vaeAhead = min(vaeSeconds, abs(searchPhase - autoencoderAhead) + halfEpoch)
-  let embeddingStart = phaseEnd
   let trainingEnd = phaseEnd + classifierSeconds + vaeSeconds - vaeAhead
-  let embeddingEnd = embeddingStart + embeddingSeconds
+  let embeddingEnd = phaseEnd + embeddingSeconds
   let total = embeddingEnd <= trainingEnd ? trainingEnd : trainingEnd + (embeddingEnd - trainingEnd) * tsneSeconds2 / tsneSeconds
   return [
     Figure(name: "reproduce.seed.search.seconds", value: searchWork / Double(threads), unit: "s",
