@@ -1,7 +1,10 @@
-// Exact kNN: a bounded max-heap per row, fed from products computed by sgemm (scanned with an
-// AVX2 filter that rejects eight far points at a time) or from distances computed here 8 or 16
-// at a time; either way, groups none of which can enter are skipped.
+// Exact kNN by scanning every point: a bounded max-heap per row (knn_heap.h), fed from products
+// computed by sgemm (scanned with an AVX2 filter that rejects eight far points at a time) or
+// from distances computed here 8 or 16 at a time; either way, groups none of which can enter
+// are skipped. Every scan offers the points in increasing index, so a point at the root's
+// distance comes after the root and cannot enter: the filters test d < root.
 #include "knn_kernels.h"
+#include "knn_heap.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -17,35 +20,6 @@ static inline float distance(float rowNorm, float norm, float product) {
   return d >= 0.0f ? d : 0.0f;
 }
 
-static inline void offer(float d, int32_t j, int32_t k, float *hd, int32_t *hi, int32_t *size) {
-  if (*size < k) {
-    int32_t c = (*size)++;
-    while (c > 0) {
-      const int32_t parent = (c - 1) / 2;
-      if (hd[parent] >= d) break;
-      hd[c] = hd[parent];
-      hi[c] = hi[parent];
-      c = parent;
-    }
-    hd[c] = d;
-    hi[c] = j;
-  } else if (d < hd[0]) {
-    int32_t c = 0;
-    for (;;) {
-      const int32_t left = 2 * c + 1;
-      if (left >= k) break;
-      int32_t child = left;
-      if (left + 1 < k && hd[left + 1] > hd[left]) child = left + 1;
-      if (hd[child] <= d) break;
-      hd[c] = hd[child];
-      hi[c] = hi[child];
-      c = child;
-    }
-    hd[c] = d;
-    hi[c] = j;
-  }
-}
-
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) static void scan_avx2(const float *products, const float *norms, float rowNorm,
                                                       int32_t first, int32_t count, int32_t self, int32_t k, float *hd,
@@ -54,7 +28,7 @@ __attribute__((target("avx2"))) static void scan_avx2(const float *products, con
   // Fill the heap point by point.
   for (; t < count && *size < k; t++) {
     const int32_t j = first + t;
-    if (j != self) offer(distance(rowNorm, norms[j], products[t]), j, k, hd, hi, size);
+    if (j != self) ll_knn_offer(distance(rowNorm, norms[j], products[t]), j, k, hd, hi, size);
   }
   const __m256 zero = _mm256_setzero_ps(), n0 = _mm256_set1_ps(rowNorm);
   for (; t + 8 <= count; t += 8) {
@@ -68,12 +42,12 @@ __attribute__((target("avx2"))) static void scan_avx2(const float *products, con
     while (mask) {
       const int b = __builtin_ctz(mask);
       mask &= mask - 1;
-      if (j0 + b != self) offer(ds[b], j0 + b, k, hd, hi, size);
+      if (j0 + b != self) ll_knn_offer(ds[b], j0 + b, k, hd, hi, size);
     }
   }
   for (; t < count; t++) {
     const int32_t j = first + t;
-    if (j != self) offer(distance(rowNorm, norms[j], products[t]), j, k, hd, hi, size);
+    if (j != self) ll_knn_offer(distance(rowNorm, norms[j], products[t]), j, k, hd, hi, size);
   }
 }
 #endif
@@ -99,8 +73,8 @@ __attribute__((target("avx2,fma"))) static inline float chain_distance(const flo
 // per element as chain_distance) and offered in order where any beats that heap's maximum;
 // the last points one by one. A point a group skips would have been refused one by one (a
 // full heap's maximum only falls), so each heap goes through the states of its row alone.
-#define KNN_ROWS(NAME, TGT, VEC, W, ZERO, SET1, LOAD, FMA, MUL, ADD, NONNEGATIVE, LTMASK)                     \
-  TGT static void NAME(const float *x, int32_t first, int32_t r, const float *columns, const float *norms,        \
+#define KNN_ROWS(NAME, TGT, VEC, W, ZERO, SET1, LOAD, FMA, MUL, ADD, NONNEGATIVE, LTMASK)                        \
+  TGT static void NAME(const float *x, int32_t first, int32_t r, const float *columns, const float *norms,       \
                        int64_t n, int32_t d, int32_t k, float *hd, int32_t *hi) {                                \
     int32_t size[KNN_BLOCK_ROWS], j[KNN_BLOCK_ROWS];                                                             \
     int64_t start = 0;                                                                                           \
@@ -109,7 +83,7 @@ __attribute__((target("avx2,fma"))) static inline float chain_distance(const flo
       size[q] = 0;                                                                                               \
       for (j[q] = 0; j[q] < n && size[q] < k; j[q]++)                                                            \
         if (j[q] != self)                                                                                        \
-          offer(chain_distance(x + q * d, columns, n, d, norms[self], norms, j[q]), j[q], k, hd + q * k,         \
+          ll_knn_offer(chain_distance(x + q * d, columns, n, d, norms[self], norms, j[q]), j[q], k, hd + q * k,  \
                 hi + q * k, &size[q]);                                                                           \
       if (j[q] > start) start = j[q];                                                                            \
     }                                                                                                            \
@@ -117,7 +91,7 @@ __attribute__((target("avx2,fma"))) static inline float chain_distance(const flo
       const int32_t self = first + q;                                                                            \
       for (int64_t t = j[q]; t < start; t++)                                                                     \
         if (t != self)                                                                                           \
-          offer(chain_distance(x + q * d, columns, n, d, norms[self], norms, (int32_t)t), (int32_t)t, k,         \
+          ll_knn_offer(chain_distance(x + q * d, columns, n, d, norms[self], norms, (int32_t)t), (int32_t)t, k,  \
                 hd + q * k, hi + q * k, &size[q]);                                                               \
     }                                                                                                            \
     const VEC minusTwo = SET1(-2.0f);                                                                            \
@@ -139,7 +113,7 @@ __attribute__((target("avx2,fma"))) static inline float chain_distance(const flo
         while (mask) {                                                                                           \
           const int b = __builtin_ctz(mask);                                                                     \
           mask &= mask - 1;                                                                                      \
-          if (t + b != first + q) offer(ds[b], (int32_t)(t + b), k, hd + q * k, hi + q * k, &size[q]);           \
+          if (t + b != first + q) ll_knn_offer(ds[b], (int32_t)(t + b), k, hd + q * k, hi + q * k, &size[q]);    \
         }                                                                                                        \
       }                                                                                                          \
     }                                                                                                            \
@@ -147,7 +121,7 @@ __attribute__((target("avx2,fma"))) static inline float chain_distance(const flo
       const int32_t self = first + q;                                                                            \
       for (int64_t u = t; u < n; u++)                                                                            \
         if (u != self)                                                                                           \
-          offer(chain_distance(x + q * d, columns, n, d, norms[self], norms, (int32_t)u), (int32_t)u, k,         \
+          ll_knn_offer(chain_distance(x + q * d, columns, n, d, norms[self], norms, (int32_t)u), (int32_t)u, k,  \
                 hd + q * k, hi + q * k, &size[q]);                                                               \
     }                                                                                                            \
   }
@@ -197,6 +171,6 @@ void latentlab_knn_scan(const float *products, const float *norms, float rowNorm
   (void)vectorised;
   for (int32_t t = 0; t < count; t++) {
     const int32_t j = first + t;
-    if (j != self) offer(distance(rowNorm, norms[j], products[t]), j, k, heapDistance, heapIndex, size);
+    if (j != self) ll_knn_offer(distance(rowNorm, norms[j], products[t]), j, k, heapDistance, heapIndex, size);
   }
 }

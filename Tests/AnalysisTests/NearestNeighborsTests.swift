@@ -18,17 +18,19 @@ final class NearestNeighborsTests: XCTestCase {
 
   /// Oracle: the same distance written here (norms summed in order, the product one fused
   /// multiply-add chain, times −2, added to the norms' sum, negatives to 0), every other row
-  /// sorted by (distance, index), for 1 to 7 dimensions (the kernel's). The search's distances equal the sort's first k bit for bit;
-  /// its indices are the sort's wherever the k-th distance is not tied with the (k+1)-th.
+  /// sorted by (distance, index), for 1 to 7 dimensions (the kernel's), exhaustive and by tree.
+  /// The search's distances equal the sort's first k bit for bit, and so do its indices, ties
+  /// at the k-th distance included (ties go to the lower index).
   func testKernelMatchesTheDistancesWrittenOut() throws {
     let paths = InstructionSet.allCases.filter { $0 >= .avx2 && $0 <= InstructionSet.cpuBest }
     guard !paths.isEmpty else { throw XCTSkip("the kernel needs AVX2; this CPU runs the portable path only") }
-    for (n, d, k, coarse) in [(203, 2, 10, false), (150, 6, 30, true), (97, 1, 5, true), (301, 7, 12, false)] {
+    var tiedAtK = 0
+    for (n, d, k, coarse) in [(203, 2, 10, false), (150, 6, 30, true), (97, 1, 5, true), (301, 7, 12, false), (400, 2, 20, true)] {
       let x = data(n: n, d: d, coarse: coarse, seed: UInt64(n * d))
       let v = x.scalars
       let norms = (0..<n).map { i in (0..<d).reduce(Float(0)) { $0 + v[i * d + $1] * v[i * d + $1] } }
-      for path in paths {
-        let (indices, distances) = try NearestNeighbors.search(x, k: k, instructionSet: path)
+      for (path, method) in paths.flatMap({ p in [(p, NearestNeighbors.Method.exhaustive), (p, .tree)] }) {
+        let (indices, distances) = try NearestNeighbors.search(x, k: k, method: method, instructionSet: path)
         for i in 0..<n {
           let distance = (0..<n).map { j -> Float in
             var product: Float = 0
@@ -37,15 +39,15 @@ final class NearestNeighborsTests: XCTestCase {
             return s >= 0 ? s : 0
           }
           let sorted = (0..<n).filter { $0 != i }.sorted { distance[$0] != distance[$1] ? distance[$0] < distance[$1] : $0 < $1 }
+          if path == paths[0] && method == .exhaustive && distance[sorted[k - 1]] == distance[sorted[k]] { tiedAtK += 1 }
           let row = Array(distances[(i * k)..<(i * k + k)])
-          XCTAssertEqual(row.map(\.bitPattern), sorted.prefix(k).map { distance[$0].bitPattern }, "\(path), n \(n), d \(d), row \(i)")
-          if distance[sorted[k - 1]] != distance[sorted[k]] {
-            XCTAssertEqual(indices[(i * k)..<(i * k + k)].map(Int.init), Array(sorted.prefix(k)), "\(path), n \(n), d \(d), row \(i)")
-          }
-          XCTAssertFalse(indices[(i * k)..<(i * k + k)].contains(Int32(i)), "a point is not its own neighbour")
+          let label = "\(path), \(method), n \(n), d \(d), row \(i)"
+          XCTAssertEqual(row.map(\.bitPattern), sorted.prefix(k).map { distance[$0].bitPattern }, label)
+          XCTAssertEqual(indices[(i * k)..<(i * k + k)].map(Int.init), Array(sorted.prefix(k)), label)
         }
       }
     }
+    XCTAssertGreaterThan(tiedAtK, 50, "rows whose k-th distance ties with the (k+1)-th, where the tie rule decides")
   }
 
   /// Oracle: the search through `sgemm` products (the portable path's, here on the pinned
@@ -74,5 +76,46 @@ final class NearestNeighborsTests: XCTestCase {
       }
     }
     if InstructionSet.cpuBest < .avx512 { print("NearestNeighborsTests: no AVX-512 here; AVX2 only") }
+  }
+
+  /// Oracle: the exhaustive search (itself checked against the distances written out above),
+  /// bit for bit in distances and indices, ties included: uniform points, small integers (many
+  /// duplicates and ties at the k-th distance), clusters of very different scales (the pruning
+  /// margin is relative to the norms), points far from the origin (the norms dwarf the
+  /// distances), and every point equal; 1 to 7 dimensions, 1 or 3 threads.
+  func testTreeMatchesTheExhaustiveSearch() throws {
+    guard InstructionSet.cpuBest >= .avx2 else { throw XCTSkip("the tree needs AVX2; this CPU runs the portable path only") }
+    var g = SeededGenerator(seed: 11, streamName: "test/knn-tree")
+    func points(_ n: Int, _ d: Int, _ value: (Int) -> Float) -> Tensor {
+      Tensor(shape: [n, d], scalars: (0..<(n * d)).map(value))
+    }
+    let cases: [(String, Tensor, Int)] = [
+      ("uniform 2-D", data(n: 3000, d: 2, coarse: false, seed: 1), 10),
+      ("uniform 4-D", data(n: 2500, d: 4, coarse: false, seed: 2), 90),
+      ("integers 3-D", data(n: 2000, d: 3, coarse: true, seed: 3), 30),
+      ("integers 1-D", data(n: 700, d: 1, coarse: true, seed: 4), 50),
+      ("integers 7-D", data(n: 900, d: 7, coarse: true, seed: 5), 12),
+      ("scales 5-D", points(2400, 5) { i in
+        let scale: Float = [1e-3, 1, 1e3][(i / 5) % 3]
+        return scale * g.nextUniform(-1, 1) }, 20),
+      ("far 3-D", points(1500, 3) { _ in 1000 + g.nextUniform(0, 0.01) }, 15),
+      ("equal 4-D", points(300, 4) { i in Float(i % 4) }, 40),
+    ]
+    for (name, x, k) in cases {
+      XCTAssertTrue(NearestNeighbors.treeApplies(to: x), name)
+      for threads in [1, 3] {
+        let parallel = DeterministicParallel(threads: threads)
+        let exhaustive = try NearestNeighbors.search(x, k: k, parallel: parallel, method: .exhaustive)
+        let tree = try NearestNeighbors.search(x, k: k, parallel: parallel, method: .tree)
+        XCTAssertEqual(tree.distances.map(\.bitPattern), exhaustive.distances.map(\.bitPattern), "\(name), \(threads) threads")
+        XCTAssertEqual(tree.indices, exhaustive.indices, "\(name), \(threads) threads")
+        if tree.indices != exhaustive.indices {
+          let n = x.shape[0]
+          let first = (0..<n).first { tree.indices[($0 * k)..<($0 * k + k)] != exhaustive.indices[($0 * k)..<($0 * k + k)] }!
+          print(name, "row", first, Array(tree.indices[(first * k)..<(first * k + k)]), Array(exhaustive.indices[(first * k)..<(first * k + k)]))
+          print(Array(tree.distances[(first * k)..<(first * k + k)]), Array(exhaustive.distances[(first * k)..<(first * k + k)]))
+        }
+      }
+    }
   }
 }

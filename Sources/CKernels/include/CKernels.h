@@ -11,6 +11,7 @@
 #include "tsne_kernels.h"
 #include "fft_kernels.h"
 #include "knn_kernels.h"
+#include "knn_tree_kernels.h"
 #include "tsne_grid_kernels.h"
 #include "dense_kernels.h"
 
