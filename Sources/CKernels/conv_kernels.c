@@ -431,6 +431,76 @@ WG_PAIRS512(2, 5, 1)
 WG_PAIRS512(2, 6, 1)
 #undef WG_PAIRS512
 
+// A lone x channel (BB = 1) at AB = 4-6 dy channels (one chain each, R = 1), for every kernel
+// row ky < k ≤ 3 of one column kx at once: each output row's dy vectors, loaded once, serve the
+// taps (ky, kx) that row has (the AVX2 tap loads them once per tap, five loads for four FMAs at
+// AB = 4). Each tap's chain sees its (group, output row, output column) triples in the order the
+// AVX2 tap gives them, groups, then its rows (pairs by ascending output row), then the column
+// pairs, so its sum, and what it adds to that tap's partial, have the same bits. AVX-512VL for
+// the registers (up to 18 chains, six dy vectors and the x vector).
+#define TARGET512VL __attribute__((target("avx512f,avx512vl,avx2,fma")))
+INLINE TARGET512VL void weight_gradient_column_lone(const int AB, const int32_t k, const float *dy0, const float *x0,
+                                                     int32_t groups, ptrdiff_t dyGroup, ptrdiff_t xGroup,
+                                                     ptrdiff_t dyPlane, int32_t kx, __m256 (*partials)[4 * MAX_BLOCK],
+                                                     const ll_axis *rows, const ll_axis *cols) {
+  const int32_t px0 = cols->pairStart[kx];
+  const int32_t outWidth = cols->outputCount, inWidth = cols->inputCount;
+  ptrdiff_t outStep, inStep;
+  const int32_t pn = column_pairs(cols, kx, &outStep, &inStep);
+  if (pn <= 0) return;
+  __m256 acc[3][MAX_BLOCK];
+  for (int ky = 0; ky < 3; ky++)
+    for (int j = 0; j < AB; j++) acc[ky][j] = _mm256_setzero_ps();
+  for (int32_t g = 0; g < groups; g++) {
+    const float *dyg = dy0 + g * dyGroup, *xg = x0 + g * xGroup;
+    for (int32_t oy = 0; oy < rows->outputCount; oy++) {
+      // The input row of each tap ky this output row has (−1: none).
+      int32_t input[3] = {-1, -1, -1};
+      for (int32_t t = rows->tapStart[oy]; t < rows->tapStart[oy + 1]; t++) input[rows->tapKernel[t]] = rows->tapInput[t];
+      if (input[0] < 0 && input[1] < 0 && input[2] < 0) continue;
+      const float *d = dyg + ((ptrdiff_t)oy * outWidth + cols->pairOutput[px0]) * 8;
+      const float *xp[3];
+      for (int ky = 0; ky < 3; ky++)
+        xp[ky] = xg + ((ptrdiff_t)(input[ky] < 0 ? 0 : input[ky]) * inWidth + cols->pairInput[px0]) * 8;
+      const int has0 = input[0] >= 0, has1 = input[1] >= 0, has2 = input[2] >= 0;
+      for (int32_t t = 0; t < pn; t++) {
+        __m256 dv[MAX_BLOCK];
+        for (int j = 0; j < AB; j++) dv[j] = _mm256_loadu_ps(d + j * dyPlane);
+        if (has0) {
+          const __m256 xv = _mm256_loadu_ps(xp[0]);
+          for (int j = 0; j < AB; j++) acc[0][j] = _mm256_fmadd_ps(dv[j], xv, acc[0][j]);
+        }
+        if (has1) {
+          const __m256 xv = _mm256_loadu_ps(xp[1]);
+          for (int j = 0; j < AB; j++) acc[1][j] = _mm256_fmadd_ps(dv[j], xv, acc[1][j]);
+        }
+        if (has2) {
+          const __m256 xv = _mm256_loadu_ps(xp[2]);
+          for (int j = 0; j < AB; j++) acc[2][j] = _mm256_fmadd_ps(dv[j], xv, acc[2][j]);
+        }
+        d += outStep;
+        for (int ky = 0; ky < 3; ky++) xp[ky] += inStep;
+      }
+    }
+  }
+  // As the AVX2 tap: every tap of this column adds its chains to its partial (a tap with no
+  // rows adds +0, which changes nothing).
+  for (int32_t ky = 0; ky < k; ky++)
+    for (int j = 0; j < AB; j++) partials[ky * k + kx][j] = _mm256_add_ps(partials[ky * k + kx][j], acc[ky][j]);
+}
+
+#define WG_COLUMN_LONE(n)                                                                                    \
+  __attribute__((noinline)) TARGET512VL static void wg_column_lone_##n(                                     \
+      int32_t k, const float *dy0, const float *x0, int32_t groups, ptrdiff_t dyGroup, ptrdiff_t xGroup,    \
+      ptrdiff_t dyPlane, int32_t kx, __m256 (*partials)[4 * MAX_BLOCK], const ll_axis *rows,                \
+      const ll_axis *cols) {                                                                                 \
+    weight_gradient_column_lone(n, k, dy0, x0, groups, dyGroup, xGroup, dyPlane, kx, partials, rows, cols); \
+  }
+WG_COLUMN_LONE(4)
+WG_COLUMN_LONE(5)
+WG_COLUMN_LONE(6)
+#undef WG_COLUMN_LONE
+
 #define WG_CASE(n, r)                                                                                          \
   case n:                                                                                                      \
     if (bb == 4)                                                                                               \
@@ -470,6 +540,14 @@ TARGET void latentlab_lane_conv_weight_gradient(const float *dy, const float *x,
       for (int g = 0; g < groups; g += perPass) {
         const int32_t pass = groups - g < perPass ? groups - g : perPass;
         const float *dyg = dy + g * dyGroup + a0 * dyPlane, *xg = x + g * xGroup + ib * xPlane;
+        if (isa >= 2 && bb == 1 && ab >= 4 && k <= 3) {
+          for (int32_t kx = 0; kx < k; kx++) {
+            if (ab == 4) wg_column_lone_4(k, dyg, xg, pass, dyGroup, xGroup, dyPlane, kx, partials, rows, cols);
+            if (ab == 5) wg_column_lone_5(k, dyg, xg, pass, dyGroup, xGroup, dyPlane, kx, partials, rows, cols);
+            if (ab == 6) wg_column_lone_6(k, dyg, xg, pass, dyGroup, xGroup, dyPlane, kx, partials, rows, cols);
+          }
+          continue;
+        }
         for (int32_t ky = 0; ky < k; ky++)
           for (int32_t kx = 0; kx < k; kx++) {
             __m256 *partial = partials[ky * k + kx];
