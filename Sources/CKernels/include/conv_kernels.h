@@ -91,7 +91,8 @@ void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float 
 /// dW(a, b, ky, kx) = Σ_g Σ_(oy,iy) Σ_(ox,ix) Σ_l dy[g][a][oy][ox][l] · x[g][b][iy][ix][l],
 /// written (not added) to dw[a * strideA + b * strideB + ky * k + kx]. The sum runs in a
 /// fixed order: lanes accumulate separately and are added last, lane 0 to 7. `isa` 2 (AVX-512F
-/// only) sums two input channels in the halves of one register, each in the order `isa` 1
+/// and VL) sums two input channels in the halves of one register, and a lone input channel's
+/// kernel rows of one column together (sharing each dy load), each sum in the order `isa` 1
 /// (AVX2) sums it: the same bits.
 void latentlab_lane_conv_weight_gradient(const float *dy, const float *x, int32_t groups, int32_t a, int32_t b,
                                          float *dw, ptrdiff_t strideA, ptrdiff_t strideB,
