@@ -118,4 +118,29 @@ final class NearestNeighborsTests: XCTestCase {
       }
     }
   }
+
+  /// Where the tree does not apply (a NaN or infinite value, more than `kernelDimensions`
+  /// dimensions, the portable path) `automatic` scans every pair (oracle: `exhaustive`, bit for
+  /// bit, a NaN's distances clamped to 0 as the scan does) and `tree` is an error naming what it
+  /// needs.
+  func testWhereTheTreeDoesNotApplyTheSearchScans() throws {
+    var withNaN = data(n: 120, d: 3, coarse: false, seed: 9).scalars
+    withNaN[7 * 3 + 1] = .nan
+    withNaN[50 * 3] = .infinity
+    let cases: [(String, Tensor, InstructionSet)] = [
+      ("NaN and infinity", Tensor(shape: [120, 3], scalars: withNaN), .selected),
+      ("8 dimensions", data(n: 90, d: 8, coarse: false, seed: 10), .selected),
+      ("portable", data(n: 90, d: 2, coarse: false, seed: 11), .portable),
+    ]
+    for (name, x, path) in cases {
+      XCTAssertFalse(NearestNeighbors.treeApplies(to: x, instructionSet: path), name)
+      let automatic = try NearestNeighbors.search(x, k: 6, method: .automatic, instructionSet: path)
+      let exhaustive = try NearestNeighbors.search(x, k: 6, method: .exhaustive, instructionSet: path)
+      XCTAssertEqual(automatic.indices, exhaustive.indices, name)
+      XCTAssertEqual(automatic.distances.map(\.bitPattern), exhaustive.distances.map(\.bitPattern), name)
+      XCTAssertThrowsError(try NearestNeighbors.search(x, k: 6, method: .tree, instructionSet: path), name) { error in
+        XCTAssertTrue("\(error)".contains("finite values in 1 to 7 dimensions on the avx2 or avx512 path"), "\(name): \(error)")
+      }
+    }
+  }
 }
