@@ -45,7 +45,7 @@ public enum NearestNeighbors {
   /// Whether the tree can search `data` `[N, D]` on `instructionSet`: AVX2 or better, at most
   /// `kernelDimensions` dimensions, every value finite (so every box is).
   public static func treeApplies(to data: Tensor, instructionSet: InstructionSet = .selected) -> Bool {
-    guard data.rank == 2, instructionSet >= .avx2, data.shape[1] >= 1, data.shape[1] <= kernelDimensions else { return false }
+    guard data.rank == 2, instructionSet >= .avx2, (1...kernelDimensions).contains(data.shape[1]) else { return false }
     return data.withUnsafeBufferPointer { x in x.allSatisfy { $0.isFinite } }
   }
 
@@ -62,7 +62,8 @@ public enum NearestNeighbors {
     let useTree = method != .exhaustive && treeApplies(to: data, instructionSet: instructionSet)
     if method == .tree && !useTree {
       throw AnalysisError.invalidInput(
-        what: "nearest neighbours by tree", expected: "finite values in 1 to \(kernelDimensions) dimensions on the avx2 or avx512 path",
+        what: "nearest neighbours by tree",
+        expected: "finite values in 1 to \(kernelDimensions) dimensions on the avx2 or avx512 path",
         found: "\(data.shape) on \(instructionSet.rawValue)")
     }
     let (n, d) = data.shape2
@@ -175,35 +176,32 @@ public enum NearestNeighbors {
     distances: inout [Float]
   ) {
     let (n, d) = data.shape2
-    var nodes = [ll_knn_node](repeating: ll_knn_node(), count: Int(latentlab_knn_tree_node_capacity(Int64(n), treeLeafSize)))
+    let capacity = Int(latentlab_knn_tree_node_capacity(Int64(n), treeLeafSize))
+    var nodes = [ll_knn_node](repeating: ll_knn_node(), count: capacity)
     var order = [Int32](repeating: 0, count: n)
-    var sorted = [Float](repeating: 0, count: n * d)
     var columns = [Float](repeating: 0, count: n * d)
     var sortedNorms = [Float](repeating: 0, count: n)
     data.withUnsafeBufferPointer { x in
       _ = latentlab_knn_tree_build(
-        x.baseAddress!, norms, Int64(n), Int32(d), treeLeafSize, &order, &sorted, &columns, &sortedNorms, &nodes)
+        x.baseAddress!, norms, Int64(n), Int32(d), treeLeafSize, &order, &columns, &sortedNorms, &nodes)
     }
     // Rows cost unevenly (a row among many equal points reads them all): chunks are claimed.
     let chunks = max(1, min(256, n / 64))
     nodes.withUnsafeBufferPointer { nodes in
       order.withUnsafeBufferPointer { order in
-        sorted.withUnsafeBufferPointer { sorted in
-          columns.withUnsafeBufferPointer { columns in
-            sortedNorms.withUnsafeBufferPointer { sortedNorms in
-              indices.withUnsafeMutableBufferPointer { outIndex in
-                distances.withUnsafeMutableBufferPointer { outDistance in
-                  let (nd, od, sd, cd, nsd) = (
-                    nodes.baseAddress!, order.baseAddress!, sorted.baseAddress!, columns.baseAddress!, sortedNorms.baseAddress!
-                  )
-                  let (oi, odist) = (outIndex.baseAddress!, outDistance.baseAddress!)
-                  parallel.forEachChunk(count: n, chunks: chunks, schedule: .claimed) { _, positions in
-                    let heap = UnsafeMutablePointer<UInt64>.allocate(capacity: k)
-                    defer { heap.deallocate() }
-                    latentlab_knn_tree_query(
-                      nd, od, sd, cd, nsd, Int64(n), Int32(d), Int32(k), Int64(positions.lowerBound), Int64(positions.count), heap,
-                      oi, odist)
-                  }
+        columns.withUnsafeBufferPointer { columns in
+          sortedNorms.withUnsafeBufferPointer { sortedNorms in
+            indices.withUnsafeMutableBufferPointer { outIndex in
+              distances.withUnsafeMutableBufferPointer { outDistance in
+                let (nd, od) = (nodes.baseAddress!, order.baseAddress!)
+                let (cd, nsd) = (columns.baseAddress!, sortedNorms.baseAddress!)
+                let (oi, odist) = (outIndex.baseAddress!, outDistance.baseAddress!)
+                parallel.forEachChunk(count: n, chunks: chunks, schedule: .claimed) { _, positions in
+                  let heap = UnsafeMutablePointer<UInt64>.allocate(capacity: k)
+                  defer { heap.deallocate() }
+                  latentlab_knn_tree_query(
+                    nd, od, cd, nsd, Int64(n), Int32(d), Int32(k), Int64(positions.lowerBound), Int64(positions.count), heap,
+                    oi, odist)
                 }
               }
             }

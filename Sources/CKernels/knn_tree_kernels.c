@@ -89,13 +89,12 @@ static int32_t build_node(tree_builder *b, const float *norms, int64_t start, in
 }
 
 int32_t latentlab_knn_tree_build(const float *data, const float *norms, int64_t n, int32_t d, int32_t leafSize,
-                                 int32_t *order, float *sorted, float *columns, float *sortedNorms,
-                                 ll_knn_node *nodes) {
+                                 int32_t *order, float *columns, float *sortedNorms, ll_knn_node *nodes) {
   for (int64_t i = 0; i < n; i++) order[i] = (int32_t)i;
   tree_builder b = {data, d, leafSize < 1 ? 1 : leafSize, order, nodes, 0};
   build_node(&b, norms, 0, n);
   for (int64_t p = 0; p < n; p++) {
-    for (int32_t c = 0; c < d; c++) sorted[p * d + c] = columns[c * n + p] = data[(int64_t)order[p] * d + c];
+    for (int32_t c = 0; c < d; c++) columns[c * n + p] = data[(int64_t)order[p] * d + c];
     sortedNorms[p] = norms[order[p]];
   }
   return b.count;
@@ -211,11 +210,11 @@ __attribute__((target("avx2,fma"))) static void scan_leaf(const float *q, float 
 }
 
 __attribute__((target("avx2,fma"))) static void query_point(const ll_knn_node *nodes, const int32_t *order,
-                                                             const float *sorted, const float *columns,
-                                                             const float *sortedNorms, int64_t n, int32_t d, int32_t k,
-                                                             int64_t position, uint64_t *heap, int32_t *outIndex,
-                                                             float *outDistance) {
-  const float *q = sorted + position * d;
+                                                             const float *columns, const float *sortedNorms, int64_t n,
+                                                             int32_t d, int32_t k, int64_t position, uint64_t *heap,
+                                                             int32_t *outIndex, float *outDistance) {
+  float q[LL_KNN_TREE_MAX_DIMENSIONS];
+  for (int32_t c = 0; c < d; c++) q[c] = columns[c * n + position];
   const float queryNorm = sortedNorms[position];
   const int32_t self = order[position];
   int32_t size = 0;
@@ -259,16 +258,16 @@ __attribute__((target("avx2,fma"))) static void query_point(const ll_knn_node *n
 }
 #endif
 
-void latentlab_knn_tree_query(const ll_knn_node *nodes, const int32_t *order, const float *sorted,
-                              const float *columns, const float *sortedNorms, int64_t n, int32_t d, int32_t k,
-                              int64_t first, int64_t count, uint64_t *heap, int32_t *indices, float *distances) {
+void latentlab_knn_tree_query(const ll_knn_node *nodes, const int32_t *order, const float *columns,
+                              const float *sortedNorms, int64_t n, int32_t d, int32_t k, int64_t first, int64_t count,
+                              uint64_t *heap, int32_t *indices, float *distances) {
 #if defined(__x86_64__)
   for (int64_t p = first; p < first + count; p++) {
     const int64_t row = order[p];
-    query_point(nodes, order, sorted, columns, sortedNorms, n, d, k, p, heap, indices + row * k, distances + row * k);
+    query_point(nodes, order, columns, sortedNorms, n, d, k, p, heap, indices + row * k, distances + row * k);
   }
 #else
-  (void)nodes, (void)order, (void)sorted, (void)columns, (void)sortedNorms, (void)n, (void)d, (void)k, (void)first,
+  (void)nodes, (void)order, (void)columns, (void)sortedNorms, (void)n, (void)d, (void)k, (void)first,
       (void)count, (void)heap, (void)indices, (void)distances;
 #endif
 }

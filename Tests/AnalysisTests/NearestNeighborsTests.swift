@@ -25,7 +25,9 @@ final class NearestNeighborsTests: XCTestCase {
     let paths = InstructionSet.allCases.filter { $0 >= .avx2 && $0 <= InstructionSet.cpuBest }
     guard !paths.isEmpty else { throw XCTSkip("the kernel needs AVX2; this CPU runs the portable path only") }
     var tiedAtK = 0
-    for (n, d, k, coarse) in [(203, 2, 10, false), (150, 6, 30, true), (97, 1, 5, true), (301, 7, 12, false), (400, 2, 20, true)] {
+    for (n, d, k, coarse) in [
+      (203, 2, 10, false), (150, 6, 30, true), (97, 1, 5, true), (301, 7, 12, false), (400, 2, 20, true),
+    ] {
       let x = data(n: n, d: d, coarse: coarse, seed: UInt64(n * d))
       let v = x.scalars
       let norms = (0..<n).map { i in (0..<d).reduce(Float(0)) { $0 + v[i * d + $1] * v[i * d + $1] } }
@@ -38,8 +40,12 @@ final class NearestNeighborsTests: XCTestCase {
             let s = (norms[i] + norms[j]) + product * -2
             return s >= 0 ? s : 0
           }
-          let sorted = (0..<n).filter { $0 != i }.sorted { distance[$0] != distance[$1] ? distance[$0] < distance[$1] : $0 < $1 }
-          if path == paths[0] && method == .exhaustive && distance[sorted[k - 1]] == distance[sorted[k]] { tiedAtK += 1 }
+          let sorted = (0..<n).filter { $0 != i }.sorted {
+            distance[$0] != distance[$1] ? distance[$0] < distance[$1] : $0 < $1
+          }
+          if path == paths[0] && method == .exhaustive && distance[sorted[k - 1]] == distance[sorted[k]] {
+            tiedAtK += 1
+          }
           let row = Array(distances[(i * k)..<(i * k + k)])
           let label = "\(path), \(method), n \(n), d \(d), row \(i)"
           XCTAssertEqual(row.map(\.bitPattern), sorted.prefix(k).map { distance[$0].bitPattern }, label)
@@ -57,8 +63,13 @@ final class NearestNeighborsTests: XCTestCase {
   func testKernelMatchesTheHaswellProductsAndEveryWidth() throws {
     guard InstructionSet.cpuBest >= .avx2 else { throw XCTSkip("the kernel needs AVX2") }
     let haswell = BLAS.coreName.lowercased() == "haswell"
-    if !haswell { print("NearestNeighborsTests: OpenBLAS runs \(BLAS.coreName), not Haswell: only the widths are compared") }
-    for (n, d, k, coarse) in [(257, 2, 10, true), (300, 4, 90 - 60, false), (181, 6, 17, true), (130, 7, 9, false), (77, 3, 76, false), (500, 12, 20, false)] {
+    if !haswell {
+      print("NearestNeighborsTests: OpenBLAS runs \(BLAS.coreName), not Haswell: only the widths are compared")
+    }
+    for (n, d, k, coarse) in [
+      (257, 2, 10, true), (300, 4, 90 - 60, false), (181, 6, 17, true), (130, 7, 9, false), (77, 3, 76, false),
+      (500, 12, 20, false),
+    ] {
       let x = data(n: n, d: d, coarse: coarse, seed: UInt64(7 * n + d))
       for threads in [1, 3] {
         let parallel = DeterministicParallel(threads: threads)
@@ -84,7 +95,9 @@ final class NearestNeighborsTests: XCTestCase {
   /// margin is relative to the norms), points far from the origin (the norms dwarf the
   /// distances), and every point equal; 1 to 7 dimensions, 1 or 3 threads.
   func testTreeMatchesTheExhaustiveSearch() throws {
-    guard InstructionSet.cpuBest >= .avx2 else { throw XCTSkip("the tree needs AVX2; this CPU runs the portable path only") }
+    guard InstructionSet.cpuBest >= .avx2 else {
+      throw XCTSkip("the tree needs AVX2; this CPU runs the portable path only")
+    }
     var g = SeededGenerator(seed: 11, streamName: "test/knn-tree")
     func points(_ n: Int, _ d: Int, _ value: (Int) -> Float) -> Tensor {
       Tensor(shape: [n, d], scalars: (0..<(n * d)).map(value))
@@ -95,9 +108,13 @@ final class NearestNeighborsTests: XCTestCase {
       ("integers 3-D", data(n: 2000, d: 3, coarse: true, seed: 3), 30),
       ("integers 1-D", data(n: 700, d: 1, coarse: true, seed: 4), 50),
       ("integers 7-D", data(n: 900, d: 7, coarse: true, seed: 5), 12),
-      ("scales 5-D", points(2400, 5) { i in
-        let scale: Float = [1e-3, 1, 1e3][(i / 5) % 3]
-        return scale * g.nextUniform(-1, 1) }, 20),
+      (
+        "scales 5-D",
+        points(2400, 5) { i in
+          let scale: Float = [1e-3, 1, 1e3][(i / 5) % 3]
+          return scale * g.nextUniform(-1, 1)
+        }, 20
+      ),
       ("far 3-D", points(1500, 3) { _ in 1000 + g.nextUniform(0, 0.01) }, 15),
       ("equal 4-D", points(300, 4) { i in Float(i % 4) }, 40),
     ]
@@ -107,13 +124,20 @@ final class NearestNeighborsTests: XCTestCase {
         let parallel = DeterministicParallel(threads: threads)
         let exhaustive = try NearestNeighbors.search(x, k: k, parallel: parallel, method: .exhaustive)
         let tree = try NearestNeighbors.search(x, k: k, parallel: parallel, method: .tree)
-        XCTAssertEqual(tree.distances.map(\.bitPattern), exhaustive.distances.map(\.bitPattern), "\(name), \(threads) threads")
+        XCTAssertEqual(
+          tree.distances.map(\.bitPattern), exhaustive.distances.map(\.bitPattern), "\(name), \(threads) threads")
         XCTAssertEqual(tree.indices, exhaustive.indices, "\(name), \(threads) threads")
         if tree.indices != exhaustive.indices {
           let n = x.shape[0]
-          let first = (0..<n).first { tree.indices[($0 * k)..<($0 * k + k)] != exhaustive.indices[($0 * k)..<($0 * k + k)] }!
-          print(name, "row", first, Array(tree.indices[(first * k)..<(first * k + k)]), Array(exhaustive.indices[(first * k)..<(first * k + k)]))
-          print(Array(tree.distances[(first * k)..<(first * k + k)]), Array(exhaustive.distances[(first * k)..<(first * k + k)]))
+          let first = (0..<n).first {
+            tree.indices[($0 * k)..<($0 * k + k)] != exhaustive.indices[($0 * k)..<($0 * k + k)]
+          }!
+          print(
+            name, "row", first, Array(tree.indices[(first * k)..<(first * k + k)]),
+            Array(exhaustive.indices[(first * k)..<(first * k + k)]))
+          print(
+            Array(tree.distances[(first * k)..<(first * k + k)]),
+            Array(exhaustive.distances[(first * k)..<(first * k + k)]))
         }
       }
     }
@@ -139,7 +163,8 @@ final class NearestNeighborsTests: XCTestCase {
       XCTAssertEqual(automatic.indices, exhaustive.indices, name)
       XCTAssertEqual(automatic.distances.map(\.bitPattern), exhaustive.distances.map(\.bitPattern), name)
       XCTAssertThrowsError(try NearestNeighbors.search(x, k: 6, method: .tree, instructionSet: path), name) { error in
-        XCTAssertTrue("\(error)".contains("finite values in 1 to 7 dimensions on the avx2 or avx512 path"), "\(name): \(error)")
+        XCTAssertTrue(
+          "\(error)".contains("finite values in 1 to 7 dimensions on the avx2 or avx512 path"), "\(name): \(error)")
       }
     }
   }

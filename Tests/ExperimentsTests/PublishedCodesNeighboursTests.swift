@@ -12,7 +12,9 @@ import XCTest
 /// `NearestNeighborsTests`); the tree must give the same indices and distance bits.
 final class PublishedCodesNeighboursTests: XCTestCase {
   func testTheTreeKeepsTheExhaustiveNeighboursOfThePublishedCodes() throws {
-    guard InstructionSet.cpuBest >= .avx2 else { throw XCTSkip("the tree needs AVX2; this CPU runs the portable path only") }
+    guard InstructionSet.cpuBest >= .avx2 else {
+      throw XCTSkip("the tree needs AVX2; this CPU runs the portable path only")
+    }
     let path = Fixture.packageRoot + "/Checkpoints/autoencoder.h5"
     let model = try loadModel(try CheckpointReader.read(path), path: path)
     let train = try FashionMNIST.load(.train, directory: FashionMNIST.directory(explicit: nil))
@@ -21,7 +23,9 @@ final class PublishedCodesNeighboursTests: XCTestCase {
     let parallel = DeterministicParallel(threads: 2)
     let k = 90
     let exhaustive = try NearestNeighbors.search(codes, k: k + 1, parallel: parallel, method: .exhaustive)
-    let tied = (0..<codes.shape[0]).filter { exhaustive.distances[$0 * (k + 1) + k - 1] == exhaustive.distances[$0 * (k + 1) + k] }
+    let tied = (0..<codes.shape[0]).filter {
+      exhaustive.distances[$0 * (k + 1) + k - 1] == exhaustive.distances[$0 * (k + 1) + k]
+    }
     XCTAssertGreaterThan(tied.count, 0, "rows whose 90th distance ties with the 91st, where the tie rule decides")
     let tree = try NearestNeighbors.search(codes, k: k + 1, parallel: parallel, method: .tree)
     XCTAssertEqual(tree.indices, exhaustive.indices)
@@ -29,7 +33,9 @@ final class PublishedCodesNeighboursTests: XCTestCase {
     // The first 90 by (distance, index) are the 91 less the last, ties included.
     let first = try NearestNeighbors.search(codes, k: k, parallel: parallel, method: .tree)
     for row in tied.prefix(10) {
-      XCTAssertEqual(Array(first.indices[(row * k)..<(row * k + k)]), Array(exhaustive.indices[(row * (k + 1))..<(row * (k + 1) + k)]), "row \(row)")
+      XCTAssertEqual(
+        Array(first.indices[(row * k)..<(row * k + k)]),
+        Array(exhaustive.indices[(row * (k + 1))..<(row * (k + 1) + k)]), "row \(row)")
     }
   }
 }

@@ -24,12 +24,11 @@ int64_t latentlab_knn_tree_node_capacity(int64_t n, int32_t leafSize);
 /// each node's points split at their median along the box's widest dimension (the lowest such
 /// dimension), by (coordinate, index) so the tree does not depend on anything but the data; a
 /// node of at most `leafSize` points, or of identical points, is a leaf. Writes the points'
-/// order (`order`, n), their coordinates and squared norms in that order (`sorted` [n, d] and
-/// `columns` [d, n], `sortedNorms` n, from `norms`) and the nodes (`nodes`, node 0 the root);
-/// returns the node count.
+/// order (`order`, n), their coordinates and squared norms in that order (`columns` [d, n],
+/// `sortedNorms` n, from `norms`) and the nodes (`nodes`, node 0 the root); returns the node
+/// count.
 int32_t latentlab_knn_tree_build(const float *data, const float *norms, int64_t n, int32_t d, int32_t leafSize,
-                                 int32_t *order, float *sorted, float *columns, float *sortedNorms,
-                                 ll_knn_node *nodes);
+                                 int32_t *order, float *columns, float *sortedNorms, ll_knn_node *nodes);
 
 /// The k nearest other points of the points at tree positions first ..< first + count, each
 /// written to its row (indices/distances + order[p]·k, nearest first, equal distances by
@@ -40,8 +39,8 @@ int32_t latentlab_knn_tree_build(const float *data, const float *norms, int64_t 
 /// skipped only when the lower bound of the exact squared distance to its box exceeds the
 /// heap's largest distance by more than the formula's rounding can reach (32u·(‖x_i‖² + the
 /// node's largest norm) + 2u·that distance + 1e-30, u = 2⁻²⁴). x86-64 with AVX2 and FMA.
-void latentlab_knn_tree_query(const ll_knn_node *nodes, const int32_t *order, const float *sorted,
-                              const float *columns, const float *sortedNorms, int64_t n, int32_t d, int32_t k,
-                              int64_t first, int64_t count, uint64_t *heap, int32_t *indices, float *distances);
+void latentlab_knn_tree_query(const ll_knn_node *nodes, const int32_t *order, const float *columns,
+                              const float *sortedNorms, int64_t n, int32_t d, int32_t k, int64_t first, int64_t count,
+                              uint64_t *heap, int32_t *indices, float *distances);
 
 #endif
