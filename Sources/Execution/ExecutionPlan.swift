@@ -11,7 +11,7 @@ import TensorCore
 /// conversion to the next, dense layers are one GEMM per chunk. Each worker keeps one chunk's
 /// activations and gradients (its slot) and reuses them for its next chunk, so a chunk's
 /// backward pass reads what its forward pass left in cache, and there is one parallel region
-/// per pass.
+/// per pass, whose workers claim the next chunk as they finish one (a slow core takes fewer).
 ///
 /// Determinism: chunks are fixed by the batch size (`BatchChunking.itemsPerChunk`), parameter
 /// gradients are per-chunk partials added in chunk order (convolutions) or one pass over the
@@ -153,8 +153,8 @@ public final class ExecutionPlan {
     x.withUnsafeBufferPointer { xb in
       output.withUnsafeMutableBufferPointer { yb in
         let (xs, ys) = (xb.baseAddress!, yb.baseAddress!)
-        parallel.forEachChunk(count: pass.chunks, chunks: pass.chunks) { c, _ in
-          let place = ChunkPlace(chunk: c, pass: pass, input: xs)
+        parallel.forEachChunkOnWorkers(count: pass.chunks, chunks: pass.chunks, schedule: .claimed) { w, c, _ in
+          let place = ChunkPlace(chunk: c, worker: w, pass: pass, input: xs)
           _ = forwardChunk(place, pass: pass, training: false)
           (ys + place.rows.lowerBound * width).update(from: activation(pass.end, place, pass), count: place.rows.count * width)
         }
@@ -217,8 +217,8 @@ public final class ExecutionPlan {
   ) -> PassTotals {
     x.withUnsafeBufferPointer { xb in
       let xs = xb.baseAddress!
-      parallel.forEachChunk(count: pass.chunks, chunks: pass.chunks) { c, _ in
-        let place = ChunkPlace(chunk: c, pass: pass, input: xs)
+      parallel.forEachChunkOnWorkers(count: pass.chunks, chunks: pass.chunks, schedule: .claimed) { w, c, _ in
+        let place = ChunkPlace(chunk: c, worker: w, pass: pass, input: xs)
         latentPartials.pointer[c] = forwardChunk(place, pass: pass, training: training)
         let share = loss.share(
           rows: place.rows, output: activation(pass.end, place, pass), gradient: gradient(pass.end, place, pass)!)
@@ -308,25 +308,27 @@ public final class ExecutionPlan {
     let end: Int
     let n: Int
     let chunks: Int
-    /// Chunk slots: one per worker (`DeterministicParallel` runs chunk c on worker c % workers).
+    /// Chunk slots: one per worker of the pass's parallel region.
     let slots: Int
     /// Where the gradient with respect to the pass's input goes, when asked for (`[n, …]`).
     var inputGradient: UnsafeMutablePointer<Float>?
   }
 
   /// Where a chunk's rows live: the pass's input at their place in the batch, everything else
-  /// in the chunk's slot (`c % slots`), or at their place in a buffer that keeps the batch.
+  /// in the slot of the worker running it, or at their place in a buffer that keeps the batch.
+  /// A slot is scratch only (what a chunk leaves behind is per chunk), so the chunks may be
+  /// claimed by whichever worker is free: the bits do not depend on who ran what.
   private struct ChunkPlace {
     let chunk: Int
     let rows: Range<Int>
     let slot: Int
     let input: UnsafePointer<Float>
 
-    init(chunk c: Int, pass: Pass, input: UnsafePointer<Float>) {
+    init(chunk c: Int, worker: Int, pass: Pass, input: UnsafePointer<Float>) {
       chunk = c
       let per = BatchChunking.itemsPerChunk
       rows = (c * per)..<min(c * per + per, pass.n)
-      slot = c % pass.slots
+      slot = worker
       self.input = input
     }
 

@@ -63,13 +63,24 @@ public struct DeterministicParallel: Sendable {
   public func forEachChunk(
     count: Int, chunks: Int, schedule: Schedule = .fixed, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void
   ) {
+    forEachChunkOnWorkers(count: count, chunks: chunks, schedule: schedule) { _, c, r in body(c, r) }
+  }
+
+  /// As `forEachChunk`, telling `body` which worker runs the chunk: `worker` is in
+  /// `0..<min(threadCount, chunks)` and a worker runs one chunk at a time, so the body may
+  /// keep scratch per worker (not per chunk) under either schedule. With `.claimed` a
+  /// worker that falls behind (a slow core, a preempted thread) simply takes fewer chunks.
+  public func forEachChunkOnWorkers(
+    count: Int, chunks: Int, schedule: Schedule = .fixed,
+    _ body: (_ worker: Int, _ chunk: Int, _ range: Range<Int>) -> Void
+  ) {
     let ranges = DeterministicParallel.chunkRanges(count: count, chunks: chunks)
     let workers = min(threadCount, chunks)
     // Every thread that computes flushes subnormals (see latentlab_flush_subnormals_to_zero):
     // the same bits on every thread and CPU, and no microcode assists on Intel cores.
     if workers <= 1 {
       latentlab_flush_subnormals_to_zero()
-      for (c, r) in ranges.enumerated() { body(c, r) }
+      for (c, r) in ranges.enumerated() { body(0, c, r) }
       return
     }
     let counter = schedule == .claimed ? ChunkCounter() : nil
@@ -79,12 +90,12 @@ public struct DeterministicParallel: Sendable {
         while true {
           let c = counter.claim()
           guard c < ranges.count else { return }
-          body(c, ranges[c])
+          body(t, c, ranges[c])
         }
       }
       var c = t
       while c < ranges.count {
-        body(c, ranges[c])
+        body(t, c, ranges[c])
         c += workers
       }
     }

@@ -88,16 +88,23 @@ final class ExecutionPlanTests: XCTestCase {
     }
   }
 
+  /// Oracle: the one-thread pass, bit for bit (loss, output, every parameter gradient).
   func testThreadCountNeverChangesABit() throws {
     try XCTSkipUnless(ExecutionPlan.isSupported, "this CPU lacks AVX2/FMA: no plan")
-    for n in [37, 100] {
+    for n in [37, 100, 2000] {
       let x = images(n)
       let one = try planPass(batch: x, threads: 1)
-      let two = try planPass(batch: x, threads: 2)
-      XCTAssertEqual(one.loss.bitPattern, two.loss.bitPattern, "batch \(n): loss")
-      assertBitIdentical(two.output, one.output, "batch \(n): output")
-      for (i, (a, b)) in zip(two.gradients, one.gradients).enumerated() {
-        assertBitIdentical(a, b, "batch \(n): gradient of parameter \(i)")
+      // Workers claim chunks as they finish, so which worker runs which chunk varies from run
+      // to run: several runs at 2 and 3 threads, and a batch of 63 chunks, long enough for the
+      // workers to run side by side (two sharing a slot would overwrite each other's rows).
+      for (threads, run) in [2, 3].flatMap({ t in (0..<4).map { (t, $0) } }) {
+        let many = try planPass(batch: x, threads: threads)
+        let label = "batch \(n), \(threads) threads, run \(run)"
+        XCTAssertEqual(one.loss.bitPattern, many.loss.bitPattern, "\(label): loss")
+        assertBitIdentical(many.output, one.output, "\(label): output")
+        for (i, (a, b)) in zip(many.gradients, one.gradients).enumerated() {
+          assertBitIdentical(a, b, "\(label): gradient of parameter \(i)")
+        }
       }
     }
   }

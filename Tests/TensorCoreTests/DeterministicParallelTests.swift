@@ -1,5 +1,6 @@
 import Foundation
 import TensorCore
+import Synchronization
 import XCTest
 
 final class DeterministicParallelTests: XCTestCase {
@@ -126,5 +127,56 @@ final class DeterministicParallelTests: XCTestCase {
       guard (0..<1000).allSatisfy({ marks[$0] == 1 }) else { return XCTFail("region \(region): a chunk ran twice or not at all") }
     }
     XCTAssertEqual(parallel.mapChunks(count: 40, chunks: 7, schedule: .claimed) { c, _ in c }, Array(0..<7))
+  }
+  /// `forEachChunkOnWorkers`: worker indices lie in `0..<min(threads, chunks)` and a worker
+  /// never runs two chunks at once (a per-worker bit, set on entry and cleared on exit, is
+  /// never found set), under both schedules; a result built in per-worker scratch is the
+  /// one-thread result. (Oracle: the flags and the one-thread run; a worker index shared by
+  /// two threads trips the flag or, through the shared scratch, the sums.)
+  func testWorkerScratchIsExclusiveUnderEitherSchedule() {
+    var g = SeededGenerator(seed: 12, streamName: "test/parallel-workers")
+    let values = (0..<20_000).map { _ in g.nextUniform(-1, 1) }
+    final class Flags: @unchecked Sendable {
+      let busy = Atomic<UInt64>(0)  // bit w: worker w is inside a chunk
+      let clash = Atomic<Int>(0)
+      let outOfRange = Atomic<Int>(0)
+    }
+    func sums(threads: Int, chunks: Int, schedule: DeterministicParallel.Schedule) -> ([UInt32], Flags) {
+      let flags = Flags()
+      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 8 * values.count)
+      defer { scratch.deallocate() }
+      var out = [UInt32](repeating: 0, count: chunks)
+      out.withUnsafeMutableBufferPointer { o in
+        let o = o.baseAddress!
+        let parallel = DeterministicParallel(threads: threads)
+        parallel.forEachChunkOnWorkers(count: values.count, chunks: chunks, schedule: schedule) { w, c, r in
+          guard w >= 0, w < min(threads, chunks) else { return _ = flags.outOfRange.add(1, ordering: .relaxed) }
+          let bit = UInt64(1) << UInt64(w)
+          let wasBusy = flags.busy.bitwiseOr(bit, ordering: .acquiring).oldValue & bit != 0
+          if wasBusy { flags.clash.add(1, ordering: .relaxed) }
+          // The chunk's values, copied into the worker's scratch, summed from there.
+          let mine = scratch + w * values.count
+          for (k, i) in r.enumerated() { mine[k] = values[i] * Float(c + 1) }
+          var s: Float = 0
+          for k in 0..<r.count { s += mine[k] }
+          o[c] = s.bitPattern
+          flags.busy.bitwiseAnd(~bit, ordering: .releasing)
+        }
+      }
+      return (out, flags)
+    }
+    for chunks in [20, 23, 1] {
+      let (one, _) = sums(threads: 1, chunks: chunks, schedule: .fixed)
+      for threads in [2, 3, 8] {
+        for schedule in [DeterministicParallel.Schedule.fixed, .claimed] {
+          for _ in 0..<50 {
+            let (got, flags) = sums(threads: threads, chunks: chunks, schedule: schedule)
+            XCTAssertEqual(flags.outOfRange.load(ordering: .relaxed), 0, "\(threads) threads, \(schedule)")
+            XCTAssertEqual(flags.clash.load(ordering: .relaxed), 0, "\(threads) threads, \(schedule)")
+            XCTAssertEqual(got, one, "\(threads) threads, \(chunks) chunks, \(schedule)")
+          }
+        }
+      }
+    }
   }
 }
