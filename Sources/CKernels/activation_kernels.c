@@ -54,9 +54,10 @@ __attribute__((target("avx2,fma"))) void latentlab_sigmoid_forward(const float *
   for (; i + 8 <= count; i += 8) {
     const __m256 v = _mm256_loadu_ps(x + i);
     const __m256 t = exp_nonpositive(_mm256_or_ps(v, signBit));  // e^-|x|
-    const __m256 denominator = _mm256_add_ps(one, t);
-    const __m256 positive = _mm256_div_ps(one, denominator), negative = _mm256_div_ps(t, denominator);
-    const __m256 s = _mm256_blendv_ps(negative, positive, _mm256_cmp_ps(v, zero, _CMP_GE_OQ));
+    // 1 / (1 + t) for x ≥ 0, t / (1 + t) below: the numerator chosen first, so one division
+    // (the slowest instruction here) gives the value the chosen quotient would.
+    const __m256 numerator = _mm256_blendv_ps(t, one, _mm256_cmp_ps(v, zero, _CMP_GE_OQ));
+    const __m256 s = _mm256_div_ps(numerator, _mm256_add_ps(one, t));
     _mm256_storeu_ps(y + i, _mm256_blendv_ps(s, v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));  // NaN stays NaN
   }
   if (i < count) {
