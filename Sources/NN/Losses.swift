@@ -1,3 +1,4 @@
+import CKernels
 import TensorCore
 
 /// How a loss reduces its per-element terms.
@@ -67,23 +68,38 @@ public struct MSELoss: Sendable {
     return total * scale
   }
 
-  /// `Σ (ŷ − y)²` over `count` elements, accumulated in `Double` in element order, and the
-  /// gradient `2 · scale · (ŷ − y)` written into `gradient`: the loss of a part of a batch
-  /// whose `scale` is the whole batch's (a chunk of an execution plan). The loss is this sum times
-  /// `scale`, over all parts.
+  /// `Σ (ŷ − y)²` over `count` elements in `Double`, and the gradient `2 · scale · (ŷ − y)`
+  /// written into `gradient`: the loss of a part of a batch whose `scale` is the whole batch's
+  /// (a chunk of an execution plan). The loss is this sum times `scale`, over all parts.
+  ///
+  /// Summation order: element i goes into partial sum `i mod 8`, each partial in element order,
+  /// and the partials are added as `((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))`. Plain
+  /// IEEE operations in a fixed order, so the same bits on every CPU and path (for `Float`, the
+  /// kernel `latentlab_squared_error_sum`, eight elements at a time where AVX2 runs); eight
+  /// chains of additions in flight instead of one, and a smaller rounding error than one
+  /// running sum.
   @inlinable
   public static func squaredErrorSum<T: BLASScalar>(
     _ prediction: UnsafePointer<T>, _ target: UnsafePointer<T>, count: Int, scale: Double,
     gradient: UnsafeMutablePointer<T>
   ) -> Double {
     let g = T(2 * scale)
-    var total = 0.0
-    for i in 0..<count {
-      let e = prediction[i] - target[i]
-      total += Double(e) * Double(e)
-      gradient[i] = g * e
+    if T.self == Float.self {
+      return prediction.withMemoryRebound(to: Float.self, capacity: count) { p in
+        target.withMemoryRebound(to: Float.self, capacity: count) { t in
+          gradient.withMemoryRebound(to: Float.self, capacity: count) { d in
+            latentlab_squared_error_sum(p, t, count, Float(2 * scale), d, InstructionSet.usesAVX2Kernels ? 1 : 0)
+          }
+        }
+      }
     }
-    return total
+    var sums = SIMD8<Double>()
+    for i in 0..<count {
+      let d = prediction[i] - target[i]
+      gradient[i] = g * d
+      sums[i & 7] += Double(d) * Double(d)
+    }
+    return ((sums[0] + sums[1]) + (sums[2] + sums[3])) + ((sums[4] + sums[5]) + (sums[6] + sums[7]))
   }
 }
 

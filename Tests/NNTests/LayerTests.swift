@@ -1,3 +1,4 @@
+import CKernels
 import NN
 import TensorCore
 import TestSupport
@@ -62,6 +63,55 @@ final class LayerTests: XCTestCase {
     // μ = 1, σ² = 1 in each of 2 coordinates: ½·1 per coordinate, summed: 1 per image.
     XCTAssertEqual(
       try kl(mu: Tensor(shape: [3, 2], repeating: 1), logVariance: Tensor.zeros([3, 2]), dMu: &dm, dLogVariance: &dl), 1)
+  }
+
+  /// `MSELoss.squaredErrorSum` keeps its stated order (element i into partial i mod 8, the
+  /// partials added pairwise), bit for bit against the order written out here, at lengths
+  /// around the multiples of 8; is within 1e-13 relative of the exact sum (`Float80`, where
+  /// each square of a float difference and this short sum are exact enough); and writes the
+  /// gradient `2 · scale · (ŷ − y)` exactly.
+  func testSquaredErrorSumOrderValueAndGradient() {
+    var g = SeededGenerator(seed: 31, streamName: "test/squared-error")
+    for count in [0, 1, 7, 8, 9, 15, 16, 17, 25_088, 25_093] {
+      let p = (0..<count).map { _ in g.nextUniform(-1, 2) }
+      let t = (0..<count).map { _ in g.nextUniform(0, 1) }
+      var gradient = [Float](repeating: .nan, count: count)
+      let sum = p.withUnsafeBufferPointer { pb in
+        t.withUnsafeBufferPointer { tb in
+          gradient.withUnsafeMutableBufferPointer { gb in
+            MSELoss.squaredErrorSum(pb.baseAddress!, tb.baseAddress!, count: count, scale: 0.25, gradient: gb.baseAddress!)
+          }
+        }
+      }
+      var partials = [Double](repeating: 0, count: 8)
+      var exact: Float80 = 0
+      for i in 0..<count {
+        let e = Double(p[i] - t[i])
+        partials[i % 8] += e * e
+        exact += Float80(e) * Float80(e)
+        XCTAssertEqual(gradient[i].bitPattern, (Float(0.5) * (p[i] - t[i])).bitPattern, "count \(count), gradient \(i)")
+      }
+      let ordered = ((partials[0] + partials[1]) + (partials[2] + partials[3]))
+        + ((partials[4] + partials[5]) + (partials[6] + partials[7]))
+      XCTAssertEqual(sum.bitPattern, ordered.bitPattern, "count \(count): the stated order")
+      XCTAssertEqual(sum, Double(exact), accuracy: 1e-13 * Double(exact), "count \(count): the exact sum")
+      // Both kernel paths, whichever the process selected (AVX2 only where the CPU has it).
+      for isa: Int32 in InstructionSet.cpuHasAVX2 ? [0, 1] : [0] {
+        var d = [Float](repeating: .nan, count: count)
+        let s = latentlab_squared_error_sum(p, t, count, 0.5, &d, isa)
+        XCTAssertEqual(s.bitPattern, ordered.bitPattern, "count \(count), kernel path \(isa)")
+        XCTAssertEqual(d.map(\.bitPattern), gradient.map(\.bitPattern), "count \(count), kernel path \(isa)")
+      }
+      // Double keeps the order (its squares round, so the oracle rounds them the same way).
+      let (pd, td) = (p.map(Double.init), t.map(Double.init))
+      var dd = [Double](repeating: .nan, count: count)
+      var partialsD = [Double](repeating: 0, count: 8)
+      for i in 0..<count { partialsD[i % 8] += (pd[i] - td[i]) * (pd[i] - td[i]) }
+      let orderedD = ((partialsD[0] + partialsD[1]) + (partialsD[2] + partialsD[3]))
+        + ((partialsD[4] + partialsD[5]) + (partialsD[6] + partialsD[7]))
+      let sumD = MSELoss.squaredErrorSum(pd, td, count: count, scale: 0.25, gradient: &dd)
+      XCTAssertEqual(sumD.bitPattern, orderedD.bitPattern, "count \(count): Double")
+    }
   }
 
   func testShapeMismatchesAndImpossibleConfigurationsAreClearErrors() throws {

@@ -14,5 +14,6 @@
 #include "knn_tree_kernels.h"
 #include "tsne_grid_kernels.h"
 #include "dense_kernels.h"
+#include "loss_kernels.h"
 
 #endif
