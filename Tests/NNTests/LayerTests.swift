@@ -76,13 +76,7 @@ final class LayerTests: XCTestCase {
       let p = (0..<count).map { _ in g.nextUniform(-1, 2) }
       let t = (0..<count).map { _ in g.nextUniform(0, 1) }
       var gradient = [Float](repeating: .nan, count: count)
-      let sum = p.withUnsafeBufferPointer { pb in
-        t.withUnsafeBufferPointer { tb in
-          gradient.withUnsafeMutableBufferPointer { gb in
-            MSELoss.squaredErrorSum(pb.baseAddress!, tb.baseAddress!, count: count, scale: 0.25, gradient: gb.baseAddress!)
-          }
-        }
-      }
+      let sum = MSELoss.squaredErrorSum(p, t, count: count, scale: 0.25, gradient: &gradient)
       var partials = [Double](repeating: 0, count: 8)
       var exact: Float80 = 0
       for i in 0..<count {
