@@ -16,7 +16,8 @@ import Glibc
 /// Threads: OpenBLAS's own threading splits the K dimension differently for different
 /// thread counts (M=17, N=72, K=12250 differs in 558 of 1224 elements between 1 and 2
 /// threads), so BLAS runs at one thread and LatentLab parallelises itself over fixed chunks
-/// (`DeterministicParallel`).
+/// (`DeterministicParallel`). The worker threads OpenBLAS starts when it loads are stopped
+/// too: idle, they spin for a while before sleeping, taking a core from LatentLab's threads.
 public enum BLAS {
   /// The kernel table each path pins: OpenBLAS's names for its AVX2 + FMA kernels and for
   /// its SSE3 kernels, which every x86-64 CPU runs.
@@ -32,6 +33,8 @@ public enum BLAS {
     gotoblas_dynamic_init()
     if let previous { setenv("OPENBLAS_CORETYPE", previous, 1) } else { unsetenv("OPENBLAS_CORETYPE") }
     openblas_set_num_threads(1)
+    // Its worker threads, started at load, would spin for a while before sleeping: stopped.
+    _ = latentlab_openblas_stop_threads()
   }()
 
   /// Makes sure OpenBLAS runs its pinned kernels on one thread; every wrapper (and every
@@ -87,6 +90,13 @@ public enum BLAS {
   public static var threadCount: Int {
     ensureConfigured()
     return Int(openblas_get_num_threads())
+  }
+
+  /// Whether OpenBLAS's worker threads are running (false once configured: stopped, or this
+  /// OpenBLAS is the serial build, which has none).
+  public static var workerThreadsRunning: Bool {
+    ensureConfigured()
+    return latentlab_openblas_threads_running() == 1
   }
 }
 

@@ -41,8 +41,19 @@ final class BLASTests: XCTestCase {
     }
   }
 
-  func testBLASIsSingleThreaded() {
+  /// One thread, and no OpenBLAS worker thread left running (an idle one spins for a while
+  /// and takes a core from LatentLab's own threads), even after a product large enough that a
+  /// threaded OpenBLAS would split it.
+  func testBLASIsSingleThreadedWithNoWorkerThreads() {
     XCTAssertEqual(BLAS.threadCount, 1)
+    XCTAssertFalse(BLAS.workerThreadsRunning, "OpenBLAS's thread server is running")
+    let n = 512
+    let a = [Float](repeating: 0.5, count: n * n)
+    var c = [Float](repeating: 0, count: n * n)
+    BLAS.sgemm(
+      transposeA: false, transposeB: false, m: n, n: n, k: n, alpha: 1, a: a, lda: n, b: a, ldb: n, beta: 0, c: &c, ldc: n)
+    XCTAssertEqual(c[0], 0.25 * Float(n))
+    XCTAssertFalse(BLAS.workerThreadsRunning, "OpenBLAS started its thread server again")
   }
 
   /// The kernel table is pinned per path, whatever OpenBLAS would pick for this CPU
