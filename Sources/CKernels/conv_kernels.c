@@ -513,6 +513,50 @@ WG_COLUMN_LONE(6)
       weight_gradient_tap(n, 1, r, dyg, xg, pass, dyGroup, xGroup, dyPlane, xPlane, ky, kx, partial, rows, cols); \
     break;
 
+// Transposes the 8x8 block whose rows start at r[0..7] (each 8 floats) into out[0..63].
+INLINE TARGET void transpose8(const __m256 r0, const __m256 r1, const __m256 r2, const __m256 r3,
+                              const __m256 r4, const __m256 r5, const __m256 r6, const __m256 r7, float *out) {
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+  const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_storeu_ps(out + 0, _mm256_permute2f128_ps(s0, s4, 0x20));
+  _mm256_storeu_ps(out + 8, _mm256_permute2f128_ps(s1, s5, 0x20));
+  _mm256_storeu_ps(out + 16, _mm256_permute2f128_ps(s2, s6, 0x20));
+  _mm256_storeu_ps(out + 24, _mm256_permute2f128_ps(s3, s7, 0x20));
+  _mm256_storeu_ps(out + 32, _mm256_permute2f128_ps(s0, s4, 0x31));
+  _mm256_storeu_ps(out + 40, _mm256_permute2f128_ps(s1, s5, 0x31));
+  _mm256_storeu_ps(out + 48, _mm256_permute2f128_ps(s2, s6, 0x31));
+  _mm256_storeu_ps(out + 56, _mm256_permute2f128_ps(s3, s7, 0x31));
+}
+
+// dst[t] = ((((0 + v[t][0]) + v[t][1]) + …) + v[t][7]) for t < count, where v[t] is
+// `partials[t][index]`: each tap's lanes added one by one in lane order. Eight taps at a time
+// are transposed so that their eight chains run side by side in one register (the same
+// additions in the same order per weight) and land in eight consecutive weights with one store.
+INLINE TARGET void lane_sums_to_taps(__m256 (*partials)[4 * MAX_BLOCK], int index, int count, float *dst) {
+  int t = 0;
+  for (; t + 8 <= count; t += 8) {
+    float rows[64];
+    transpose8(partials[t][index], partials[t + 1][index], partials[t + 2][index], partials[t + 3][index],
+               partials[t + 4][index], partials[t + 5][index], partials[t + 6][index], partials[t + 7][index], rows);
+    __m256 total = _mm256_setzero_ps();
+    for (int l = 0; l < 8; l++) total = _mm256_add_ps(total, _mm256_loadu_ps(rows + 8 * l));
+    _mm256_storeu_ps(dst + t, total);
+  }
+  for (; t < count; t++) {
+    float lanes[8];
+    _mm256_storeu_ps(lanes, partials[t][index]);
+    float total = 0;
+    for (int l = 0; l < 8; l++) total += lanes[l];
+    dst[t] = total;
+  }
+}
+
 // Loop order: for each block of dy channels and pair of x channels (two pairs at a time on
 // AVX-512), a pass of groups at a time, every kernel position; the pass's planes of those
 // channels stay in L1 across the k·k kernel positions, and small planes share one partial
@@ -558,15 +602,10 @@ TARGET void latentlab_lane_conv_weight_gradient(const float *dy, const float *x,
           }
       }
       float *dwb = dw + a0 * strideA + ib * strideB;
-      for (int t = 0; t < k * k; t++)
-        for (int q = 0; q < bb; q++)
-          for (int j = 0; j < ab; j++) {
-            float lanes[8];
-            _mm256_storeu_ps(lanes, partials[t][q * MAX_BLOCK + j]);
-            float total = 0;
-            for (int l = 0; l < 8; l++) total += lanes[l];
-            dwb[j * strideA + q * strideB + t] = total;
-          }
+      // A weight's taps are consecutive in dw (stride 1 in t).
+      for (int q = 0; q < bb; q++)
+        for (int j = 0; j < ab; j++)
+          lane_sums_to_taps(partials, q * MAX_BLOCK + j, k * k, dwb + j * strideA + q * strideB);
     }
   }
 }
@@ -590,26 +629,6 @@ TARGET void latentlab_lane_bias_gradient(const float *dy, int32_t groups, int32_
   }
 }
 
-// Transposes the 8x8 block whose rows start at r[0..7] (each 8 floats) into out[0..63].
-INLINE TARGET void transpose8(const __m256 r0, const __m256 r1, const __m256 r2, const __m256 r3,
-                              const __m256 r4, const __m256 r5, const __m256 r6, const __m256 r7, float *out) {
-  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-  const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-  const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-  const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-  const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-  const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  _mm256_storeu_ps(out + 0, _mm256_permute2f128_ps(s0, s4, 0x20));
-  _mm256_storeu_ps(out + 8, _mm256_permute2f128_ps(s1, s5, 0x20));
-  _mm256_storeu_ps(out + 16, _mm256_permute2f128_ps(s2, s6, 0x20));
-  _mm256_storeu_ps(out + 24, _mm256_permute2f128_ps(s3, s7, 0x20));
-  _mm256_storeu_ps(out + 32, _mm256_permute2f128_ps(s0, s4, 0x31));
-  _mm256_storeu_ps(out + 40, _mm256_permute2f128_ps(s1, s5, 0x31));
-  _mm256_storeu_ps(out + 48, _mm256_permute2f128_ps(s2, s6, 0x31));
-  _mm256_storeu_ps(out + 56, _mm256_permute2f128_ps(s3, s7, 0x31));
-}
 
 TARGET void latentlab_to_lanes(const float *src, int32_t images, ptrdiff_t size, float *dst) {
   const int groups = (images + 7) / 8;
