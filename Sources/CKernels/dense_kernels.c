@@ -12,19 +12,21 @@
 #define TARGET512 __attribute__((target("avx512f,avx2,fma")))
 #define INLINE static inline __attribute__((always_inline))
 
-// Block shapes, rows × vectors of columns (any shape gives the same bits): AVX-512 4 × up to 5
-// (20 accumulators of 32 registers: a layer of 69 features is 5 vectors, one block, where
-// blocks of at most 4 vectors made it 3 + 2, and the block of 2 had too few accumulators to
-// hide the FMA latency: 84 → 114 GFLOP/s at 32 × 69 × 560); AVX2 6 × 2 (12 of 16, and a B
-// block of 16 columns stays in L1 across a weight gradient's k = 250 rows, where 4 × 3 ran
-// 1.4× slower). Measured on an AVX-512 Xeon against OpenBLAS 0.3.21's Haswell kernels
-// (scripts/bench-dense-kernel.c).
-#define MR512 4
-#define NV512 5
-#define CASES512                                                                                  \
-  CASE512(1, 1) CASE512(1, 2) CASE512(1, 3) CASE512(1, 4) CASE512(1, 5) CASE512(2, 1) CASE512(2, 2) \
-  CASE512(2, 3) CASE512(2, 4) CASE512(2, 5) CASE512(3, 1) CASE512(3, 2) CASE512(3, 3) CASE512(3, 4) \
-  CASE512(3, 5) CASE512(4, 1) CASE512(4, 2) CASE512(4, 3) CASE512(4, 4) CASE512(4, 5)
+// Block shapes, rows × vectors of columns (any shape gives the same bits): AVX-512 9 × up to 3
+// (27 accumulators, 3 B vectors and one broadcast in 32 registers: each B vector loaded feeds
+// 9 FMAs, where 4 × 5 fed 4 and left the products waiting on loads; measured with
+// scripts/bench-dense-kernel.c on an AVX-512 Xeon, µs per product: 32 × 69 × 512 23.7–24.2 →
+// 20.6, 32 × 512 × 69 21.4–21.8 → 14.9, the weight gradient's 69 × 512 × 250 (A transposed)
+// 179–181 → 125–126; 4 × 5, 6 × 4, 8 × 3, 5 × 5, 6 × 3, 7 × 3, 10 × 2 and 12 × 2 tried);
+// AVX2 6 × 2 (12 of 16, and a B block of 16 columns stays in L1 across a weight gradient's
+// k = 250 rows, where 4 × 3 ran 1.4× slower). Measured against OpenBLAS 0.3.21's Haswell
+// kernels (scripts/bench-dense-kernel.c).
+#define MR512 9
+#define NV512 3
+#define CASES512 CASE512(1, 1) CASE512(1, 2) CASE512(1, 3) CASE512(2, 1) CASE512(2, 2) CASE512(2, 3) \
+  CASE512(3, 1) CASE512(3, 2) CASE512(3, 3) CASE512(4, 1) CASE512(4, 2) CASE512(4, 3) CASE512(5, 1) \
+  CASE512(5, 2) CASE512(5, 3) CASE512(6, 1) CASE512(6, 2) CASE512(6, 3) CASE512(7, 1) CASE512(7, 2) \
+  CASE512(7, 3) CASE512(8, 1) CASE512(8, 2) CASE512(8, 3) CASE512(9, 1) CASE512(9, 2) CASE512(9, 3)
 #define MR256 6
 #define NV256 2
 #define CASES256                                                                                  \
