@@ -108,36 +108,46 @@ INLINE VTARGET void NAME(conv_wide)(const int AB, const int Q, const int UNIT, c
   const ptrdiff_t inPlane = (ptrdiff_t)rows->inputCount * cols->inputCount * 8;
   const ptrdiff_t outPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
   const int32_t inWidth = cols->inputCount;
-  const int32_t first = cols->wideFirst[run], length = cols->wideLength[run] - from;
+  const int32_t first = cols->wideFirst[run];
   // UNIT: the run's positions read inputs one position apart (delta 1, a stride-2
   // transposed convolution's phases), so the shifts are constants the loads fold in.
   const ptrdiff_t delta = UNIT ? 8 : (ptrdiff_t)cols->wideDelta[run] * 8;
   const int32_t ty0 = rows->tapStart[oy], ty1 = rows->tapStart[oy + 1];
   const int32_t tx0 = cols->tapStart[first], tx1 = cols->tapStart[first + 1];
-  ptrdiff_t shift[LL_MAX_RUN];
-  for (int q = 0; q < Q; q++) shift[q] = (q < length ? from + q : from) * delta;
+  // Q <= length (the caller's piece): position q reads from + q; with UNIT its offset q * 8 is
+  // a constant of the load.
+  const ptrdiff_t base = from * delta;
+  // The taps once, in (tap row, tap column) order: input offsets and packed weight offsets,
+  // the same for every input channel (shifted by its plane and its k·k·AB weights). One flat
+  // loop of the same length for every channel keeps the branches predictable, where the
+  // nested tap loops (1 or 2 iterations each in a transposed convolution's phases) were not.
+  ptrdiff_t offset[LL_MAX_KERNEL * LL_MAX_KERNEL];
+  int32_t kernel[LL_MAX_KERNEL * LL_MAX_KERNEL];
+  int taps = 0;
+  for (int32_t ty = ty0; ty < ty1; ty++)
+    for (int32_t tx = tx0; tx < tx1; tx++) {
+      offset[taps] = ((ptrdiff_t)rows->tapInput[ty] * inWidth + cols->tapInput[tx]) * 8 + base;
+      kernel[taps++] = (rows->tapKernel[ty] * k + cols->tapKernel[tx]) * AB;
+    }
   VEC acc[LL_MAX_RUN][MAX_BLOCK];
   for (int q = 0; q < Q; q++)
     for (int j = 0; j < AB; j++) acc[q][j] = VZERO();
   for (int ib = 0; ib < nb; ib++) {
-    for (int32_t ty = ty0; ty < ty1; ty++) {
-      const float *xrow = x + ib * inPlane + (ptrdiff_t)rows->tapInput[ty] * inWidth * 8;
-      const float *wrow = packed + ((ptrdiff_t)ib * k + rows->tapKernel[ty]) * k * AB;
-      for (int32_t tx = tx0; tx < tx1; tx++) {
-        const float *xp = xrow + cols->tapInput[tx] * 8;
-        const float *wp = wrow + cols->tapKernel[tx] * AB;
-        VEC w[MAX_BLOCK];
-        for (int j = 0; j < AB; j++) w[j] = VSET1(wp[j]);
-        for (int q = 0; q < Q; q++) {
-          const VEC v = VLOAD(xp + shift[q]);
-          for (int j = 0; j < AB; j++) acc[q][j] = VFMA(w[j], v, acc[q][j]);
-        }
+    const float *xb = x + ib * inPlane, *wb = packed + (ptrdiff_t)ib * k * k * AB;
+    for (int t = 0; t < taps; t++) {
+      const float *xp = xb + offset[t];
+      const float *wp = wb + kernel[t];
+      VEC w[MAX_BLOCK];
+      for (int j = 0; j < AB; j++) w[j] = VSET1(wp[j]);
+      for (int q = 0; q < Q; q++) {
+        const VEC v = VLOAD(xp + q * delta);
+        for (int j = 0; j < AB; j++) acc[q][j] = VFMA(w[j], v, acc[q][j]);
       }
     }
   }
   const ptrdiff_t step = (ptrdiff_t)cols->wideStep[run] * 8;
   const ptrdiff_t at = ((ptrdiff_t)oy * cols->outputCount + first) * 8 + from * step;
-  for (int q = 0; q < Q && q < length; q++)
+  for (int q = 0; q < Q; q++)
     for (int j = 0; j < AB; j++) {
       VEC s = acc[q][j];
       if (bias) s = VADD(s, VSET1(bias[j]));
@@ -147,7 +157,7 @@ INLINE VTARGET void NAME(conv_wide)(const int AB, const int Q, const int UNIT, c
 }
 
 // One output channel: each run in pieces of at most VRUN positions (VRUN accumulators: 8 of
-// AVX2's 16 registers, 16 of AVX-512's 32), Q = the piece's length.
+// AVX2's 16 registers (clang spills with 12 or 14), 16 of AVX-512's 32), Q = the piece's length.
 VTARGET static void NAME(conv_runs)(const float *x, int32_t b, const float *packed, const float *bias, float *y,
                                    ll_store_mode mode, const float *gate, const ll_axis *rows, const ll_axis *cols,
                                    ptrdiff_t gin, ptrdiff_t gout) {
