@@ -118,9 +118,11 @@ INLINE VTARGET void NAME(conv_wide)(const int AB, const int Q, const int UNIT, c
   // a constant of the load.
   const ptrdiff_t base = from * delta;
   // The taps once, in (tap row, tap column) order: input offsets and packed weight offsets,
-  // the same for every input channel (shifted by its plane and its k·k·AB weights). One flat
-  // loop of the same length for every channel keeps the branches predictable, where the
-  // nested tap loops (1 or 2 iterations each in a transposed convolution's phases) were not.
+  // the same for every input channel (shifted by its plane and its k·k·AB weights): one flat
+  // loop of the same length for every channel instead of two nested ones of 1 or 2
+  // iterations (a transposed convolution's phases), whose exits vary from row to row. A
+  // quarter off a decoder's last layer at AVX2; in the multi-channel kernels the list cost
+  // more than it saved (conv_pixels keeps its nested loops).
   ptrdiff_t offset[LL_MAX_KERNEL * LL_MAX_KERNEL];
   int32_t kernel[LL_MAX_KERNEL * LL_MAX_KERNEL];
   int taps = 0;
