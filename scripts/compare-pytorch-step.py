@@ -40,9 +40,11 @@ GOALS = {"train": 2.5, "infer": 3.5}
 
 def restart_for_isa(argv):
     """With `--isa avx2`, runs this script again with AVX2_ENVIRONMENT set (once)."""
-    if "--isa" in argv and argv[argv.index("--isa") + 1:][:1] == ["avx2"]:
-        if any(os.environ.get(k) != v for k, v in AVX2_ENVIRONMENT.items()):
-            os.execve(sys.executable, [sys.executable] + argv, {**os.environ, **AVX2_ENVIRONMENT})
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--isa")
+    known, _ = early.parse_known_args(argv[1:])
+    if known.isa == "avx2" and any(os.environ.get(k) != v for k, v in AVX2_ENVIRONMENT.items()):
+        os.execve(sys.executable, [sys.executable] + argv, {**os.environ, **AVX2_ENVIRONMENT})
 
 
 restart_for_isa(sys.argv)
@@ -133,6 +135,9 @@ def main():
     parser.add_argument("--isa", choices=["native", "avx2"], default="native",
                         help="avx2: both sides run their AVX2 code (see the module's documentation)")
     args = parser.parse_args()
+    if args.isa == "avx2" and torch.backends.cpu.get_cpu_capability() != "AVX2":
+        sys.exit(f"--isa avx2: PyTorch runs {torch.backends.cpu.get_cpu_capability()} code despite "
+                 "ATEN_CPU_CAPABILITY=avx2; nothing was measured")
     x = test_images(250)
     print(f"PyTorch {torch.__version__} (CPU capability {torch.backends.cpu.get_cpu_capability()}), LatentLab "
           f"path {os.environ.get('LATENTLAB_ISA', 'native')}; images/s, batch 250 "
