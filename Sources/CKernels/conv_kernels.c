@@ -268,6 +268,89 @@ TARGET512 static void conv_runs_halves512(const float *x, int32_t b, const float
     }
 }
 
+// One input channel into several output channels at AVX2 width (a network's first layer, the
+// last one's input gradient), one lane group: for each output row and run (ll_axis.wide*:
+// positions with the same taps at inputs a constant delta apart), S output channels × Q
+// positions in S·Q accumulators (2 × 6 = 12 of the 16 registers, beside the S weights and the
+// input vector), the run's taps walked as one flat list. Each output gets what conv_pixels'
+// single-channel path gives it, the taps in (tap row, tap column) order from +0 in one chain,
+// then the bias and the store mode: the same bits; per tap, S broadcasts and Q loads feed
+// S·Q FMAs, where conv_pixels' two positions of a block of 4 take 6 loads for 8.
+INLINE TARGET void one_input_piece(const int S, const int Q, const float *x, const float *wp, ptrdiff_t ws,
+                                   const float *bias, float *y, ll_store_mode mode, const float *gate,
+                                   const ptrdiff_t *offset, const int32_t *kernel, int taps, ptrdiff_t delta,
+                                   ptrdiff_t at, ptrdiff_t step, ptrdiff_t outPlane) {
+  __m256 acc[8][2];  // S·Q ≤ 12: 2 × 6 or 1 × 8
+  for (int q = 0; q < Q; q++)
+    for (int j = 0; j < S; j++) acc[q][j] = _mm256_setzero_ps();
+  for (int t = 0; t < taps; t++) {
+    const float *xp = x + offset[t], *w = wp + kernel[t] * ws;
+    __m256 wv[2];
+    for (int j = 0; j < S; j++) wv[j] = _mm256_set1_ps(w[j]);
+    for (int q = 0; q < Q; q++) {
+      const __m256 v = _mm256_loadu_ps(xp + q * delta);
+      for (int j = 0; j < S; j++) acc[q][j] = _mm256_fmadd_ps(wv[j], v, acc[q][j]);
+    }
+  }
+  for (int q = 0; q < Q; q++)
+    for (int j = 0; j < S; j++) {
+      __m256 v = acc[q][j];
+      if (bias) v = _mm256_add_ps(v, _mm256_set1_ps(bias[j]));
+      const ptrdiff_t place = at + q * step + j * outPlane;
+      _mm256_storeu_ps(y + place, store_mode_avx2(v, mode, gate ? gate + place : NULL));
+    }
+}
+
+TARGET static void one_input_runs_avx2(const float *x, const float *packed, const float *bias, float *y,
+                                       ll_store_mode mode, const float *gate, int32_t a, const ll_axis *rows,
+                                       const ll_axis *cols) {
+  const int32_t k = rows->kernelSize, inWidth = cols->inputCount, blocks = ll_block_count(a, MAX_BLOCK);
+  const ptrdiff_t outPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
+  for (int32_t oy = 0; oy < rows->outputCount; oy++)
+    for (int32_t run = 0; run < cols->wideCount; run++) {
+      const int32_t first = cols->wideFirst[run], length = cols->wideLength[run];
+      const ptrdiff_t delta = (ptrdiff_t)cols->wideDelta[run] * 8, step = (ptrdiff_t)cols->wideStep[run] * 8;
+      ptrdiff_t offset[LL_MAX_KERNEL * LL_MAX_KERNEL];
+      int32_t kernel[LL_MAX_KERNEL * LL_MAX_KERNEL];
+      int taps = 0;
+      for (int32_t ty = rows->tapStart[oy]; ty < rows->tapStart[oy + 1]; ty++)
+        for (int32_t tx = cols->tapStart[first]; tx < cols->tapStart[first + 1]; tx++) {
+          offset[taps] = ((ptrdiff_t)rows->tapInput[ty] * inWidth + cols->tapInput[tx]) * 8;
+          kernel[taps++] = rows->tapKernel[ty] * k + cols->tapKernel[tx];
+        }
+      const ptrdiff_t at0 = ((ptrdiff_t)oy * cols->outputCount + first) * 8;
+      for (int blk = 0; blk < blocks; blk++) {
+        const int a0 = ll_block_start(a, blocks, blk), ab = ll_block_start(a, blocks, blk + 1) - a0;
+        const float *pk = packed + (ptrdiff_t)a0 * k * k;  // one input channel: the block's k·k·ab
+        for (int j0 = 0; j0 < ab; j0 += 2) {
+          const int S = ab - j0 >= 2 ? 2 : 1, most = S == 2 ? 6 : 8;
+          // The run in pieces of at most `most` positions, as even as possible.
+          const int32_t pieces = (length + most - 1) / most;
+          int32_t from = 0;
+          for (int32_t piece = 0; piece < pieces; piece++) {
+            const int32_t q = length / pieces + (piece < length % pieces ? 1 : 0);
+            const float *bs = bias ? bias + a0 + j0 : NULL;
+            float *yb = y + (ptrdiff_t)(a0 + j0) * outPlane;
+            const float *gb = gate ? gate + (ptrdiff_t)(a0 + j0) * outPlane : NULL;
+            const float *xs = x + from * delta;
+            const ptrdiff_t at = at0 + from * step;
+#define ONE_PIECE(s, n)                                                                                            \
+  case (s) * 16 + (n):                                                                                             \
+    one_input_piece(s, n, xs, pk + j0, ab, bs, yb, mode, gb, offset, kernel, taps, delta, at, step, outPlane); \
+    break;
+            switch (S * 16 + q) {
+              ONE_PIECE(2, 1) ONE_PIECE(2, 2) ONE_PIECE(2, 3) ONE_PIECE(2, 4) ONE_PIECE(2, 5) ONE_PIECE(2, 6)
+              ONE_PIECE(1, 1) ONE_PIECE(1, 2) ONE_PIECE(1, 3) ONE_PIECE(1, 4) ONE_PIECE(1, 5) ONE_PIECE(1, 6)
+              ONE_PIECE(1, 7) ONE_PIECE(1, 8)
+            }
+#undef ONE_PIECE
+            from += q;
+          }
+        }
+      }
+    }
+}
+
 void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float *packed, const float *bias, float *y,
                          int32_t a, const ll_axis *rows, const ll_axis *cols, ll_store_mode mode, const float *gate,
                          int32_t isa) {
@@ -275,6 +358,12 @@ void latentlab_lane_conv(const float *x, int32_t groups, int32_t b, const float 
   const ptrdiff_t outGroup = (ptrdiff_t)a * rows->outputCount * cols->outputCount * 8;
   if (mode != LL_STORE_GATED) gate = NULL;
   int32_t g = 0;
+  if (isa == 1 && b == 1 && a >= 2) {
+    for (; g < groups; g++)
+      one_input_runs_avx2(x + g * inGroup, packed, bias, y + g * outGroup, mode, gate ? gate + g * outGroup : NULL, a,
+                          rows, cols);
+    return;
+  }
   if (isa >= 2 && a == 1 && runs_read_adjacent_inputs(cols)) {
     for (; g < groups; g++)
       conv_runs_halves512(x + g * inGroup, b, packed, bias, y + g * outGroup, mode, gate ? gate + g * outGroup : NULL,
