@@ -56,6 +56,23 @@ INLINE TARGET __m256 store_mode_avx2(__m256 v, ll_store_mode mode, const float *
   return _mm256_and_ps(v, _mm256_cmp_ps(test, _mm256_setzero_ps(), _CMP_NLE_UQ));
 }
 
+// The taps of output row oy at output column `first` (a run's first position, see
+// ll_axis.wide*), in (tap row, tap column) order: each tap's input offset (floats) within one
+// input channel's plane, and its kernel index ky·k + kx; returns their count (at most
+// LL_MAX_KERNEL²). The kernels that walk a run's taps as one flat list, the same for every
+// input channel and channel block, fill it once per run.
+INLINE int ll_run_taps(const ll_axis *rows, const ll_axis *cols, int32_t oy, int32_t first, ptrdiff_t *offset,
+                       int32_t *kernel) {
+  const int32_t k = rows->kernelSize, inWidth = cols->inputCount;
+  int taps = 0;
+  for (int32_t ty = rows->tapStart[oy]; ty < rows->tapStart[oy + 1]; ty++)
+    for (int32_t tx = cols->tapStart[first]; tx < cols->tapStart[first + 1]; tx++) {
+      offset[taps] = ((ptrdiff_t)rows->tapInput[ty] * inWidth + cols->tapInput[tx]) * 8;
+      kernel[taps++] = rows->tapKernel[ty] * k + cols->tapKernel[tx];
+    }
+  return taps;
+}
+
 // The forward convolution (lane_conv_forward.h) at two widths. AVX-512 takes two lane groups
 // to a register: the halves are loaded from, and stored to, the two groups' places.
 #define VEC __m256
@@ -204,20 +221,12 @@ INLINE TARGET512 void run_halves512(const int H, const float *x, int32_t nb, con
                                    const ll_axis *cols, int32_t oy, int32_t run, int32_t Q) {
   const int k = rows->kernelSize;
   const ptrdiff_t inPlane = (ptrdiff_t)rows->inputCount * cols->inputCount * 8;
-  const int32_t inWidth = cols->inputCount, first = cols->wideFirst[run];
-  const int32_t ty0 = rows->tapStart[oy], ty1 = rows->tapStart[oy + 1];
-  const int32_t tx0 = cols->tapStart[first], tx1 = cols->tapStart[first + 1];
+  const int32_t first = cols->wideFirst[run];
   const __mmask16 last = (Q & 1) ? 0x00FF : 0xFFFF;
-  // The row's taps once, in (tap row, tap column) order: their input offsets and kernel
-  // indices, the same for every input channel (shifted by its plane and its k·k weights).
+  // The run's taps once (shifted by each input channel's plane and its k·k weights).
   ptrdiff_t offset[LL_MAX_KERNEL * LL_MAX_KERNEL];
   int32_t kernel[LL_MAX_KERNEL * LL_MAX_KERNEL];
-  int taps = 0;
-  for (int32_t ty = ty0; ty < ty1; ty++)
-    for (int32_t tx = tx0; tx < tx1; tx++) {
-      offset[taps] = ((ptrdiff_t)rows->tapInput[ty] * inWidth + cols->tapInput[tx]) * 8;
-      kernel[taps++] = rows->tapKernel[ty] * k + cols->tapKernel[tx];
-    }
+  const int taps = ll_run_taps(rows, cols, oy, first, offset, kernel);
   __m512 acc[8];
   for (int h = 0; h < H; h++) acc[h] = _mm512_setzero_ps();
   for (int ib = 0; ib < nb; ib++) {
@@ -304,7 +313,7 @@ INLINE TARGET void one_input_piece(const int S, const int Q, const float *x, con
 TARGET static void one_input_runs_avx2(const float *x, const float *packed, const float *bias, float *y,
                                        ll_store_mode mode, const float *gate, int32_t a, const ll_axis *rows,
                                        const ll_axis *cols) {
-  const int32_t k = rows->kernelSize, inWidth = cols->inputCount, blocks = ll_block_count(a, MAX_BLOCK);
+  const int32_t k = rows->kernelSize, blocks = ll_block_count(a, MAX_BLOCK);
   const ptrdiff_t outPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
   for (int32_t oy = 0; oy < rows->outputCount; oy++)
     for (int32_t run = 0; run < cols->wideCount; run++) {
@@ -312,26 +321,21 @@ TARGET static void one_input_runs_avx2(const float *x, const float *packed, cons
       const ptrdiff_t delta = (ptrdiff_t)cols->wideDelta[run] * 8, step = (ptrdiff_t)cols->wideStep[run] * 8;
       ptrdiff_t offset[LL_MAX_KERNEL * LL_MAX_KERNEL];
       int32_t kernel[LL_MAX_KERNEL * LL_MAX_KERNEL];
-      int taps = 0;
-      for (int32_t ty = rows->tapStart[oy]; ty < rows->tapStart[oy + 1]; ty++)
-        for (int32_t tx = cols->tapStart[first]; tx < cols->tapStart[first + 1]; tx++) {
-          offset[taps] = ((ptrdiff_t)rows->tapInput[ty] * inWidth + cols->tapInput[tx]) * 8;
-          kernel[taps++] = rows->tapKernel[ty] * k + cols->tapKernel[tx];
-        }
+      const int taps = ll_run_taps(rows, cols, oy, first, offset, kernel);
       const ptrdiff_t at0 = ((ptrdiff_t)oy * cols->outputCount + first) * 8;
       for (int blk = 0; blk < blocks; blk++) {
         const int a0 = ll_block_start(a, blocks, blk), ab = ll_block_start(a, blocks, blk + 1) - a0;
         const float *pk = packed + (ptrdiff_t)a0 * k * k;  // one input channel: the block's k·k·ab
         for (int j0 = 0; j0 < ab; j0 += 2) {
           const int S = ab - j0 >= 2 ? 2 : 1, most = S == 2 ? 6 : 8;
+          const float *bs = bias ? bias + a0 + j0 : NULL;
+          float *yb = y + (ptrdiff_t)(a0 + j0) * outPlane;
+          const float *gb = gate ? gate + (ptrdiff_t)(a0 + j0) * outPlane : NULL;
           // The run in pieces of at most `most` positions, as even as possible.
           const int32_t pieces = (length + most - 1) / most;
           int32_t from = 0;
           for (int32_t piece = 0; piece < pieces; piece++) {
             const int32_t q = length / pieces + (piece < length % pieces ? 1 : 0);
-            const float *bs = bias ? bias + a0 + j0 : NULL;
-            float *yb = y + (ptrdiff_t)(a0 + j0) * outPlane;
-            const float *gb = gate ? gate + (ptrdiff_t)(a0 + j0) * outPlane : NULL;
             const float *xs = x + from * delta;
             const ptrdiff_t at = at0 + from * step;
 #define ONE_PIECE(s, n)                                                                                            \

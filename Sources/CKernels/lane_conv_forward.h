@@ -107,38 +107,28 @@ INLINE VTARGET void NAME(conv_wide)(const int AB, const int Q, const int UNIT, c
   const int k = rows->kernelSize;
   const ptrdiff_t inPlane = (ptrdiff_t)rows->inputCount * cols->inputCount * 8;
   const ptrdiff_t outPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
-  const int32_t inWidth = cols->inputCount;
   const int32_t first = cols->wideFirst[run];
   // UNIT: the run's positions read inputs one position apart (delta 1, a stride-2
   // transposed convolution's phases), so the shifts are constants the loads fold in.
   const ptrdiff_t delta = UNIT ? 8 : (ptrdiff_t)cols->wideDelta[run] * 8;
-  const int32_t ty0 = rows->tapStart[oy], ty1 = rows->tapStart[oy + 1];
-  const int32_t tx0 = cols->tapStart[first], tx1 = cols->tapStart[first + 1];
   // Q <= length (the caller's piece): position q reads from + q; with UNIT its offset q * 8 is
   // a constant of the load.
   const ptrdiff_t base = from * delta;
-  // The taps once, in (tap row, tap column) order: input offsets and packed weight offsets,
-  // the same for every input channel (shifted by its plane and its k·k·AB weights): one flat
-  // loop of the same length for every channel instead of two nested ones of 1 or 2
-  // iterations (a transposed convolution's phases), whose exits vary from row to row. A
-  // quarter off a decoder's last layer at AVX2; in the multi-channel kernels the list cost
-  // more than it saved (conv_pixels keeps its nested loops).
+  // The taps as one flat list (ll_run_taps), the same for every input channel, instead of
+  // two nested loops of 1 or 2 iterations (a transposed convolution's phases) whose exits vary
+  // from row to row: a quarter off a decoder's last layer at AVX2. In the multi-channel
+  // kernels the list cost more than it saved (conv_pixels keeps its nested loops).
   ptrdiff_t offset[LL_MAX_KERNEL * LL_MAX_KERNEL];
   int32_t kernel[LL_MAX_KERNEL * LL_MAX_KERNEL];
-  int taps = 0;
-  for (int32_t ty = ty0; ty < ty1; ty++)
-    for (int32_t tx = tx0; tx < tx1; tx++) {
-      offset[taps] = ((ptrdiff_t)rows->tapInput[ty] * inWidth + cols->tapInput[tx]) * 8 + base;
-      kernel[taps++] = (rows->tapKernel[ty] * k + cols->tapKernel[tx]) * AB;
-    }
+  const int taps = ll_run_taps(rows, cols, oy, first, offset, kernel);
   VEC acc[LL_MAX_RUN][MAX_BLOCK];
   for (int q = 0; q < Q; q++)
     for (int j = 0; j < AB; j++) acc[q][j] = VZERO();
   for (int ib = 0; ib < nb; ib++) {
-    const float *xb = x + ib * inPlane, *wb = packed + (ptrdiff_t)ib * k * k * AB;
+    const float *xb = x + ib * inPlane + base, *wb = packed + (ptrdiff_t)ib * k * k * AB;
     for (int t = 0; t < taps; t++) {
       const float *xp = xb + offset[t];
-      const float *wp = wb + kernel[t];
+      const float *wp = wb + kernel[t] * AB;
       VEC w[MAX_BLOCK];
       for (int j = 0; j < AB; j++) w[j] = VSET1(wp[j]);
       for (int q = 0; q < Q; q++) {
