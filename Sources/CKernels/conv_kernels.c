@@ -285,17 +285,17 @@ TARGET512 static void conv_runs_halves512(const float *x, int32_t b, const float
 // single-channel path gives it, the taps in (tap row, tap column) order from +0 in one chain,
 // then the bias and the store mode: the same bits; per tap, S broadcasts and Q loads feed
 // S·Q FMAs, where conv_pixels' two positions of a block of 4 take 6 loads for 8.
-INLINE TARGET void one_input_piece(const int S, const int Q, const float *x, const float *wp, ptrdiff_t ws,
-                                   const float *bias, float *y, ll_store_mode mode, const float *gate,
+INLINE TARGET void one_input_piece(const int S, const int Q, const float *x, const float *const *wp,
+                                   const ptrdiff_t *ws, const float *bias, float *y, ll_store_mode mode, const float *gate,
                                    const ptrdiff_t *offset, const int32_t *kernel, int taps, ptrdiff_t delta,
                                    ptrdiff_t at, ptrdiff_t step, ptrdiff_t outPlane) {
   __m256 acc[8][2];  // S·Q ≤ 12: 2 × 6 or 1 × 8
   for (int q = 0; q < Q; q++)
     for (int j = 0; j < S; j++) acc[q][j] = _mm256_setzero_ps();
   for (int t = 0; t < taps; t++) {
-    const float *xp = x + offset[t], *w = wp + kernel[t] * ws;
+    const float *xp = x + offset[t];
     __m256 wv[2];
-    for (int j = 0; j < S; j++) wv[j] = _mm256_set1_ps(w[j]);
+    for (int j = 0; j < S; j++) wv[j] = _mm256_set1_ps(wp[j][kernel[t] * ws[j]]);
     for (int q = 0; q < Q; q++) {
       const __m256 v = _mm256_loadu_ps(xp + q * delta);
       for (int j = 0; j < S; j++) acc[q][j] = _mm256_fmadd_ps(wv[j], v, acc[q][j]);
@@ -315,6 +315,18 @@ TARGET static void one_input_runs_avx2(const float *x, const float *packed, cons
                                        const ll_axis *cols) {
   const int32_t k = rows->kernelSize, blocks = ll_block_count(a, MAX_BLOCK);
   const ptrdiff_t outPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
+  // Channel c's tap t weight is weight[c][t · stride[c]]: the packing's blocks (one input
+  // channel: a block of ab channels is its k·k·ab floats, tap-major), so that channels pair
+  // across blocks (a = 10 is five pairs, not two blocks of 2 + 2 + 1).
+  const float *weight[a];
+  ptrdiff_t stride[a];
+  for (int blk = 0; blk < blocks; blk++) {
+    const int a0 = ll_block_start(a, blocks, blk), ab = ll_block_start(a, blocks, blk + 1) - a0;
+    for (int j = 0; j < ab; j++) {
+      weight[a0 + j] = packed + (ptrdiff_t)a0 * k * k + j;
+      stride[a0 + j] = ab;
+    }
+  }
   for (int32_t oy = 0; oy < rows->outputCount; oy++)
     for (int32_t run = 0; run < cols->wideCount; run++) {
       const int32_t first = cols->wideFirst[run], length = cols->wideLength[run];
@@ -323,33 +335,29 @@ TARGET static void one_input_runs_avx2(const float *x, const float *packed, cons
       int32_t kernel[LL_MAX_KERNEL * LL_MAX_KERNEL];
       const int taps = ll_run_taps(rows, cols, oy, first, offset, kernel);
       const ptrdiff_t at0 = ((ptrdiff_t)oy * cols->outputCount + first) * 8;
-      for (int blk = 0; blk < blocks; blk++) {
-        const int a0 = ll_block_start(a, blocks, blk), ab = ll_block_start(a, blocks, blk + 1) - a0;
-        const float *pk = packed + (ptrdiff_t)a0 * k * k;  // one input channel: the block's k·k·ab
-        for (int j0 = 0; j0 < ab; j0 += 2) {
-          const int S = ab - j0 >= 2 ? 2 : 1, most = S == 2 ? 6 : 8;
-          const float *bs = bias ? bias + a0 + j0 : NULL;
-          float *yb = y + (ptrdiff_t)(a0 + j0) * outPlane;
-          const float *gb = gate ? gate + (ptrdiff_t)(a0 + j0) * outPlane : NULL;
-          // The run in pieces of at most `most` positions, as even as possible.
-          const int32_t pieces = (length + most - 1) / most;
-          int32_t from = 0;
-          for (int32_t piece = 0; piece < pieces; piece++) {
-            const int32_t q = length / pieces + (piece < length % pieces ? 1 : 0);
-            const float *xs = x + from * delta;
-            const ptrdiff_t at = at0 + from * step;
+      for (int32_t c = 0; c < a; c += 2) {
+        const int S = a - c >= 2 ? 2 : 1, most = S == 2 ? 6 : 8;
+        const float *bs = bias ? bias + c : NULL;
+        float *yb = y + (ptrdiff_t)c * outPlane;
+        const float *gb = gate ? gate + (ptrdiff_t)c * outPlane : NULL;
+        // The run in pieces of at most `most` positions, as even as possible.
+        const int32_t pieces = (length + most - 1) / most;
+        int32_t from = 0;
+        for (int32_t piece = 0; piece < pieces; piece++) {
+          const int32_t q = length / pieces + (piece < length % pieces ? 1 : 0);
+          const float *xs = x + from * delta;
+          const ptrdiff_t at = at0 + from * step;
 #define ONE_PIECE(s, n)                                                                                            \
   case (s) * 16 + (n):                                                                                             \
-    one_input_piece(s, n, xs, pk + j0, ab, bs, yb, mode, gb, offset, kernel, taps, delta, at, step, outPlane); \
+    one_input_piece(s, n, xs, weight + c, stride + c, bs, yb, mode, gb, offset, kernel, taps, delta, at, step, outPlane); \
     break;
-            switch (S * 16 + q) {
-              ONE_PIECE(2, 1) ONE_PIECE(2, 2) ONE_PIECE(2, 3) ONE_PIECE(2, 4) ONE_PIECE(2, 5) ONE_PIECE(2, 6)
-              ONE_PIECE(1, 1) ONE_PIECE(1, 2) ONE_PIECE(1, 3) ONE_PIECE(1, 4) ONE_PIECE(1, 5) ONE_PIECE(1, 6)
-              ONE_PIECE(1, 7) ONE_PIECE(1, 8)
-            }
-#undef ONE_PIECE
-            from += q;
+          switch (S * 16 + q) {
+            ONE_PIECE(2, 1) ONE_PIECE(2, 2) ONE_PIECE(2, 3) ONE_PIECE(2, 4) ONE_PIECE(2, 5) ONE_PIECE(2, 6)
+            ONE_PIECE(1, 1) ONE_PIECE(1, 2) ONE_PIECE(1, 3) ONE_PIECE(1, 4) ONE_PIECE(1, 5) ONE_PIECE(1, 6)
+            ONE_PIECE(1, 7) ONE_PIECE(1, 8)
           }
+#undef ONE_PIECE
+          from += q;
         }
       }
     }
