@@ -315,9 +315,9 @@ TARGET static void one_input_runs_avx2(const float *x, const float *packed, cons
                                        const ll_axis *cols) {
   const int32_t k = rows->kernelSize, blocks = ll_block_count(a, MAX_BLOCK);
   const ptrdiff_t outPlane = (ptrdiff_t)rows->outputCount * cols->outputCount * 8;
-  // Channel c's tap t weight is weight[c][t · stride[c]]: the packing's blocks (one input
-  // channel: a block of ab channels is its k·k·ab floats, tap-major), so that channels pair
-  // across blocks (a = 10 is five pairs, not two blocks of 2 + 2 + 1).
+  // Channel c's weight at kernel position p is weight[c][p · stride[c]], as the packing lays
+  // out its blocks (one input channel: a block of ab channels is k·k·ab floats, position-major),
+  // so that channels pair across blocks (a = 10 is five pairs, not two blocks of 2 + 2 + 1).
   const float *weight[a];
   ptrdiff_t stride[a];
   for (int blk = 0; blk < blocks; blk++) {
