@@ -17,12 +17,16 @@ With `--isa avx2` both sides run their AVX2 code on a CPU that has more: LatentL
 `MKL_ENABLE_INSTRUCTIONS=AVX2` (read when torch loads, so the script restarts itself with them):
 what an AVX2-only CPU such as an AMD EPYC runs, measured on an AVX-512 machine. At the end it
 prints each figure's range, the ratios' range and median, and how many rounds met the issue's
-goals (2.5x training, 3.5x inference).
+goals (2.5x training, 3.5x inference). With `--json` the last line is every round's rates as
+one JSON object ({"pytorch": version, "capability": ..., "latentlab_path": ..., "rates":
+{"train.threads1": {"LatentLab": [...], "PyTorch": [...]}, ...}}): what `make bench`'s
+`pytorch.compare` case reads.
 
 PyTorch is a tool for checking, never a dependency (`python3 -m pip install torch`).
 """
 import argparse
 import gzip
+import json
 import os
 import re
 import subprocess
@@ -134,6 +138,8 @@ def main():
     parser.add_argument("--pytorch-only", action="store_true")
     parser.add_argument("--isa", choices=["native", "avx2"], default="native",
                         help="avx2: both sides run their AVX2 code (see the module's documentation)")
+    parser.add_argument("--json", action="store_true",
+                        help="end with one line of JSON holding every round's rates (for latentlab-bench)")
     args = parser.parse_args()
     if args.isa == "avx2" and torch.backends.cpu.get_cpu_capability() != "AVX2":
         sys.exit(f"--isa avx2: PyTorch runs {torch.backends.cpu.get_cpu_capability()} code despite "
@@ -160,6 +166,11 @@ def main():
         rows.append(row)
     if rows:
         print("\n".join(summary(rows)))
+    if rows and args.json:
+        rates = {f"{what}.threads{threads}": {side: [r[(side, threads)][k] for r in rows] for side in ("LatentLab", "PyTorch")}
+                 for threads in (1, 2) for k, what in ((0, "train"), (1, "infer"))}
+        print(json.dumps({"pytorch": torch.__version__, "capability": torch.backends.cpu.get_cpu_capability(),
+                          "latentlab_path": os.environ.get("LATENTLAB_ISA", "native"), "rates": rates}))
 
 
 if __name__ == "__main__":

@@ -657,6 +657,7 @@ let cases: [BenchCase] = [
   BenchCase(name: "kernels", run: kernelRates),
   BenchCase(name: "infer.threads1", run: { try inferenceRate(threads: 1) }),
   BenchCase(name: "infer.threads2", run: { try inferenceRate(threads: 2) }),
+  BenchCase(name: "pytorch.compare", run: PyTorchComparison.figures),
   BenchCase(name: "tsne.10k", run: { try tsneFigures(train: false, threads: 2, algorithm: .barnesHut) }),
   BenchCase(name: "tsne.10k.fft", run: { try tsneFigures(train: false, threads: 2, algorithm: .fft) }),
   BenchCase(name: "tsne.60k", run: { try tsneFigures(train: true, threads: 2, algorithm: .barnesHut) }),
