@@ -143,7 +143,7 @@ extension WorkerCommand {
       }
       var held = 0
       for name in names {
-        let worker = try StudyWorker(location: location, study: name, log: say)
+        let worker = try StudyWorker(location: location, study: name, log: { say($0) })
         let settings = try Study.settings(from: worker.definition, in: location)
         let answer = try worker.runWhileClaimable({ claim in
           if current?.name != name {
@@ -192,7 +192,7 @@ struct TrialCommand: ParsableCommand {
 
   func run() throws {
     let location = try where_.location()
-    let worker = try StudyWorker(location: location, study: where_.study, log: say)
+    let worker = try StudyWorker(location: location, study: where_.study, log: { say($0) })
     let settings = try Study.settings(from: worker.definition, in: location)
     let outcome = try worker.runTrial(number: number - 1) { claim in
       let runner = try StudyTrialRunner(settings: settings, data: StudyTrialRunner.data(for: settings, dataFolder: data), threads: threads)

@@ -133,7 +133,7 @@ final class EmbeddedStudyStorage: StudyStorage {
 
   func release(_ claim: TrialClaim, reason: String, countsAsFailure: Bool) throws {
     try database.writeTransaction {
-      try database.query(
+      _ = try database.query(
         """
         UPDATE trials SET lease_until = NULL, reason = ?4,
           state = CASE WHEN ?5 AND attempt >= (SELECT max_attempts FROM studies WHERE name = ?1) THEN 'failed' ELSE 'waiting' END
