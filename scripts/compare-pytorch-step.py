@@ -28,7 +28,6 @@ import argparse
 import gzip
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -108,11 +107,16 @@ def pytorch_rates(threads, x):
 
 
 def latentlab_rates(path):
-    out = subprocess.run(
-        [path, "train.threads1", "train.threads2", "infer.threads1", "infer.threads2"],
-        capture_output=True, text=True, check=True).stdout
-    figure = {m.group(1): float(m.group(2)) for m in re.finditer(r"^autoencoder\.(\w+\.threads\d): ([\d.]+)", out, re.M)}
-    return {t: (figure[f"train.threads{t}"], figure[f"infer.threads{t}"]) for t in (1, 2)}
+    """LatentLab's rates, each case in its own process (`--case`: figures as JSON lines, and
+    no `.bench/latest.json` written, which a `make bench` running this script is writing)."""
+    figure = {}
+    for case in ("train.threads1", "train.threads2", "infer.threads1", "infer.threads2"):
+        out = subprocess.run([path, "--case", case], capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            if line.startswith("{"):
+                f = json.loads(line)
+                figure[f["name"]] = f["value"]
+    return {t: (figure[f"autoencoder.train.threads{t}"], figure[f"autoencoder.infer.threads{t}"]) for t in (1, 2)}
 
 
 def summary(rows):
