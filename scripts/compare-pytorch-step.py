@@ -17,10 +17,10 @@ With `--isa avx2` both sides run their AVX2 code on a CPU that has more: LatentL
 `MKL_ENABLE_INSTRUCTIONS=AVX2` (read when torch loads, so the script restarts itself with them):
 what an AVX2-only CPU such as an AMD EPYC runs, measured on an AVX-512 machine. At the end it
 prints each figure's range, the ratios' range and median, and how many rounds met the issue's
-goals (2.5x training, 3.5x inference). With `--json` the last line is every round's rates as
-one JSON object ({"pytorch": version, "capability": ..., "latentlab_path": ..., "rates":
-{"train.threads1": {"LatentLab": [...], "PyTorch": [...]}, ...}}): what `make bench`'s
-`pytorch.compare` case reads.
+goals (2.5x training, 3.5x inference). With `--json` the last line is the same as one JSON
+object ({"pytorch": version, "capability": ..., "latentlab_path": ..., "figures":
+{"train.threads1": {"goal", "rounds", "met", "latentlab": [min, max], "pytorch": [min, max],
+"ratio": [min, max], "ratio_median"}, ...}}): what `make bench`'s `pytorch.compare` case reads.
 
 PyTorch is a tool for checking, never a dependency (`python3 -m pip install torch`).
 """
@@ -119,20 +119,29 @@ def latentlab_rates(path):
     return {t: (figure[f"autoencoder.train.threads{t}"], figure[f"autoencoder.infer.threads{t}"]) for t in (1, 2)}
 
 
-def summary(rows):
-    """Per figure: both sides' ranges, the ratios' range and median, rounds meeting the goal."""
-    lines = []
+def statistics(rows):
+    """Per figure ("train.threads1", ...): the goal, the rounds, both sides' ranges, the
+    ratios' range and median, and how many rounds met the goal: what the summary prints and
+    `--json` reports."""
+    figures = {}
     for threads in (1, 2):
         for k, what in ((0, "train"), (1, "infer")):
             ours = [r[("LatentLab", threads)][k] for r in rows]
             theirs = [r[("PyTorch", threads)][k] for r in rows]
             ratios = [a / b for a, b in zip(ours, theirs)]
-            met = sum(q >= GOALS[what] for q in ratios)
-            lines.append(
-                f"{what} {threads} thread(s): LatentLab {min(ours):.0f}-{max(ours):.0f}, PyTorch "
-                f"{min(theirs):.0f}-{max(theirs):.0f}; ratio {min(ratios):.2f}-{max(ratios):.2f}x, "
-                f"median {float(np.median(ratios)):.2f}x; {met} of {len(ratios)} rounds at >= {GOALS[what]}x")
-    return lines
+            figures[f"{what}.threads{threads}"] = {
+                "goal": GOALS[what], "rounds": len(ratios), "met": sum(q >= GOALS[what] for q in ratios),
+                "latentlab": [min(ours), max(ours)], "pytorch": [min(theirs), max(theirs)],
+                "ratio": [min(ratios), max(ratios)], "ratio_median": float(np.median(ratios))}
+    return figures
+
+
+def summary(figures):
+    """One line per figure of `statistics`."""
+    return [f"{key.replace('.threads', ' ')} thread(s): LatentLab {f['latentlab'][0]:.0f}-{f['latentlab'][1]:.0f}, "
+            f"PyTorch {f['pytorch'][0]:.0f}-{f['pytorch'][1]:.0f}; ratio {f['ratio'][0]:.2f}-{f['ratio'][1]:.2f}x, "
+            f"median {f['ratio_median']:.2f}x; {f['met']} of {f['rounds']} rounds at >= {f['goal']}x"
+            for key, f in figures.items()]
 
 
 def main():
@@ -143,7 +152,7 @@ def main():
     parser.add_argument("--isa", choices=["native", "avx2"], default="native",
                         help="avx2: both sides run their AVX2 code (see the module's documentation)")
     parser.add_argument("--json", action="store_true",
-                        help="end with one line of JSON holding every round's rates (for latentlab-bench)")
+                        help="end with the summary as one line of JSON (for latentlab-bench)")
     args = parser.parse_args()
     if args.isa == "avx2" and torch.backends.cpu.get_cpu_capability() != "AVX2":
         sys.exit(f"--isa avx2: PyTorch runs {torch.backends.cpu.get_cpu_capability()} code despite "
@@ -169,12 +178,11 @@ def main():
             print(f"{stamp} round {r} LatentLab {threads} thread(s): train {train:8.0f}  infer {infer:8.0f}", flush=True)
         rows.append(row)
     if rows:
-        print("\n".join(summary(rows)))
-    if rows and args.json:
-        rates = {f"{what}.threads{threads}": {side: [r[(side, threads)][k] for r in rows] for side in ("LatentLab", "PyTorch")}
-                 for threads in (1, 2) for k, what in ((0, "train"), (1, "infer"))}
-        print(json.dumps({"pytorch": torch.__version__, "capability": torch.backends.cpu.get_cpu_capability(),
-                          "latentlab_path": os.environ.get("LATENTLAB_ISA", "native"), "rates": rates}))
+        figures = statistics(rows)
+        print("\n".join(summary(figures)))
+        if args.json:
+            print(json.dumps({"pytorch": torch.__version__, "capability": torch.backends.cpu.get_cpu_capability(),
+                              "latentlab_path": os.environ.get("LATENTLAB_ISA", "native"), "figures": figures}))
 
 
 if __name__ == "__main__":

@@ -730,7 +730,6 @@ TARGET void latentlab_lane_bias_gradient(const float *dy, int32_t groups, int32_
   }
 }
 
-
 TARGET void latentlab_to_lanes(const float *src, int32_t images, ptrdiff_t size, float *dst) {
   const int groups = (images + 7) / 8;
   for (int g = 0; g < groups; g++) {
