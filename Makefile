@@ -21,9 +21,11 @@ build-release: setup
 ## test: the whole test suite (LATENTLAB_RECORD=1 make test rewrites golden files)
 ## (the tests run on the build just made: `swift test` without --skip-build would rebuild
 ## every module with testability on, and `make reproduce` would then rebuild them again)
+## (scripts/run-tests.sh keeps the output in .build/test-output.txt and, when a test fails,
+## repeats the failed tests and their errors at the end, where a CI log's tail shows them)
 test: setup
 	$(SWIFT) build -c release --build-tests
-	$(SWIFT) test -c release --skip-build --disable-swift-testing
+	SWIFT=$(SWIFT) bash scripts/run-tests.sh
 
 ## reproduce: the main job: the seed study from one seed (search, retrain, embeddings,
 ## generation, classifier, VAE), with its report in runs/seed/report.html
