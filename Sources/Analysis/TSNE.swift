@@ -143,7 +143,10 @@ public enum TSNE {
     for i in 0..<n { firstMean += Double(initial.scalars[2 * i]) }
     firstMean /= Double(n)
     var firstVariance = 0.0
-    for i in 0..<n { firstVariance += pow(Double(initial.scalars[2 * i]) - firstMean, 2) }
+    for i in 0..<n {
+      let deviation = Double(initial.scalars[2 * i]) - firstMean
+      firstVariance += deviation * deviation
+    }
     let scale = 1e-4 / max((firstVariance / Double(n)).squareRoot(), 1e-12)
     var y = initial.scalars.map { Double($0) * scale }
 
@@ -249,7 +252,7 @@ public enum TSNE {
                       let j = Int(columns[e])
                       let dx = yi0 - ys[2 * j], dy = yi1 - ys[2 * j + 1]
                       let q = 1 / (1 + (dx * dx + dy * dy))
-                      kl += values[e] * log(max(values[e], 1e-12) / max(q / z, 1e-12))
+                      kl += values[e] * RepeatableMath.log(max(values[e], 1e-12) / max(q / z, 1e-12))
                     }
                   }
                   return kl
@@ -369,7 +372,8 @@ struct SparseAffinities {
     self.n = n
     // Conditional probabilities p_{j|i} by binary search on each row's precision β.
     var conditional = [Double](repeating: 0, count: n * k)
-    let target = log(perplexity)
+    // RepeatableMath, not the C library's exp and log: glibc's choice by CPU would move the bits.
+    let target = RepeatableMath.log(perplexity)
     conditional.withUnsafeMutableBufferPointer { cp in
       let c = cp.baseAddress!
       parallel.forEachChunk(count: n, chunks: min(64, max(1, n / 256))) { _, range in
@@ -379,13 +383,13 @@ struct SparseAffinities {
           for step in 0..<100 {
             var sum = 0.0, weighted = 0.0
             for j in 0..<k {
-              let w = exp(-d[j] * beta)
+              let w = RepeatableMath.exp(-d[j] * beta)
               c[i * k + j] = w
               sum += w
               weighted += d[j] * w
             }
             if sum == 0 { sum = 1e-8 }
-            let entropy = log(sum) + beta * weighted / sum
+            let entropy = RepeatableMath.log(sum) + beta * weighted / sum
             let difference = entropy - target
             // Only the last step's weights are kept: normalised once, when the search ends.
             if abs(difference) <= 1e-5 || step == 99 {

@@ -35,6 +35,19 @@ final class FingerprintCommandTests: XCTestCase {
     XCTAssertEqual(try fingerprint(["LATENTLAB_ISA": "avx512", "OPENBLAS_CORETYPE": "SkylakeX"]), avx2, "avx512")
   }
 
+  /// glibc picks its `exp`, `log`, `sin` and `cos` by CPU: versions with fused multiply-adds
+  /// where the CPU has FMA, others without, which differ in a last bit for some arguments.
+  /// `GLIBC_TUNABLES=glibc.cpu.hwcaps=-FMA,-AVX2,-AVX` makes glibc pick as on a CPU without
+  /// them (LatentLab's own path choice reads the CPU itself, so it does not move): the bytes
+  /// must not change. They did, before t-SNE's affinities took `RepeatableMath`'s exp and log.
+  func testGlibcsMathForCPUsWithoutFMAGivesThePublishedBytes() throws {
+    let withoutFMA = "glibc.cpu.hwcaps=-FMA,-AVX2,-AVX"
+    XCTAssertEqual(
+      try fingerprint(["LATENTLAB_ISA": "portable", "GLIBC_TUNABLES": withoutFMA]), try golden("portable"), "portable")
+    guard InstructionSet.cpuBest >= .avx2 else { throw XCTSkip("this CPU lacks AVX2: only the portable path runs here") }
+    XCTAssertEqual(try fingerprint(["GLIBC_TUNABLES": withoutFMA]), try golden("avx2"), InstructionSet.cpuBest.rawValue)
+  }
+
   func testAnUnknownOrMissingPathIsAUsageError() throws {
     let unknown = try runLatentLab(["fingerprint"], environment: ["LATENTLAB_ISA": "sse9"])
     XCTAssertEqual(unknown.status, 64)
