@@ -4,7 +4,7 @@
 SWIFT ?= swift
 RELEASE_BIN := .build/release
 
-.PHONY: all setup build build-release test reproduce bench fuzz checkpoints fixtures clean
+.PHONY: all setup build build-release test reproduce bench fuzz checkpoints fixtures fingerprint-emulated clean
 
 all: build
 
@@ -51,6 +51,12 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 fuzz: setup
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" bash scripts/fuzz.sh
+
+## fingerprint-emulated: `latentlab fingerprint` under qemu-user as an AMD EPYC (avx2) and as a
+## CPU without AVX or FMA (portable), against the committed fingerprints (about 4 minutes;
+## needs Debian's qemu-user, which setup does not install)
+fingerprint-emulated: build-release
+	bash scripts/fingerprint-emulated.sh
 
 ## fixtures: regenerate the NumPy-made fixtures and golden files (review the diff!)
 fixtures: setup
