@@ -5,7 +5,7 @@
 /// has FMA, another without) and changes them between releases; the versions differ in the
 /// last bit for some arguments. t-SNE's perplexity calibration calls `exp` about 90 times per
 /// point and binary-search step, so that choice moved every bit of an embedding (measured:
-/// `latentlab fingerprint` under `GLIBC_TUNABLES=glibc.cpu.hwcaps=-FMA,-AVX2`, glibc's pick on
+/// `latentlab fingerprint` under `GLIBC_TUNABLES=glibc.cpu.hwcaps=-FMA,-AVX2,-AVX`, glibc's pick on
 /// a CPU without FMA, gave other t-SNE hashes and the same parameter, code and PCA hashes).
 ///
 /// These use +, −, ×, ÷ (each correctly rounded by IEEE 754; Swift never fuses a multiply and
@@ -13,7 +13,7 @@
 /// Accuracy: within 1 ULP of the exact value (tested against glibc's `Float80` `expl` and
 /// `logl`); special values as C99's `exp` and `log`.
 public enum RepeatableMath {
-  // ln 2 = ln2High + ln2Low, ln2High with 32 significant bits: k · ln2High is exact for the
+  // ln 2 = ln2High + ln2Low, ln2High with 33 significant bits: k · ln2High is exact for the
   // |k| ≤ 1075 a Double's exponents need.
   @usableFromInline static var ln2High: Double { 0x1.62e42fee00000p-1 }
   @usableFromInline static var ln2Low: Double { 0x1.a39ef35793c76p-33 }
@@ -24,8 +24,9 @@ public enum RepeatableMath {
   @usableFromInline static var expUnderflow: Double { -745.1332191019412 }
 
   /// e^x. `x = k ln 2 + r` with `|r| ≤ ln 2 / 2` (Cody and Waite's two-part ln 2), e^r by its
-  /// Taylor polynomial to degree 13 (truncation below 4e-18 relative), then `2^k` applied
-  /// exactly (`Double(sign:exponent:significand:)`, one rounding for subnormal results).
+  /// Taylor polynomial to degree 13 (truncation below 4e-18 relative), then `2^k`: a multiply
+  /// by its bit pattern where the result is normal (exact), `Double(sign:exponent:significand:)`
+  /// below that and at `k = 1024`.
   @inlinable public static func exp(_ x: Double) -> Double {
     if x.isNaN { return x }
     if x > expOverflow { return .infinity }
