@@ -68,7 +68,7 @@ final class DistributedStudyTests: LatentLabCommandTestCase {
   }
 
   func checkKilledWorker(_ storage: String) throws {
-    let creator = try startCreator(storage, trials: 6, lease: 2)
+    let creator = try startCreator(storage, trials: 6, lease: 4)
     let victim = try startWorker(storage)
     let survivor = try startWorker(storage)
     let killed = try XCTUnwrap(trialInProgress(victim), victim.stdout + victim.stderr)
@@ -86,7 +86,7 @@ final class DistributedStudyTests: LatentLabCommandTestCase {
   }
 
   func checkPausedWorker(_ storage: String) throws {
-    let creator = try startCreator(storage, trials: 3, lease: 2)
+    let creator = try startCreator(storage, trials: 3, lease: 4)
     let paused = try startWorker(storage)
     let held = try XCTUnwrap(trialInProgress(paused), paused.stdout + paused.stderr)
     paused.send(SIGSTOP)

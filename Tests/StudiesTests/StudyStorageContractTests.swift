@@ -63,10 +63,10 @@ class StudyStorageContractTests: XCTestCase {
   func testAnExpiredLeaseReopensTheTrialAndFencesTheLateResult() throws {
     for location in try storages() {
       let storage = try StudyStorages.open(location, creating: true)
-      _ = try storage.createOrJoin(definition(trials: 1, lease: 0.3, attempts: 3))
+      _ = try storage.createOrJoin(definition(trials: 1, lease: 1, attempts: 3))
       guard case .claimed(let late) = try storage.claim(study: "s", worker: "paused", number: nil) else { return XCTFail() }
       XCTAssertEqual(try storage.claim(study: "s", worker: "other", number: nil), .wait(running: 1), "the lease holds")
-      Thread.sleep(forTimeInterval: 0.5)
+      Thread.sleep(forTimeInterval: 1.3)
       guard case .claimed(let current) = try storage.claim(study: "s", worker: "other", number: nil) else {
         return XCTFail("\(location): an expired lease is claimable")
       }
