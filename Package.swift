@@ -97,7 +97,7 @@ let package = Package(
     // Every reader of files users bring, as a fuzz target (for the driver and the corpus replay test).
     .target(name: "FuzzTargets", dependencies: ["Checkpointing", "Datasets", "Experiments", "TensorCore"]),
     .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"]),
-    .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+    .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport", "CKernels"]),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
     .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport", "CKernels"]),
     .testTarget(name: "ExecutionTests", dependencies: ["Execution", "NN", "TestSupport"]),
