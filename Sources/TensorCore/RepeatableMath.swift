@@ -55,7 +55,7 @@ public enum RepeatableMath {
     return Double(sign: .plus, exponent: exponent, significand: p)
   }
 
-  /// ln x. `x = 2^e · m` with `m` in [√½, √2), `f = m − 1` (exact), and
+  /// ln x. `x = 2^e · m` with `m` in (√½, √2], `f = m − 1` (exact), and
   /// `ln m = 2 atanh(s) = f − s (f − R)`, `s = f / (2 + f)`, `R = Σ 2 s^{2i} / (2i + 1)` to
   /// `s^20` (`|s| ≤ 0.172`); the leading `f` is exact, so the rounding errors sit in a term
   /// at most an eighth of the result. Then `e ln2High + (ln m + e ln2Low)`.
