@@ -1,5 +1,5 @@
-/// `exp` and `log` on `Double` from IEEE-754 arithmetic alone: the same bits on every machine,
-/// whatever its C library and CPU.
+/// `exp`, `log`, `sin`, `cos` and `pow` from IEEE-754 arithmetic alone: the same bits on every
+/// machine, whatever its C library and CPU.
 ///
 /// glibc chooses its `exp` and `log` by CPU (a version with fused multiply-adds where the CPU
 /// has FMA, another without) and changes them between releases; the versions differ in the
@@ -10,8 +10,8 @@
 ///
 /// These use +, −, ×, ÷ (each correctly rounded by IEEE 754; Swift never fuses a multiply and
 /// an add unless asked), `rounded()` and exact scaling by powers of two, in a fixed order.
-/// Accuracy: within 1 ULP of the exact value (tested against glibc's `Float80` `expl` and
-/// `logl`); special values as C99's `exp` and `log`.
+/// Accuracy: `exp`, `log`, `sin` and `cos` within 1 ULP of the exact value (tested against
+/// glibc's `Float80` `expl`, `logl`, `sinl`, `cosl`); special values as C99's.
 public enum RepeatableMath {
   // ln 2 = ln2High + ln2Low, ln2High with 33 significant bits: k · ln2High is exact for the
   // |k| ≤ 1075 a Double's exponents need.
@@ -86,4 +86,106 @@ public enum RepeatableMath {
     let lnM = f - s * (f - s2 * q)
     return e * ln2High + (lnM + e * ln2Low)
   }
+
+  // π/2 = halfPi1 + halfPi2 + halfPi3 (+ under 2^-120): the first two with 33 significant bits,
+  // so that k · part is exact for the |k| < 2^20 the reduction is accurate for.
+  @usableFromInline static var halfPi1: Double { 0x1.921fb544p+0 }
+  @usableFromInline static var halfPi2: Double { 0x1.0b4611a6p-34 }
+  @usableFromInline static var halfPi3: Double { 0x1.3198a2e037073p-69 }
+  @usableFromInline static var twoOverPi: Double { 0x1.45f306dc9c883p-1 }
+
+  /// `x − k π/2` as an unevaluated sum `hi + lo` with `|hi| ≤ π/4` (about), and `k`.
+  /// `x − k·halfPi1` is exact (Sterbenz), the second part's subtraction is made exact by
+  /// Knuth's two-sum, the third part's error is below 2^-100 for |k| < 2^20. Beyond that the
+  /// result is still the same on every machine, but loses accuracy.
+  @inlinable static func reduceByHalfPi(_ x: Double) -> (hi: Double, lo: Double, k: Int) {
+    let kd = (x * twoOverPi).rounded(.toNearestOrEven)
+    let a = x - kd * halfPi1
+    let b = -(kd * halfPi2)
+    let r = a + b
+    let bVirtual = r - a
+    let error = (a - (r - bVirtual)) + (b - bVirtual)
+    let tail = error - kd * halfPi3
+    let hi = r + tail
+    let lo = tail - (hi - r)
+    return (hi, lo, Int(kd))
+  }
+
+  /// sin(hi + lo) for |hi| ≤ π/4, |lo| ≤ ulp(hi): `hi + (hi z S(z) + lo)` with `z = hi²` and
+  /// S(z) the Taylor series of (sin r − r)/r³ to z⁷ (truncation below 2e-19 relative).
+  @inlinable static func sinKernel(_ hi: Double, _ lo: Double) -> Double {
+    let z = hi * hi
+    var s = 1.0 / 355_687_428_096_000
+    s = s * z - 1.0 / 1_307_674_368_000
+    s = s * z + 1.0 / 6_227_020_800
+    s = s * z - 1.0 / 39_916_800
+    s = s * z + 1.0 / 362_880
+    s = s * z - 1.0 / 5_040
+    s = s * z + 1.0 / 120
+    s = s * z - 1.0 / 6
+    return hi + (hi * z * s + lo)
+  }
+
+  /// cos(hi + lo) for |hi| ≤ π/4: `w + (((1 − w) − z/2) + (z² C(z) − hi lo))` with `z = hi²`,
+  /// `w = 1 − z/2` (its rounding error recovered exactly) and C(z) the Taylor series of
+  /// (cos r − 1 + r²/2)/r⁴ to z⁷ (truncation below 4e-21).
+  @inlinable static func cosKernel(_ hi: Double, _ lo: Double) -> Double {
+    let z = hi * hi
+    var c = -1.0 / 6_402_373_705_728_000
+    c = c * z + 1.0 / 20_922_789_888_000
+    c = c * z - 1.0 / 87_178_291_200
+    c = c * z + 1.0 / 479_001_600
+    c = c * z - 1.0 / 3_628_800
+    c = c * z + 1.0 / 40_320
+    c = c * z - 1.0 / 720
+    c = c * z + 1.0 / 24
+    let halfZ = 0.5 * z
+    let w = 1 - halfZ
+    return w + (((1 - w) - halfZ) + (z * z * c - hi * lo))
+  }
+
+  /// cos x, x in radians: `x = k π/2 + r` (three-part Cody–Waite reduction), then ±cos r or
+  /// ±sin r by the quadrant `k mod 4`, each by its Taylor polynomial. Within 1 ULP of the
+  /// exact value for |x| < 2^20 π/2 (about 1.6 million; LatentLab's angles lie in [−2π, 2π]);
+  /// NaN for ±∞ and NaN, as C99's `cos`.
+  @inlinable public static func cos(_ x: Double) -> Double {
+    if !x.isFinite { return .nan }
+    let (hi, lo, k) = reduceByHalfPi(x)
+    switch k & 3 {
+    case 0: return cosKernel(hi, lo)
+    case 1: return -sinKernel(hi, lo)
+    case 2: return -cosKernel(hi, lo)
+    default: return sinKernel(hi, lo)
+    }
+  }
+
+  /// sin x, x in radians: the reduction and accuracy of `cos`; sin(±0) = ±0; NaN for ±∞ and NaN.
+  @inlinable public static func sin(_ x: Double) -> Double {
+    if !x.isFinite { return .nan }
+    if x.magnitude < 0x1p-27 { return x }  // x − x³/6 rounds to x; keeps the sign of ±0
+    let (hi, lo, k) = reduceByHalfPi(x)
+    switch k & 3 {
+    case 0: return sinKernel(hi, lo)
+    case 1: return cosKernel(hi, lo)
+    case 2: return -sinKernel(hi, lo)
+    default: return -cosKernel(hi, lo)
+    }
+  }
+
+  /// x^y as `exp(y · ln x)` for x > 0: the same bits everywhere, within about
+  /// `(1 + |y ln x|)` ULP (the product's rounding is scaled by the exponent; Adam's bias
+  /// corrections `β^t` keep |y ln x| below 10). x = 1 gives 1, x = 0 with y > 0 gives 0;
+  /// negative x gives NaN.
+  @inlinable public static func pow(_ x: Double, _ y: Double) -> Double {
+    if x == 1 || y == 0 { return 1 }
+    if x == 0 { return y > 0 ? 0 : .infinity }
+    return exp(y * log(x))
+  }
+
+  /// e^x in `Float` (C's `expf`): the `Double` result rounded once more, so correctly rounded
+  /// except within 2^-52 (relative) of a halfway point between two Floats.
+  @inlinable public static func expf(_ x: Float) -> Float { Float(exp(Double(x))) }
+
+  /// ln x in `Float` (C's `logf`), as `expf`.
+  @inlinable public static func logf(_ x: Float) -> Float { Float(log(Double(x))) }
 }
