@@ -42,8 +42,8 @@ public struct FourierTransform: Sendable {
         for r in 1..<p {
           // ω_n^(i·r) = e^(−2πi·(i·r mod n)/n), reduced first so the angle stays small.
           let angle = -2 * Double.pi * Double((i * r) % n) / Double(n)
-          re.append(Float(cos(angle)))
-          im.append(Float(sin(angle)))
+          re.append(Float(RepeatableMath.cos(angle)))
+          im.append(Float(RepeatableMath.sin(angle)))
         }
       }
       s *= p

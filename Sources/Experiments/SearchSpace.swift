@@ -164,7 +164,9 @@ public struct SearchSpace: Codable, Equatable, Sendable {
     func integer(_ r: ClosedRange<Int>) -> Int { r.lowerBound + g.nextInt(below: r.count) }
     func draw(_ r: ClosedRange<Double>, _ scale: DrawScale) -> Double {
       switch scale {
-      case .log: return exp(log(r.lowerBound) + (log(r.upperBound) - log(r.lowerBound)) * g.nextDouble())
+      case .log:
+        let (low, high) = (RepeatableMath.log(r.lowerBound), RepeatableMath.log(r.upperBound))
+        return RepeatableMath.exp(low + (high - low) * g.nextDouble())
       case .uniform: return r.lowerBound + (r.upperBound - r.lowerBound) * g.nextDouble()
       }
     }

@@ -205,8 +205,8 @@ public final class Adam: BufferedOptimizer, Optimizer {
       let p = named.parameter
       steps[i] += 1
       let t = Double(steps[i])
-      let biasCorrection1 = 1 - pow(Double(beta1), t)
-      let biasCorrection2 = 1 - pow(Double(beta2), t)
+      let biasCorrection1 = 1 - RepeatableMath.pow(Double(beta1), t)
+      let biasCorrection2 = 1 - RepeatableMath.pow(Double(beta2), t)
       let stepSize = Float(Double(learningRate) / biasCorrection1)
       let correction2Root = Float(biasCorrection2.squareRoot())
       let (b1, b2, eps, wd) = (beta1, beta2, epsilon, weightDecay)

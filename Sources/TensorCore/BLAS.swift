@@ -111,15 +111,11 @@ public protocol BLASScalar: BinaryFloatingPoint, Sendable, Codable {
     alpha: Self, a: UnsafePointer<Self>, lda: Int,
     b: UnsafePointer<Self>, ldb: Int,
     beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
-  /// e^x.
+  /// e^x, by `RepeatableMath` (the same bits whatever the C library and CPU).
   static func exp(_ x: Self) -> Self
-  /// The natural logarithm.
+  /// The natural logarithm, by `RepeatableMath`.
   static func log(_ x: Self) -> Self
 }
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 extension Float: BLASScalar {
   @inlinable
@@ -132,8 +128,8 @@ extension Float: BLASScalar {
       transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
       a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
   }
-  @inlinable public static func exp(_ x: Float) -> Float { expf(x) }
-  @inlinable public static func log(_ x: Float) -> Float { logf(x) }
+  @inlinable public static func exp(_ x: Float) -> Float { RepeatableMath.expf(x) }
+  @inlinable public static func log(_ x: Float) -> Float { RepeatableMath.logf(x) }
 }
 
 extension Double: BLASScalar {
@@ -147,6 +143,6 @@ extension Double: BLASScalar {
       transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
       a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
   }
-  @inlinable public static func exp(_ x: Double) -> Double { Glibc.exp(x) }
-  @inlinable public static func log(_ x: Double) -> Double { Glibc.log(x) }
+  @inlinable public static func exp(_ x: Double) -> Double { RepeatableMath.exp(x) }
+  @inlinable public static func log(_ x: Double) -> Double { RepeatableMath.log(x) }
 }

@@ -115,7 +115,7 @@ public struct SeededGenerator: RandomNumberGenerator, Equatable, Codable, Sendab
   public mutating func nextNormal() -> Double {
     let u1 = nextDouble()
     let u2 = nextDouble()
-    return (-2 * _log(1 - u1)).squareRoot() * _cos(2 * Double.pi * u2)
+    return (-2 * RepeatableMath.log(1 - u1)).squareRoot() * RepeatableMath.cos(2 * Double.pi * u2)
   }
 
   /// An integer uniform on `0..<bound` by Lemire's multiply-and-reject method
@@ -188,13 +188,3 @@ public struct SeededGenerator: RandomNumberGenerator, Equatable, Codable, Sendab
     return h
   }
 }
-
-#if canImport(Glibc)
-  import Glibc
-  @inline(__always) private func _log(_ x: Double) -> Double { Glibc.log(x) }
-  @inline(__always) private func _cos(_ x: Double) -> Double { Glibc.cos(x) }
-#elseif canImport(Darwin)
-  import Darwin
-  @inline(__always) private func _log(_ x: Double) -> Double { Darwin.log(x) }
-  @inline(__always) private func _cos(_ x: Double) -> Double { Darwin.cos(x) }
-#endif
