@@ -19,12 +19,23 @@ public enum SVGPlot {
   static func ticks(_ low: Double, _ high: Double) -> [Double] {
     guard high > low else { return [low] }
     let raw = (high - low) / 5
-    let magnitude = pow(10, floor(log10(raw)))
+    let magnitude = decade(notAbove: raw)
     let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? raw
     var t = ceil(low / step) * step
     var out: [Double] = []
     while t <= high + step * 1e-9 { out.append(t); t += step }
     return out
+  }
+
+  /// The greatest power of ten not above `x` (positive, finite), each 10^n read from its
+  /// decimal spelling (correctly rounded): no `pow` or `log10`, whose last bits glibc lets
+  /// vary by CPU.
+  public static func decade(notAbove x: Double) -> Double {
+    func power(_ n: Int) -> Double { Double("1e\(n)")! }
+    var n = Int((Double(x.exponent) * 0.30103).rounded(.down))  // log10(2): within one of the answer
+    while power(n) > x { n -= 1 }
+    while power(n + 1) <= x { n += 1 }
+    return power(n)
   }
 
   static func tickLabel(_ v: Double) -> String {

@@ -139,6 +139,24 @@ final class FiguresTests: XCTestCase {
     XCTAssertThrowsError(try ScatterRaster.render(points: [], labels: [], classNames: ["a"]))
   }
 
+  /// Oracle: the definition (10^n ≤ x < 10^(n+1), 10^n the correctly rounded decimal) on
+  /// powers of ten, their neighbours, and `pow(10, floor(log10(x)))` away from them.
+  func testDecadeIsTheGreatestPowerOfTenNotAbove() {
+    for n in -300...300 {
+      let p = Double("1e\(n)")!
+      XCTAssertEqual(SVGPlot.decade(notAbove: p), p, "10^\(n)")
+      XCTAssertEqual(SVGPlot.decade(notAbove: p.nextUp), p, "just above 10^\(n)")
+      if n > -300 { XCTAssertEqual(SVGPlot.decade(notAbove: p.nextDown), Double("1e\(n - 1)")!, "just below 10^\(n)") }
+    }
+    var state: UInt64 = 7
+    for _ in 0..<10_000 {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      let x = Foundation.pow(10, -20 + 40 * Double(state >> 11) * 0x1p-53)
+      let expected = Foundation.pow(10, Foundation.floor(Foundation.log10(x)))
+      if abs(x / expected - 1) > 1e-12, abs(x / expected - 10) > 1e-12 { XCTAssertEqual(SVGPlot.decade(notAbove: x), expected, "\(x)") }
+    }
+  }
+
   func testBitmapFontHasOneDistinctGlyphPerPrintableCharacter() {
     let printable = (32...126).map { Character(UnicodeScalar(UInt8($0))) }
     let glyphs = printable.map { BitmapFont.glyph($0) }
