@@ -1,17 +1,20 @@
 /// `exp`, `log`, `sin`, `cos` and `pow` from IEEE-754 arithmetic alone: the same bits on every
 /// machine, whatever its C library and CPU.
 ///
-/// glibc chooses its `exp` and `log` by CPU (a version with fused multiply-adds where the CPU
-/// has FMA, another without) and changes them between releases; the versions differ in the
-/// last bit for some arguments. t-SNE's perplexity calibration calls `exp` about 90 times per
-/// point and binary-search step, so that choice moved every bit of an embedding (measured:
-/// `latentlab fingerprint` under `GLIBC_TUNABLES=glibc.cpu.hwcaps=-FMA,-AVX2,-AVX`, glibc's pick on
-/// a CPU without FMA, gave other t-SNE hashes and the same parameter, code and PCA hashes).
+/// glibc chooses its `exp`, `log`, `sin`, `cos` and `pow` by CPU (a version with fused
+/// multiply-adds where the CPU has FMA, another without) and changes them between releases;
+/// the versions differ in the last bit for some arguments. t-SNE's perplexity calibration
+/// calls `exp` about 90 times per point and binary-search step, so that choice moved every bit
+/// of an embedding (measured: `latentlab fingerprint` under
+/// `GLIBC_TUNABLES=glibc.cpu.hwcaps=-FMA,-AVX2,-AVX`, glibc's pick on a CPU without FMA, gave
+/// other t-SNE hashes and the same parameter, code and PCA hashes). Every elementary function
+/// whose result reaches a model, a map, a record or a figure comes from here.
 ///
 /// These use +, −, ×, ÷ (each correctly rounded by IEEE 754; Swift never fuses a multiply and
 /// an add unless asked), `rounded()` and exact scaling by powers of two, in a fixed order.
 /// Accuracy: `exp`, `log`, `sin` and `cos` within 1 ULP of the exact value (tested against
-/// glibc's `Float80` `expl`, `logl`, `sinl`, `cosl`); special values as C99's.
+/// glibc's `Float80` `expl`, `logl`, `sinl`, `cosl`), `pow` as stated there; special values
+/// as C99's.
 public enum RepeatableMath {
   // ln 2 = ln2High + ln2Low, ln2High with 33 significant bits: k · ln2High is exact for the
   // |k| ≤ 1075 a Double's exponents need.
@@ -172,10 +175,10 @@ public enum RepeatableMath {
     }
   }
 
-  /// x^y as `exp(y · ln x)` for x > 0: the same bits everywhere, within about
-  /// `(1 + |y ln x|)` ULP (the product's rounding is scaled by the exponent; Adam's bias
-  /// corrections `β^t` keep |y ln x| below 10). x = 1 gives 1, x = 0 with y > 0 gives 0;
-  /// negative x gives NaN.
+  /// x^y as `exp(y · ln x)` for x > 0: the same bits everywhere, within (2 + 3|y ln x|) ULP
+  /// (the product's rounding error is multiplied by the exponent; Adam's bias corrections
+  /// `β^t` keep |y ln x| below 10). x = 1 or y = 0 gives 1, x = 0 gives 0 for y > 0 and +∞
+  /// for y < 0; negative x gives NaN.
   @inlinable public static func pow(_ x: Double, _ y: Double) -> Double {
     if x == 1 || y == 0 { return 1 }
     if x == 0 { return y > 0 ? 0 : .infinity }
