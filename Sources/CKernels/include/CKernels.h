@@ -15,5 +15,6 @@
 #include "tsne_grid_kernels.h"
 #include "dense_kernels.h"
 #include "loss_kernels.h"
+#include "affinity_kernels.h"
 
 #endif
