@@ -27,10 +27,11 @@ public enum SVGPlot {
     return out
   }
 
-  /// The greatest power of ten not above `x` (positive, finite), each 10^n read from its
-  /// decimal spelling (correctly rounded): no `pow` or `log10`, whose last bits glibc lets
-  /// vary by CPU.
+  /// The greatest power of ten not above `x`, each 10^n read from its decimal spelling
+  /// (correctly rounded): no `pow` or `log10`, whose last bits glibc lets vary by CPU. As
+  /// `pow(10, floor(log10(x)))` elsewhere: +∞ for +∞, 0 for 0, NaN for NaN and negative x.
   public static func decade(notAbove x: Double) -> Double {
+    guard x.isFinite, x > 0 else { return x > 0 ? x : (x == 0 ? 0 : .nan) }
     func power(_ n: Int) -> Double { Double("1e\(n)")! }
     var n = Int((Double(x.exponent) * 0.30103).rounded(.down))  // log10(2): within one of the answer
     while power(n) > x { n -= 1 }

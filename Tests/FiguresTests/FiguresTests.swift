@@ -155,6 +155,11 @@ final class FiguresTests: XCTestCase {
       let expected = Foundation.pow(10, Foundation.floor(Foundation.log10(x)))
       if abs(x / expected - 1) > 1e-12, abs(x / expected - 10) > 1e-12 { XCTAssertEqual(SVGPlot.decade(notAbove: x), expected, "\(x)") }
     }
+    XCTAssertEqual(SVGPlot.decade(notAbove: .greatestFiniteMagnitude), 1e308)
+    XCTAssertEqual(SVGPlot.decade(notAbove: .infinity), .infinity)
+    XCTAssertEqual(SVGPlot.decade(notAbove: 0), 0)
+    XCTAssertTrue(SVGPlot.decade(notAbove: -5).isNaN)
+    XCTAssertTrue(SVGPlot.decade(notAbove: .nan).isNaN)
   }
 
   func testBitmapFontHasOneDistinctGlyphPerPrintableCharacter() {
