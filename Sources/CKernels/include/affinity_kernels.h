@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-/// The fewest `x = −d · β` the kernel computes itself: below it (and for NaN) the caller must
+/// The least `x = −d · β` the kernel computes itself: below it (and for NaN) the caller must
 /// recompute w = e^x with `RepeatableMath.exp` (which scales into the subnormals there).
 #define LL_AFFINITY_FAST_LIMIT (-708.0)
 
