@@ -14,3 +14,7 @@ void latentlab_flush_subnormals_to_zero(void) {
 int latentlab_subnormals_flushed(void) {
   return (_mm_getcsr() & (flush_to_zero | denormals_are_zero)) == (flush_to_zero | denormals_are_zero);
 }
+
+unsigned int latentlab_float_environment(void) { return _mm_getcsr(); }
+
+void latentlab_restore_float_environment(unsigned int saved) { _mm_setcsr(saved); }

@@ -1,5 +1,6 @@
 import CKernels
 import Dispatch
+import Glibc
 import Synchronization
 
 /// A parallel-for whose results do not depend on the number of threads.
@@ -15,6 +16,12 @@ public struct DeterministicParallel: Sendable {
   public let threadCount: Int
 
   /// A parallel-for running on `threads` threads.
+  ///
+  /// Sets flush-to-zero and denormals-are-zero on the calling thread and leaves them set
+  /// (LatentLab's results assume them on every thread that computes, the caller included); a
+  /// program that wants its own modes back saves and restores MXCSR around LatentLab's calls.
+  /// The pool's threads are LatentLab's own; GCD threads borrowed when the pool is busy get
+  /// their modes back after each region.
   /// - Precondition: `threads >= 1`.
   public init(threads: Int) {
     // The thread that sets up a computation computes too (outside parallel regions).
@@ -100,8 +107,16 @@ public struct DeterministicParallel: Sendable {
       }
     }
     if SpinningWorkerPool.shared.run(threads: workers, share) { return }
+    // GCD's threads belong to the whole process: each leaves with the floating-point modes
+    // it came with (the calling thread keeps flush-to-zero, as in every region).
+    let caller = pthread_self()
     withoutActuallyEscaping(share) { share in
-      DispatchQueue.concurrentPerform(iterations: workers, execute: share)
+      DispatchQueue.concurrentPerform(iterations: workers) { t in
+        if pthread_equal(pthread_self(), caller) != 0 { return share(t) }
+        let saved = latentlab_float_environment()
+        share(t)
+        latentlab_restore_float_environment(saved)
+      }
     }
   }
 

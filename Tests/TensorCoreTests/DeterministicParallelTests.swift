@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import TensorCore
 import Synchronization
@@ -178,5 +179,51 @@ final class DeterministicParallelTests: XCTestCase {
         }
       }
     }
+  }
+
+  /// Every chunk runs with flush-to-zero and denormals-are-zero, on GCD's threads too (the
+  /// pool cannot serve more threads than cores), and GCD's threads leave the region with the
+  /// modes they came with. Oracle: MXCSR read on each thread; GCD's threads are cleared of
+  /// both modes first, so a thread that kept them from the region fails the second check.
+  func testChunksRunFlushedAndBorrowedThreadsLeaveAsTheyCame() throws {
+    let cleared = latentlab_float_environment() & ~UInt32(0x8040)
+    let me = pthread_self()
+    let before = ThreadModes()
+    DispatchQueue.concurrentPerform(iterations: 64) { _ in
+      if pthread_equal(pthread_self(), me) == 0 { latentlab_restore_float_environment(cleared) }
+      before.record()
+      usleep(500)
+    }
+    let threads = ProcessInfo.processInfo.activeProcessorCount + 2
+    let parallel = DeterministicParallel(threads: threads)
+    let during = ThreadModes()
+    parallel.forEachChunk(count: 4 * threads, chunks: 4 * threads) { _, _ in
+      during.record()
+      usleep(2000)
+    }
+    XCTAssertEqual(during.all.filter { !$0.flushed }.count, 0, "chunks that ran without flush-to-zero")
+    XCTAssertTrue(latentlab_subnormals_flushed() == 1, "the calling thread keeps flush-to-zero")
+    let after = ThreadModes()
+    DispatchQueue.concurrentPerform(iterations: 64) { _ in
+      after.record()
+      usleep(500)
+    }
+    let borrowed = Set(during.all.map(\.thread)).subtracting([me]).intersection(before.all.map(\.thread))
+    let seenAgain = after.all.filter { borrowed.contains($0.thread) }
+    guard !seenAgain.isEmpty else { throw XCTSkip("GCD ran the later work on other threads than the region's") }
+    XCTAssertEqual(seenAgain.filter(\.flushed).count, 0, "GCD threads that kept the region's flush-to-zero")
+  }
+}
+
+/// Which threads ran and whether each had both subnormal modes set, recorded from many threads.
+private final class ThreadModes: @unchecked Sendable {
+  private let lock = NSLock()
+  private(set) var all: [(thread: pthread_t, flushed: Bool)] = []
+
+  func record() {
+    let entry = (thread: pthread_self(), flushed: latentlab_subnormals_flushed() == 1)
+    lock.lock()
+    all.append(entry)
+    lock.unlock()
   }
 }

@@ -11,4 +11,12 @@ void latentlab_flush_subnormals_to_zero(void);
 /// Whether both modes are set on the calling thread.
 int latentlab_subnormals_flushed(void);
 
+/// The calling thread's SSE/AVX control and status register (MXCSR), to be handed back to
+/// latentlab_restore_float_environment.
+unsigned int latentlab_float_environment(void);
+
+/// Sets the calling thread's MXCSR to `saved` (a value latentlab_float_environment returned):
+/// a thread borrowed from someone else's pool leaves as it came.
+void latentlab_restore_float_environment(unsigned int saved);
+
 #endif
