@@ -96,12 +96,16 @@ public enum RepeatableMath {
   @usableFromInline static var halfPi2: Double { 0x1.0b4611a6p-34 }
   @usableFromInline static var halfPi3: Double { 0x1.3198a2e037073p-69 }
   @usableFromInline static var twoOverPi: Double { 0x1.45f306dc9c883p-1 }
+  /// The largest |x| that `sin` and `cos` reduce (2^52: every Double beyond is an integer).
+  @usableFromInline static var largestReducible: Double { 0x1p52 }
 
-  /// `x − k π/2` as an unevaluated sum `hi + lo` with `|hi| ≤ π/4` (about), and `k`.
-  /// `x − k·halfPi1` is exact (Sterbenz), the second part's subtraction is made exact by
-  /// Knuth's two-sum, the third part's error is below 2^-100 for |k| < 2^20. Beyond that the
-  /// result is still the same on every machine, but loses accuracy.
-  @inlinable static func reduceByHalfPi(_ x: Double) -> (hi: Double, lo: Double, k: Int) {
+  /// `x − k π/2` as an unevaluated sum `hi + lo` with `|hi| ≤ π/4` (about), and the quadrant
+  /// `k mod 4` (in 0...3). `x − k·halfPi1` is exact (Sterbenz), the second part's subtraction
+  /// is made exact by Knuth's two-sum, the third part's error is below 2^-100 for |k| < 2^20.
+  /// Beyond that the result is still the same on every machine, but loses accuracy; from
+  /// |x| = 2^52 on (`largestReducible`) `x − k·halfPi1` is no longer exact and the remainder
+  /// no longer small, so the callers answer NaN there.
+  @inlinable static func reduceByHalfPi(_ x: Double) -> (hi: Double, lo: Double, quadrant: Int) {
     let kd = (x * twoOverPi).rounded(.toNearestOrEven)
     let a = x - kd * halfPi1
     let b = -(kd * halfPi2)
@@ -111,7 +115,7 @@ public enum RepeatableMath {
     let tail = error - kd * halfPi3
     let hi = r + tail
     let lo = tail - (hi - r)
-    return (hi, lo, Int(kd))
+    return (hi, lo, Int(kd) & 3)
   }
 
   /// sin(hi + lo) for |hi| ≤ π/4, |lo| ≤ ulp(hi): `hi + (hi z S(z) + lo)` with `z = hi²` and
@@ -149,12 +153,13 @@ public enum RepeatableMath {
 
   /// cos x, x in radians: `x = k π/2 + r` (three-part Cody–Waite reduction), then ±cos r or
   /// ±sin r by the quadrant `k mod 4`, each by its Taylor polynomial. Within 1 ULP of the
-  /// exact value for |x| < 2^20 π/2 (about 1.6 million; LatentLab's angles lie in [−2π, 2π]);
-  /// NaN for ±∞ and NaN, as C99's `cos`.
+  /// exact value for |x| < 2^20 π/2 (about 1.6 million; LatentLab's angles lie in [−2π, 2π]),
+  /// less accurate up to 2^52, NaN from there (C's `cos` reduces huge arguments exactly; this
+  /// one does not try); NaN for ±∞ and NaN, as C99's `cos`.
   @inlinable public static func cos(_ x: Double) -> Double {
-    if !x.isFinite { return .nan }
-    let (hi, lo, k) = reduceByHalfPi(x)
-    switch k & 3 {
+    if !(x.magnitude < largestReducible) { return .nan }
+    let (hi, lo, quadrant) = reduceByHalfPi(x)
+    switch quadrant {
     case 0: return cosKernel(hi, lo)
     case 1: return -sinKernel(hi, lo)
     case 2: return -cosKernel(hi, lo)
@@ -162,12 +167,13 @@ public enum RepeatableMath {
     }
   }
 
-  /// sin x, x in radians: the reduction and accuracy of `cos`; sin(±0) = ±0; NaN for ±∞ and NaN.
+  /// sin x, x in radians: the reduction, accuracy and domain of `cos`; sin(±0) = ±0; NaN for
+  /// |x| ≥ 2^52, ±∞ and NaN.
   @inlinable public static func sin(_ x: Double) -> Double {
-    if !x.isFinite { return .nan }
+    if !(x.magnitude < largestReducible) { return .nan }
     if x.magnitude < 0x1p-27 { return x }  // x − x³/6 rounds to x; keeps the sign of ±0
-    let (hi, lo, k) = reduceByHalfPi(x)
-    switch k & 3 {
+    let (hi, lo, quadrant) = reduceByHalfPi(x)
+    switch quadrant {
     case 0: return sinKernel(hi, lo)
     case 1: return cosKernel(hi, lo)
     case 2: return -sinKernel(hi, lo)
@@ -177,11 +183,11 @@ public enum RepeatableMath {
 
   /// x^y as `exp(y · ln x)` for x > 0: the same bits everywhere, within (2 + 3|y ln x|) ULP
   /// (the product's rounding error is multiplied by the exponent; Adam's bias corrections
-  /// `β^t` keep |y ln x| below 10). x = 1 or y = 0 gives 1, x = 0 gives 0 for y > 0 and +∞
-  /// for y < 0; negative x gives NaN.
+  /// `β^t` keep |y ln x| below 10). x = 1 or y = 0 gives 1, x = 0 gives 0 for y > 0, +∞
+  /// for y < 0 and NaN for y NaN; negative x gives NaN.
   @inlinable public static func pow(_ x: Double, _ y: Double) -> Double {
     if x == 1 || y == 0 { return 1 }
-    if x == 0 { return y > 0 ? 0 : .infinity }
+    if x == 0 { return y > 0 ? 0 : (y < 0 ? .infinity : .nan) }
     return exp(y * log(x))
   }
 

@@ -152,12 +152,37 @@ final class RepeatableMathTests: XCTestCase {
     XCTAssertEqual(RepeatableMath.log(.infinity), .infinity)
     XCTAssertTrue(RepeatableMath.log(-1).isNaN)
     XCTAssertTrue(RepeatableMath.log(.nan).isNaN)
+    XCTAssertEqual(RepeatableMath.pow(0, 2), 0)
+    XCTAssertEqual(RepeatableMath.pow(0, -1), .infinity)
+    XCTAssertTrue(RepeatableMath.pow(0, .nan).isNaN)
+    XCTAssertEqual(RepeatableMath.pow(1, .nan), 1)
+    XCTAssertEqual(RepeatableMath.pow(.nan, 0), 1)
+    XCTAssertTrue(RepeatableMath.pow(-2, 2).isNaN, "negative bases are outside the domain")
     XCTAssertEqual(RepeatableMath.sin(0), 0)
     XCTAssertEqual(RepeatableMath.sin(-0.0).sign, .minus)
     XCTAssertEqual(RepeatableMath.cos(0), 1)
     for x in [Double.infinity, -.infinity, .nan] {
       XCTAssertTrue(RepeatableMath.sin(x).isNaN)
       XCTAssertTrue(RepeatableMath.cos(x).isNaN)
+    }
+  }
+
+  /// Past the accurate range: up to 2^52 the reduction leaves a small remainder, so values
+  /// stay within [−1, 1] (and within 1e-6 of glibc's `Float80` functions up to 1e9); from 2^52
+  /// on it would not (and k = x·2/π would overflow `Int` above about 1.4e19, which trapped),
+  /// so the answer there is NaN. Oracle: glibc's `sinl`/`cosl`; the domain as documented.
+  func testSinAndCosOfLargeArgumentsStayBoundedOrAreNaN() {
+    for x in [1e7, 123_456_789.5, 1e9, -1e9] {
+      XCTAssertEqual(RepeatableMath.sin(x), Double(sinl(Float80(x))), accuracy: 1e-6, "sin(\(x))")
+      XCTAssertEqual(RepeatableMath.cos(x), Double(cosl(Float80(x))), accuracy: 1e-6, "cos(\(x))")
+    }
+    for x in [1e15, 0x1p51, 0x1p52.nextDown, -0x1p52.nextDown] {
+      XCTAssertLessThanOrEqual(RepeatableMath.sin(x).magnitude, 1, "sin(\(x))")
+      XCTAssertLessThanOrEqual(RepeatableMath.cos(x).magnitude, 1, "cos(\(x))")
+    }
+    for x in [0x1p52, -0x1p52, 1.4e19, 1e20, 1e300, Double.greatestFiniteMagnitude, -Double.greatestFiniteMagnitude] {
+      XCTAssertTrue(RepeatableMath.sin(x).isNaN, "sin(\(x))")
+      XCTAssertTrue(RepeatableMath.cos(x).isNaN, "cos(\(x))")
     }
   }
 }
