@@ -257,6 +257,15 @@ static inline __attribute__((always_inline)) void fft_rows(const ll_fft_stage *s
   int64_t n = 1;
   for (int k = 0; k < count; k++) n *= stages[k].radix;
   float *tileR = scratch + 4 * n * B, *tileI = scratch + 5 * n * B;
+  // The destination's lines, asked for (for writing) before the transposes and the first
+  // passes: the last pass writes them in the transform's scattered order, which the hardware
+  // prefetchers do not follow. Measured within one t-SNE run, calls alternating: 4–8% off
+  // this function. No value changes.
+  for (int64_t k = 0; k < n; k++)
+    for (int u = 0; u < B; u += 16) {
+      __builtin_prefetch(dstRe + k * dstLd + u, 1, 3);
+      __builtin_prefetch(dstIm + k * dstLd + u, 1, 3);
+    }
   transpose_rows(srcRe, srcLd, rows, n, tileR);
   transpose_rows(srcIm, srcLd, rows, n, tileI);
   fft_stages(stages, count, twr, twi, tileR, tileI, B, dstRe, dstIm, dstLd, scratch);
