@@ -186,7 +186,7 @@ final class DeterministicParallelTests: XCTestCase {
   /// modes they came with. Oracle: MXCSR read on each thread; GCD's threads are cleared of
   /// both modes first, so a thread that kept them from the region fails the second check.
   func testChunksRunFlushedAndBorrowedThreadsLeaveAsTheyCame() throws {
-    let cleared = latentlab_float_environment() & ~UInt32(0x8040)
+    let cleared = latentlab_float_environment() & ~UInt32(0x8040)  // MXCSR without FTZ (bit 15) and DAZ (bit 6)
     let me = pthread_self()
     // GCD keeps a pool that earlier tests may have grown: clear as many of its threads as it
     // shows in a few rounds.
