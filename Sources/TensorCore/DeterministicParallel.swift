@@ -19,7 +19,8 @@ public struct DeterministicParallel: Sendable {
   ///
   /// Sets flush-to-zero and denormals-are-zero on the calling thread and leaves them set
   /// (LatentLab's results assume them on every thread that computes, the caller included); a
-  /// program that wants its own modes back saves and restores MXCSR around LatentLab's calls.
+  /// program that wants its own modes back saves and restores MXCSR around LatentLab's calls
+  /// (`latentlab_float_environment`, `latentlab_restore_float_environment` in `CKernels`).
   /// The pool's threads are LatentLab's own; GCD threads borrowed when the pool is busy get
   /// their modes back after each region.
   /// - Precondition: `threads >= 1`.
